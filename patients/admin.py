@@ -1,0 +1,75 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from patients.models import Consent, FeedToken, Patient
+from schedules.models import TreatmentCourse
+
+
+class ConsentInline(admin.TabularInline):
+    model = Consent
+    extra = 0
+    fields = ["kind", "signed_on", "withdrawn_on", "reference", "recorded_by"]
+    raw_id_fields = ["recorded_by"]
+
+
+class TreatmentCourseInline(admin.TabularInline):
+    model = TreatmentCourse
+    extra = 0
+    fields = ["start_date", "status", "started_by"]
+    raw_id_fields = ["started_by"]
+    show_change_link = True
+
+
+@admin.register(Patient)
+class PatientAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "hospital_number",
+        "family_name",
+        "given_name",
+        "nhs_number",
+        "date_of_birth",
+        "sod1_confirmed_on",
+        "could_be_pregnant",
+    ]
+    search_fields = ["hospital_number", "nhs_number", "family_name", "given_name"]
+    list_filter = ["could_be_pregnant", "sod1_confirmed_on", "courses__status"]
+    date_hierarchy = "created_at"
+    inlines = [ConsentInline, TreatmentCourseInline]
+    fieldsets = [
+        (None, {"fields": ["hospital_number", "nhs_number", "given_name", "family_name"]}),
+        ("Details", {"fields": ["date_of_birth", "could_be_pregnant", "phone", "email", "address"]}),
+        ("Eligibility", {"fields": ["sod1_variant", "sod1_confirmed_on"]}),
+    ]
+
+
+@admin.register(Consent)
+class ConsentAdmin(SimpleHistoryAdmin):
+    list_display = ["patient", "kind", "signed_on", "withdrawn_on", "reference"]
+    list_filter = ["kind", "signed_on", "withdrawn_on"]
+    search_fields = ["patient__hospital_number", "patient__family_name", "reference"]
+    list_select_related = ["patient"]
+    raw_id_fields = ["patient", "recorded_by"]
+
+
+@admin.register(FeedToken)
+class FeedTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued from the patient page or `issue_feed_link`; here they can only be
+    inspected and revoked, since the raw secret is never stored."""
+
+    list_display = ["__str__", "patient", "user", "issued_at", "revoked_at", "last_fetched_at"]
+    list_filter = ["revoked_at", "issued_at"]
+    search_fields = ["patient__hospital_number", "patient__family_name", "user__username"]
+    list_select_related = ["patient", "user"]
+    raw_id_fields = ["patient", "user", "issued_by"]
+    readonly_fields = ["token_hash", "issued_at", "issued_by", "last_fetched_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected feed links")
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} feed link(s) revoked.")

@@ -1,0 +1,256 @@
+"""Who the patient is: identity, contact, SOD1 confirmation, consents and calendar-feed tokens."""
+
+import hashlib
+import secrets
+
+import nhs_number as nhs
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+def normalise_nhs_number(value: str) -> str:
+    """Strip the spaces (and hyphens) people type into NHS numbers: '943 476 5919'."""
+    return "".join(ch for ch in value if ch not in " -\t")
+
+
+def validate_nhs_number(value: str) -> None:
+    """NHS Data Dictionary: 10 digits, the last a modulus-11 check digit."""
+    digits = normalise_nhs_number(value)
+    if not (len(digits) == 10 and digits.isdigit()):
+        raise ValidationError("An NHS number has 10 digits, for example 943 476 5919.")
+    if not nhs.is_valid(digits):
+        raise ValidationError("This NHS number fails its check digit: please check for a typo.")
+
+
+class Patient(models.Model):
+    hospital_number = models.CharField(
+        "hospital number",
+        max_length=20,
+        unique=True,
+        help_text="The hospital's own patient identifier (MRN).",
+    )
+    nhs_number = models.CharField(
+        "NHS number",
+        max_length=10,
+        blank=True,
+        default="",
+        validators=[validate_nhs_number],
+        help_text="Optional; 10 digits with a valid check digit. Spaces are allowed when typing.",
+    )
+    given_name = models.CharField("given name", max_length=100)
+    family_name = models.CharField("family name", max_length=100)
+    date_of_birth = models.DateField("date of birth")
+    phone = models.CharField("phone", max_length=30, blank=True)
+    email = models.EmailField("email", blank=True)
+    address = models.TextField("address", blank=True)
+    could_be_pregnant = models.BooleanField(
+        "could become pregnant",
+        default=False,
+        help_text=(
+            "Ask about pregnancy and breastfeeding before each dose (tofersen label: safety in "
+            "pregnancy unknown)."
+        ),
+    )
+    sod1_variant = models.CharField(
+        "SOD1 variant",
+        max_length=60,
+        blank=True,
+        help_text="As reported by the genetics laboratory, for example p.Ala5Val (A4V).",
+    )
+    sod1_confirmed_on = models.DateField(
+        "SOD1 mutation confirmed on",
+        null=True,
+        blank=True,
+        help_text="Date genetic testing confirmed the SOD1 mutation (eligibility for tofersen).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["family_name", "given_name", "hospital_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["nhs_number"],
+                condition=~Q(nhs_number=""),
+                name="patient_unique_nhs_number",
+                violation_error_message="Another patient already has this NHS number.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sod1_variant="", sod1_confirmed_on__isnull=True)
+                | (~Q(sod1_variant="") & Q(sod1_confirmed_on__isnull=False)),
+                name="patient_sod1_variant_with_date",
+                violation_error_message="Give both the SOD1 variant and the date it was confirmed.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.full_name} ({self.hospital_number})"
+
+    def get_absolute_url(self):
+        return reverse("patients:detail", args=[self.pk])
+
+    def clean(self):
+        self.nhs_number = normalise_nhs_number(self.nhs_number)
+        if self.date_of_birth and self.date_of_birth >= timezone.localdate():
+            raise ValidationError({"date_of_birth": "The date of birth must be in the past."})
+        if self.sod1_confirmed_on and self.sod1_confirmed_on > timezone.localdate():
+            raise ValidationError(
+                {"sod1_confirmed_on": "The confirmation date cannot be in the future."}
+            )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def nhs_number_display(self) -> str:
+        n = self.nhs_number
+        return f"{n[:3]} {n[3:6]} {n[6:]}" if n else ""
+
+    @property
+    def sod1_confirmed(self) -> bool:
+        return bool(self.sod1_variant and self.sod1_confirmed_on)
+
+    def active_consent(self, kind: str, on=None):
+        """The consent of `kind` in force on `on` (default today), from prefetched consents."""
+        on = on or timezone.localdate()
+        for consent in self.consents.all():
+            if consent.kind == kind and consent.in_force_on(on):
+                return consent
+        return None
+
+    def treatment_blockers(self, on=None) -> list[str]:
+        """Why no dose may be booked or given (DESIGN §2 eligibility gate and consent).
+
+        Tofersen is indicated only for ALS with a confirmed SOD1 mutation (US PI §1, EU SmPC
+        4.1); the hospital consent form and, while the drug is supplied through early access,
+        the manufacturer's form must both be signed and not withdrawn.
+        """
+        blockers = []
+        if not self.sod1_confirmed:
+            blockers.append("Genetic testing confirming a SOD1 mutation is not recorded.")
+        for kind, label in Consent.Kind.choices:
+            if self.active_consent(kind, on) is None:
+                blockers.append(f"No signed {label.lower()} on file.")
+        return blockers
+
+
+class Consent(models.Model):
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", "Hospital consent form"
+        EARLY_ACCESS = "early_access", "Manufacturer early-access consent form"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField("form", max_length=20, choices=Kind.choices)
+    signed_on = models.DateField("signed on")
+    withdrawn_on = models.DateField("withdrawn on", null=True, blank=True)
+    reference = models.CharField(
+        "reference", max_length=100, blank=True, help_text="Document or scan reference."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["patient", "kind", "-signed_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("signed_on")),
+                name="consent_withdrawn_after_signed",
+                violation_error_message="Consent cannot be withdrawn before it was signed.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} signed {self.signed_on:%d %b %Y}"
+
+    def clean(self):
+        today = timezone.localdate()
+        if self.signed_on and self.signed_on > today:
+            raise ValidationError({"signed_on": "The signed date cannot be in the future."})
+        if self.withdrawn_on and self.signed_on and self.withdrawn_on < self.signed_on:
+            raise ValidationError(
+                {"withdrawn_on": "Consent cannot be withdrawn before it was signed."}
+            )
+
+    def in_force_on(self, day) -> bool:
+        return self.signed_on <= day and (self.withdrawn_on is None or self.withdrawn_on > day)
+
+
+class FeedTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+    def lookup(self, raw_token: str):
+        """The active token for a raw secret, found by its hash; None when unknown or revoked."""
+        return self.active().filter(token_hash=FeedToken.hash(raw_token)).first()
+
+
+class FeedToken(models.Model):
+    """A private calendar-feed secret. Only its SHA-256 hash is stored, so a leaked database
+    does not leak working links; the raw token is shown once, when issued."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, null=True, blank=True, related_name="feed_tokens"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="feed_tokens",
+        help_text="Set for a staff member's feed of the unit's bookings.",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_fetched_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FeedTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(patient__isnull=False, user__isnull=True)
+                | Q(patient__isnull=True, user__isnull=False),
+                name="feedtoken_for_patient_or_user",
+            ),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(revoked_at__isnull=True, patient__isnull=False),
+                name="feedtoken_one_active_per_patient",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(revoked_at__isnull=True, user__isnull=False),
+                name="feedtoken_one_active_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        owner = self.patient or self.user
+        state = "revoked" if self.revoked_at else "active"
+        return f"Feed link for {owner} ({state})"
+
+    @staticmethod
+    def hash(raw_token: str) -> str:
+        return hashlib.sha256(raw_token.encode()).hexdigest()
+
+    @staticmethod
+    def new_secret() -> str:
+        """32 random bytes (256 bits) from `secrets`, URL-safe."""
+        return secrets.token_urlsafe(32)

@@ -1,0 +1,499 @@
+"""When and where: treatment courses, doses, the day-care unit, its slots and bookings.
+
+Store facts, derive dates: these tables hold what happened and what was decided. Due dates and
+projections are computed by `schedules.engine` from them and never stored.
+"""
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from patients.models import Patient
+from schedules import engine
+
+
+class Unit(models.Model):
+    """A hospital day-care unit and its booking policy (unit policy, not label rules)."""
+
+    name = models.CharField(max_length=120)
+    address = models.TextField(help_text="Shown to patients as the appointment location.")
+    phone = models.CharField(
+        max_length=30, help_text="Shown to patients: who to call if unwell after a dose."
+    )
+    time_zone = models.CharField(max_length=50, default="Europe/London")
+    book_early_days = models.PositiveSmallIntegerField(
+        "may book days before due",
+        default=0,
+        help_text=(
+            "Unit policy: the labels give no tolerance window, so the default never books a dose "
+            "before it is due. Earlier needs a clinician's override."
+        ),
+    )
+    flag_late_days = models.PositiveSmallIntegerField(
+        "flag when later than (days)",
+        default=7,
+        help_text="Unit policy: bookings this many days after due are flagged and need a clinician.",
+    )
+    closed_on_bank_holidays = models.BooleanField(
+        "closed on bank holidays", default=True, help_text="Bank holidays of England."
+    )
+    horizon_weeks = models.PositiveSmallIntegerField(
+        "slots generated ahead (weeks)", default=16
+    )
+    needs_booking_weeks = models.PositiveSmallIntegerField(
+        "needs-booking list looks ahead (weeks)", default=6
+    )
+    calendar_title = models.CharField(
+        "patients' calendar event title",
+        max_length=80,
+        default="Hospital appointment",
+        help_text="Neutral on purpose: no drug or condition appears in patients' calendars.",
+    )
+    arrive_minutes_before = models.PositiveSmallIntegerField(
+        "ask patients to arrive (minutes before)", default=15
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def current(cls) -> "Unit":
+        """The unit this installation serves (one per deployment for now)."""
+        unit = cls.objects.order_by("pk").first()
+        if unit is None:
+            unit = cls.objects.create(
+                name="Day-care unit", address="Address not set", phone="Phone not set"
+            )
+        return unit
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def policy(self) -> engine.Policy:
+        return engine.Policy(
+            book_early_days=self.book_early_days, flag_late_days=self.flag_late_days
+        )
+
+    def bank_holidays(self, years) -> dict:
+        if not self.closed_on_bank_holidays:
+            return {}
+        return holidays.country_holidays("GB", subdiv="ENG", years=list(years))
+
+    def calendar(self, start: date, end: date) -> "UnitCalendar":
+        return UnitCalendar(self, start, end)
+
+
+class UnitCalendar:
+    """The unit's open days between two dates, loaded in two queries.
+
+    A day is open when a session template runs on that weekday and the day is neither an
+    England bank holiday (when the unit closes on them) nor inside a closure. One-off extra
+    sessions open a day too. Passed to the engine as `is_open`.
+    """
+
+    def __init__(self, unit: Unit, start: date, end: date):
+        self.unit, self.start, self.end = unit, start, end
+
+    @cached_property
+    def weekdays(self) -> set[int]:
+        return set(
+            self.unit.session_templates.filter(active=True).values_list("weekday", flat=True)
+        )
+
+    @cached_property
+    def closures(self) -> list["Closure"]:
+        return list(
+            self.unit.closures.filter(start_date__lte=self.end, end_date__gte=self.start)
+        )
+
+    @cached_property
+    def holidays(self) -> dict:
+        return self.unit.bank_holidays(range(self.start.year, self.end.year + 2))
+
+    def closure_reason(self, day: date) -> str:
+        """Why the unit is closed that day ("" when it is not closed)."""
+        if day in self.holidays:
+            return f"Bank holiday: {self.holidays.get(day)}"
+        for closure in self.closures:
+            if closure.start_date <= day <= closure.end_date:
+                return f"Closed: {closure.reason}"
+        return ""
+
+    def is_open(self, day: date) -> bool:
+        return day.weekday() in self.weekdays and not self.closure_reason(day)
+
+
+class SessionTemplate(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="session_templates")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField(help_text="Local time of the first slot of the session.")
+    slot_minutes = models.PositiveSmallIntegerField(
+        "slot length (minutes)",
+        default=120,
+        help_text="Procedure (20–30 min) plus 60–90 min observation (patient leaflet).",
+    )
+    slot_count = models.PositiveSmallIntegerField(
+        "slots in the session", default=1, help_text="Consecutive slots, one after another."
+    )
+    places = models.PositiveSmallIntegerField(
+        "places per slot",
+        default=2,
+        help_text="Beds with a clinician able to do a lumbar puncture.",
+    )
+    active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["unit", "weekday", "start_time"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "weekday", "start_time"], name="sessiontemplate_unique_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=15, slot_count__gte=1, places__gte=1),
+                name="sessiontemplate_sane_sizes",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M} × {self.slot_count}"
+
+
+class Closure(models.Model):
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="closures")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    reason = models.CharField(max_length=120, help_text="Staff shortage, training day…")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")),
+                name="closure_end_not_before_start",
+                violation_error_message="A closure cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self):
+        if self.start_date == self.end_date:
+            return f"{self.start_date:%d %b %Y}: {self.reason}"
+        return f"{self.start_date:%d %b} – {self.end_date:%d %b %Y}: {self.reason}"
+
+
+class SlotQuerySet(models.QuerySet):
+    def on_day(self, unit: Unit, day: date):
+        start = datetime.combine(day, time.min, tzinfo=unit.zone)
+        return self.filter(unit=unit, start__gte=start, start__lt=start + timedelta(days=1))
+
+    def with_booked_count(self):
+        return self.annotate(
+            booked_count=models.Count(
+                "bookings", filter=Q(bookings__status__in=Booking.ACTIVE_STATUSES)
+            )
+        )
+
+
+class Slot(models.Model):
+    """A day-case appointment time with a number of places (beds)."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="slots")
+    template = models.ForeignKey(
+        SessionTemplate,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="slots",
+        help_text="Empty for a one-off extra session.",
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    places = models.PositiveSmallIntegerField()
+
+    objects = SlotQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "start"], name="slot_unique_start"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="slot_end_after_start"),
+        ]
+
+    def __str__(self):
+        local = timezone.localtime(self.start, self.unit.zone if self.unit_id else None)
+        return f"{local:%a %d %b %Y %H:%M}"
+
+    @property
+    def local_date(self) -> date:
+        return timezone.localtime(self.start, self.unit.zone).date()
+
+
+class TreatmentCourse(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
+    start_date = models.DateField("start date (day 0)")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_date"]
+        permissions = [
+            ("manage_course", "Can start, pause, resume and stop a treatment course"),
+            ("override_booking_window", "Can book a dose outside the unit's window"),
+            ("record_administration", "Can record that a dose was given"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=~Q(status="stopped"),
+                name="course_one_open_per_patient",
+                violation_error_message="This patient already has a treatment course.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Course from {self.start_date:%d %b %Y} for {self.patient.hospital_number}"
+
+    def get_absolute_url(self):
+        return reverse("patients:detail", args=[self.patient_id])
+
+    def engine_events(self) -> list[engine.CourseEvent]:
+        return [
+            engine.CourseEvent(
+                kind=engine.EventKind(event.kind),
+                on=event.on,
+                restart_loading=event.restart_loading,
+            )
+            for event in self.events.all()
+        ]
+
+    def plan(self, *, today: date | None = None, is_open=None, policy=None, **limits):
+        """The engine's plan for this course, from prefetched doses, bookings and events."""
+        given, booked = {}, {}
+        for dose in self.doses.all():
+            if dose.given_at:
+                given[dose.number] = timezone.localdate(dose.given_at)
+            else:
+                active = dose.active_booking
+                if active is not None:
+                    booked[dose.number] = active.local_date
+        return engine.plan(
+            start=self.start_date,
+            today=today or timezone.localdate(),
+            given=given,
+            booked=booked,
+            events=self.engine_events(),
+            is_open=is_open,
+            policy=policy or engine.Policy(),
+            **limits,
+        )
+
+
+class CourseEvent(models.Model):
+    """A clinician's decision about a course: pause, resume (maybe restarting loading), stop."""
+
+    class Kind(models.TextChoices):
+        PAUSE = "pause", "Paused"
+        RESUME = "resume", "Resumed"
+        STOP = "stop", "Stopped"
+
+    class Reason(models.TextChoices):
+        SIDE_EFFECTS = "side_effects", "Side effects"
+        RESPIRATORY = "respiratory", "Respiratory change"
+        SPINAL = "spinal", "Spinal change making lumbar puncture unsafe"
+        PATIENT_CHOICE = "patient_choice", "Patient choice"
+        OTHER = "other", "Other"
+
+    course = models.ForeignKey(TreatmentCourse, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    on = models.DateField("date")
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    reason_detail = models.TextField("details", blank=True)
+    restart_loading = models.BooleanField(
+        "restart loading doses",
+        default=False,
+        help_text="Give three loading doses 14 days apart again (a clinician's choice).",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["on", "recorded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="pause") | ~Q(reason=""),
+                name="courseevent_pause_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason="other") | ~Q(reason_detail=""),
+                name="courseevent_other_reason_explained",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="resume") | Q(restart_loading=False),
+                name="courseevent_restart_only_on_resume",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.on:%d %b %Y}"
+
+
+class DoseQuerySet(models.QuerySet):
+    def with_active_booking(self):
+        return self.prefetch_related(
+            models.Prefetch(
+                "bookings",
+                queryset=Booking.objects.active().select_related("slot__unit"),
+                to_attr="active_bookings",
+            )
+        )
+
+
+class Dose(models.Model):
+    """One dose of the course, created when something happens to it (booked, given)."""
+
+    class Imaging(models.TextChoices):
+        NONE = "none", "None"
+        XRAY = "xray", "X-ray (fluoroscopy)"
+        CT = "ct", "CT"
+
+    course = models.ForeignKey(TreatmentCourse, on_delete=models.CASCADE, related_name="doses")
+    number = models.PositiveSmallIntegerField()
+    uid = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, help_text="Stable calendar UID."
+    )
+    calendar_sequence = models.PositiveIntegerField(
+        default=0, help_text="iCalendar SEQUENCE: goes up when the appointment changes."
+    )
+    given_at = models.DateTimeField("given at", null=True, blank=True)
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    operator = models.CharField("lumbar puncture by", max_length=120, blank=True)
+    needle = models.CharField(max_length=80, blank=True, help_text="Type and gauge.")
+    imaging = models.CharField(
+        max_length=10, choices=Imaging.choices, default=Imaging.NONE, blank=True
+    )
+    csf_removed_ml = models.DecimalField(
+        "CSF removed (mL)", max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    vial_batch = models.CharField("vial batch", max_length=40, blank=True)
+    vial_expiry = models.DateField("vial expiry", null=True, blank=True)
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DoseQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["course", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "number"], name="dose_unique_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="dose_number_positive"),
+        ]
+
+    def __str__(self):
+        return f"Dose {self.number}"
+
+    @property
+    def active_booking(self):
+        """The booked/arrived booking, from `with_active_booking()` when prefetched."""
+        if hasattr(self, "active_bookings"):
+            return self.active_bookings[0] if self.active_bookings else None
+        return self.bookings.active().select_related("slot__unit").first()
+
+
+class BookingQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=Booking.ACTIVE_STATUSES)
+
+
+class Booking(models.Model):
+    """A dose in a slot. States follow HL7 FHIR Appointment.status."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        ARRIVED = "arrived", "Arrived"
+        FULFILLED = "fulfilled", "Given"
+        CANCELLED = "cancelled", "Cancelled"
+        NOSHOW = "noshow", "Did not attend"
+
+    ACTIVE_STATUSES = (Status.BOOKED, Status.ARRIVED)
+
+    dose = models.ForeignKey(Dose, on_delete=models.PROTECT, related_name="bookings")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BOOKED)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    booked_at = models.DateTimeField(auto_now_add=True)
+    override_reason = models.TextField(
+        blank=True, help_text="Why a clinician booked outside the unit's window."
+    )
+    cancel_reason = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BookingQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slot__start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dose"],
+                condition=Q(status__in=["booked", "arrived"]),
+                name="booking_one_active_per_dose",
+                violation_error_message="This dose is already booked.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.dose} in {self.slot} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def local_date(self) -> date:
+        return self.slot.local_date

@@ -1,0 +1,87 @@
+"""Shared fixtures: the personas (nurse, clinician, admin), the demo unit and patient helpers.
+
+Fixtures only where setup repeats. Each persona is a real user in the group the data migration
+created, so permission checks are the production ones.
+"""
+
+from datetime import date, time
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from patients.models import Consent, Patient
+from schedules.models import SessionTemplate, Unit
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(username: str, group: str, **extra) -> User:
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, first_name=username.title(), **extra
+    )
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def nurse(db):
+    return make_user("nurse", "Nurse")
+
+
+@pytest.fixture
+def clinician(db):
+    return make_user("clinician", "Clinician")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("admin", "Admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def nurse_client(client, nurse):
+    client.force_login(nurse)
+    return client
+
+
+@pytest.fixture
+def clinician_client(client, clinician):
+    client.force_login(clinician)
+    return client
+
+
+@pytest.fixture
+def unit(db):
+    """A unit open Monday to Friday with three 2-hour slots of two places from 09:00."""
+    unit = Unit.objects.create(
+        name="Neurology Day Unit",
+        address="Ward 7, St Elsewhere Hospital, 1 Hospital Road, London SE1 7EH",
+        phone="020 7946 0000",
+    )
+    for weekday in range(5):
+        SessionTemplate.objects.create(
+            unit=unit, weekday=weekday, start_time=time(9), slot_minutes=120, slot_count=3, places=2
+        )
+    return unit
+
+
+def make_patient(hospital_number="H100001", *, eligible=True, **fields) -> Patient:
+    """A patient; `eligible` adds SOD1 confirmation and both signed consents."""
+    defaults = dict(
+        given_name="Ada",
+        family_name="Lovelace",
+        date_of_birth=date(1970, 5, 17),
+    )
+    if eligible:
+        defaults.update(sod1_variant="p.Ala5Val (A4V)", sod1_confirmed_on=date(2025, 1, 10))
+    defaults.update(fields)
+    patient = Patient.objects.create(hospital_number=hospital_number, **defaults)
+    if eligible:
+        for kind in Consent.Kind.values:
+            Consent.objects.create(patient=patient, kind=kind, signed_on=date(2025, 2, 1))
+    return patient
+
+
+@pytest.fixture
+def patient(db):
+    return make_patient()
