@@ -17,6 +17,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 
 ## Set up, migrate, fill the demo unit and run on http://127.0.0.1:$(PORT) (SQLite by default).
 run: install

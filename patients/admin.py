@@ -37,7 +37,10 @@ class PatientAdmin(SimpleHistoryAdmin):
     inlines = [ConsentInline, TreatmentCourseInline]
     fieldsets = [
         (None, {"fields": ["hospital_number", "nhs_number", "given_name", "family_name"]}),
-        ("Details", {"fields": ["date_of_birth", "could_be_pregnant", "phone", "email", "address"]}),
+        (
+            "Details",
+            {"fields": ["date_of_birth", "could_be_pregnant", "phone", "email", "address"]},
+        ),
         ("Eligibility", {"fields": ["sod1_variant", "sod1_confirmed_on"]}),
     ]
 

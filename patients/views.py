@@ -1,3 +1,326 @@
-from django.shortcuts import render
+"""Patient pages: list and search, the record with its treatment timeline, registration,
+consents, and a clinician's course decisions.
 
-# Create your views here.
+Every view has one shape: decorators, fetch through an access helper (404), bind a form, call
+a service, redirect by URL name with a message.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from patients.forms import (
+    AdministrationForm,
+    ConsentForm,
+    CourseChangeForm,
+    PatientForm,
+    ResumeCourseForm,
+    StartCourseForm,
+    WithdrawConsentForm,
+)
+from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
+from schedules import services
+from schedules.engine import DoseState
+from schedules.models import Booking, CourseEvent, Dose, TreatmentCourse, Unit
+
+PATIENTS_PER_PAGE = 50
+GIVEN = DoseState.GIVEN
+
+
+def _open_courses():
+    """Courses with everything the engine needs, in a fixed number of queries."""
+    return TreatmentCourse.objects.exclude(status=TreatmentCourse.Status.STOPPED).prefetch_related(
+        "events",
+        Prefetch("doses", queryset=Dose.objects.with_active_booking()),
+    )
+
+
+def _get_patient(pk) -> Patient:
+    return get_object_or_404(Patient, pk=pk)
+
+
+def _get_course(patient_pk, course_pk) -> TreatmentCourse:
+    return get_object_or_404(
+        TreatmentCourse.objects.select_related("patient"), pk=course_pk, patient_id=patient_pk
+    )
+
+
+@login_required
+@permission_required("patients.view_patient", raise_exception=True)
+def patient_list(request):
+    query = request.GET.get("q", "").strip()[:100]
+    patients = Patient.objects.prefetch_related(
+        Prefetch("courses", queryset=_open_courses(), to_attr="open_courses")
+    )
+    if query:
+        # Every word must be part of a name ("ada love"); numbers match as typed or spaced.
+        name_match = Q()
+        for word in query.split():
+            name_match &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
+        match = Q(hospital_number__icontains=query) | name_match
+        digits = normalise_nhs_number(query)
+        if digits.isdigit():
+            match |= Q(nhs_number__contains=digits)
+        patients = patients.filter(match)
+    page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+
+    unit = Unit.current()
+    today = timezone.localdate()
+    rows = []
+    for patient in page:
+        course = patient.open_courses[0] if patient.open_courses else None
+        upcoming = None
+        if course is not None:
+            upcoming = next(
+                (p for p in course.plan(today=today, policy=unit.policy) if p.state != GIVEN),
+                None,
+            )
+        rows.append({"patient": patient, "course": course, "next": upcoming})
+    return render(
+        request, "patients/patient_list.html", {"page": page, "rows": rows, "query": query}
+    )
+
+
+@login_required
+@permission_required("patients.add_patient", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def patient_create(request):
+    form = PatientForm(request.POST or None, submit_label="Register patient")
+    if form.is_valid():
+        patient = form.save()
+        messages.success(request, f"{patient.full_name} registered.")
+        return redirect("patients:detail", patient.pk)
+    return render(request, "patients/form.html", {"form": form, "title": "New patient"})
+
+
+@login_required
+@permission_required("patients.change_patient", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def patient_edit(request, pk):
+    patient = _get_patient(pk)
+    form = PatientForm(request.POST or None, instance=patient)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Patient details saved.")
+        return redirect("patients:detail", patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "patient": patient, "title": f"Edit {patient.full_name}"},
+    )
+
+
+@login_required
+@permission_required("patients.view_patient", raise_exception=True)
+def patient_detail(request, pk):
+    patient = get_object_or_404(
+        Patient.objects.prefetch_related(
+            "consents",
+            Prefetch(
+                "courses",
+                queryset=TreatmentCourse.objects.prefetch_related(
+                    Prefetch("events", queryset=CourseEvent.objects.select_related("recorded_by")),
+                    Prefetch("doses", queryset=Dose.objects.with_active_booking()),
+                ),
+            ),
+        ),
+        pk=pk,
+    )
+    courses = list(patient.courses.all())
+    course = next((c for c in courses if c.status != TreatmentCourse.Status.STOPPED), None)
+    unit = Unit.current()
+    today = timezone.localdate()
+    timeline = []
+    if course is not None:
+        calendar = unit.calendar(today, today.replace(year=today.year + 1))
+        doses = {dose.number: dose for dose in course.doses.all()}
+        for planned in course.plan(today=today, is_open=calendar.is_open, policy=unit.policy):
+            dose = doses.get(planned.number)
+            timeline.append(
+                {
+                    "plan": planned,
+                    "dose": dose,
+                    "booking": dose.active_booking if dose else None,
+                }
+            )
+    feed_token = FeedToken.objects.active().filter(patient=patient).first()
+    return render(
+        request,
+        "patients/patient_detail.html",
+        {
+            "patient": patient,
+            "course": course,
+            "past_courses": [c for c in courses if c is not course],
+            "timeline": timeline,
+            "blockers": patient.treatment_blockers(),
+            "feed_token": feed_token,
+            "can_manage": request.user.has_perm("schedules.manage_course"),
+            "can_consent": request.user.has_perm("patients.add_consent"),
+            "can_record": request.user.has_perm("schedules.record_administration"),
+            "can_book": request.user.has_perm("schedules.add_booking"),
+            "today": today,
+        },
+    )
+
+
+@login_required
+@permission_required("patients.add_consent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def consent_add(request, pk):
+    patient = _get_patient(pk)
+    form = ConsentForm(request.POST or None, instance=Consent(patient=patient))
+    if form.is_valid():
+        consent = form.save(commit=False)
+        consent.recorded_by = request.user
+        consent.save()
+        messages.success(request, f"{consent.get_kind_display()} recorded.")
+        return redirect("patients:detail", patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "patient": patient, "title": "Record consent"},
+    )
+
+
+@login_required
+@permission_required("patients.change_consent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def consent_withdraw(request, pk, consent_pk):
+    patient = _get_patient(pk)
+    consent = get_object_or_404(Consent, pk=consent_pk, patient=patient, withdrawn_on__isnull=True)
+    form = WithdrawConsentForm(request.POST or None, consent=consent)
+    if form.is_valid():
+        consent.withdrawn_on = form.cleaned_data["withdrawn_on"]
+        consent.save(update_fields=["withdrawn_on"])
+        messages.warning(
+            request,
+            f"{consent.get_kind_display()} withdrawn. No dose can be booked or given until a "
+            "new consent is signed.",
+        )
+        return redirect("patients:detail", patient.pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "patient": patient, "title": f"Withdraw {consent.get_kind_display()}"},
+    )
+
+
+def _course_action(request, patient, form, title, action):
+    """Bind → service → redirect, shared by start/pause/resume/stop."""
+    if form.is_valid():
+        try:
+            message = action(form.cleaned_data)
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, message)
+            return redirect("patients:detail", patient.pk)
+    return render(request, "patients/form.html", {"form": form, "patient": patient, "title": title})
+
+
+@login_required
+@permission_required("schedules.manage_course", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def course_start(request, pk):
+    patient = _get_patient(pk)
+    form = StartCourseForm(request.POST or None, initial={"start_date": timezone.localdate()})
+
+    def start(data):
+        services.start_course(
+            patient=patient, start_date=data["start_date"], started_by=request.user
+        )
+        return f"Treatment course started: dose 1 due {data['start_date']:%d %b %Y}."
+
+    return _course_action(request, patient, form, "Start treatment course", start)
+
+
+@login_required
+@permission_required("schedules.manage_course", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def course_pause(request, pk, course_pk):
+    course = _get_course(pk, course_pk)
+    form = CourseChangeForm(
+        request.POST or None, initial={"on": timezone.localdate()}, submit_label="Pause treatment"
+    )
+
+    def pause(data):
+        cancelled = services.pause_course(course=course, recorded_by=request.user, **data)
+        return f"Treatment paused. {cancelled} future booking(s) cancelled."
+
+    return _course_action(request, course.patient, form, "Pause treatment", pause)
+
+
+@login_required
+@permission_required("schedules.manage_course", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def course_resume(request, pk, course_pk):
+    course = _get_course(pk, course_pk)
+    form = ResumeCourseForm(request.POST or None, initial={"on": timezone.localdate()})
+
+    def resume(data):
+        services.resume_course(course=course, recorded_by=request.user, **data)
+        extra = " Loading doses restart." if data["restart_loading"] else ""
+        return f"Treatment resumed: the next dose is due as soon as possible.{extra}"
+
+    return _course_action(request, course.patient, form, "Resume treatment", resume)
+
+
+@login_required
+@permission_required("schedules.manage_course", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def course_stop(request, pk, course_pk):
+    course = _get_course(pk, course_pk)
+    form = CourseChangeForm(
+        request.POST or None, initial={"on": timezone.localdate()}, submit_label="Stop treatment"
+    )
+
+    def stop(data):
+        cancelled = services.stop_course(course=course, recorded_by=request.user, **data)
+        return f"Treatment stopped and the course closed. {cancelled} future booking(s) cancelled."
+
+    return _course_action(request, course.patient, form, "Stop treatment", stop)
+
+
+@login_required
+@permission_required("schedules.record_administration", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def dose_record(request, pk, course_pk, number):
+    course = _get_course(pk, course_pk)
+    if not 1 <= number <= 1000:
+        return redirect("patients:detail", pk)
+    booking = (
+        Booking.objects.active()
+        .filter(dose__course=course, dose__number=number)
+        .select_related("slot")
+        .first()
+    )
+    initial_time = timezone.localtime(booking.slot.start) if booking else timezone.localtime()
+    form = AdministrationForm(
+        request.POST or None, initial={"given_at": initial_time.replace(second=0, microsecond=0)}
+    )
+    if form.is_valid():
+        details = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            # One transaction: a refused record leaves no empty Dose row behind.
+            with transaction.atomic():
+                services.record_administration(
+                    dose=services.dose_for(course=course, number=number),
+                    given_at=form.cleaned_data["given_at"],
+                    recorded_by=request.user,
+                    **details,
+                )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Dose {number} recorded as given.")
+            return redirect("patients:detail", pk)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "patient": course.patient, "title": f"Record dose {number} given"},
+    )

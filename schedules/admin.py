@@ -32,7 +32,15 @@ class UnitAdmin(SimpleHistoryAdmin):
 
 @admin.register(SessionTemplate)
 class SessionTemplateAdmin(SimpleHistoryAdmin):
-    list_display = ["unit", "weekday", "start_time", "slot_minutes", "slot_count", "places", "active"]
+    list_display = [
+        "unit",
+        "weekday",
+        "start_time",
+        "slot_minutes",
+        "slot_count",
+        "places",
+        "active",
+    ]
     list_filter = ["unit", "weekday", "active"]
     search_fields = ["unit__name"]
     list_select_related = ["unit"]
@@ -102,7 +110,11 @@ class CourseEventAdmin(admin.ModelAdmin):
 class DoseAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "course", "given_at", "operator", "vial_batch"]
     list_filter = ["given_at", "imaging"]
-    search_fields = ["course__patient__hospital_number", "course__patient__family_name", "vial_batch"]
+    search_fields = [
+        "course__patient__hospital_number",
+        "course__patient__family_name",
+        "vial_batch",
+    ]
     list_select_related = ["course__patient"]
     raw_id_fields = ["course", "given_by"]
     readonly_fields = ["uid", "calendar_sequence"]

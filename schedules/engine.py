@@ -38,8 +38,11 @@ Judgement calls on how facts are read:
   for next week stops projection now, so nobody books past a clinician's decision.
 - When a course was resumed more than once between two doses, the latest resume decides both
   the earliest date and whether loading restarts.
-- Bookings must follow the given doses without a gap: a booking for dose 5 while dose 4 is
-  neither given nor booked cannot be placed in the chain, so it is refused, not guessed at.
+- Bookings are facts about the unit's diary, not about the patient's body, so ``plan`` never
+  refuses them: when an earlier dose is cancelled or moved, a later booking that now sits too
+  early (or follows a gap) is listed as BOOKED and flagged ``outside_window`` for a nurse to
+  rebook, never silently moved. ``check_booking_order`` is the strict check for typed input
+  (the ``dose_schedule`` command).
 """
 
 from __future__ import annotations
@@ -176,7 +179,7 @@ def plan(
     resumes, active = _check_events(start, events)
     if active:
         # Pausing or stopping cancels bookings, so stale ones are neither checked nor listed.
-        _check_booked(start, given, booked, last_given)
+        _check_booked_numbers(given, booked)
 
     if count is None and until is None:
         count = last_given + DEFAULT_DOSES_AHEAD
@@ -291,13 +294,9 @@ def _check_given(start: date, given: Mapping[int, date]) -> int:
     return len(numbers)
 
 
-def _check_booked(
-    start: date, given: Mapping[int, date], booked: Mapping[int, date], last_given: int
-) -> None:
-    """Booked doses must follow the given ones without gaps, each after the one before."""
-    previous = given.get(last_given)
-    for expected, number in enumerate(sorted(booked), start=last_given + 1):
-        on = booked[number]
+def _check_booked_numbers(given: Mapping[int, date], booked: Mapping[int, date]) -> None:
+    """Bookings that cannot mean anything: a dose number below 1, or a dose already given."""
+    for number, on in booked.items():
         _check_date(f"date dose {number} is booked for", on)
         if number < 1:
             raise ScheduleError(f"Dose numbers start at 1; got booked dose {number}.")
@@ -305,6 +304,18 @@ def _check_booked(
             raise ScheduleError(
                 f"Dose {number} is booked but was already given on {given[number]}."
             )
+
+
+def check_booking_order(
+    *, start: date, given: Mapping[int, date], booked: Mapping[int, date]
+) -> None:
+    """Strict check of typed input: bookings follow the given doses without a gap, each after
+    the one before. ``plan`` itself flags such bookings instead of refusing them."""
+    _check_booked_numbers(given, booked)
+    last_given = _check_given(start, given)
+    previous = given.get(last_given)
+    for expected, number in enumerate(sorted(booked), start=last_given + 1):
+        on = booked[number]
         if number != expected:
             raise ScheduleError(
                 f"Dose {number} is booked but dose {expected} is neither given nor booked."

@@ -41,14 +41,14 @@ class Unit(models.Model):
     flag_late_days = models.PositiveSmallIntegerField(
         "flag when later than (days)",
         default=7,
-        help_text="Unit policy: bookings this many days after due are flagged and need a clinician.",
+        help_text=(
+            "Unit policy: bookings this many days after due are flagged and need a clinician."
+        ),
     )
     closed_on_bank_holidays = models.BooleanField(
         "closed on bank holidays", default=True, help_text="Bank holidays of England."
     )
-    horizon_weeks = models.PositiveSmallIntegerField(
-        "slots generated ahead (weeks)", default=16
-    )
+    horizon_weeks = models.PositiveSmallIntegerField("slots generated ahead (weeks)", default=16)
     needs_booking_weeks = models.PositiveSmallIntegerField(
         "needs-booking list looks ahead (weeks)", default=6
     )
@@ -118,9 +118,7 @@ class UnitCalendar:
 
     @cached_property
     def closures(self) -> list["Closure"]:
-        return list(
-            self.unit.closures.filter(start_date__lte=self.end, end_date__gte=self.start)
-        )
+        return list(self.unit.closures.filter(start_date__lte=self.end, end_date__gte=self.start))
 
     @cached_property
     def holidays(self) -> dict:

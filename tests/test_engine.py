@@ -26,6 +26,7 @@ from schedules.engine import (
     PlannedDose,
     Policy,
     ScheduleError,
+    check_booking_order,
     plan,
 )
 
@@ -661,6 +662,27 @@ ERRORS = [
     pytest.param(
         dict(given=days({1: 0}), booked=days({1: 3})), "already given", id="booked and given"
     ),
+    pytest.param(dict(booked={0: START}), "start at 1", id="booked dose number 0"),
+    pytest.param(dict(count=0), "at least 1", id="count 0"),
+    pytest.param(dict(count=-3), "at least 1", id="negative count"),
+    pytest.param(dict(events=[pause(-1)]), "before it started", id="event before start"),
+    pytest.param(dict(events=[resume(10)]), "not paused", id="resume without pause"),
+    pytest.param(dict(events=[pause(5), resume(10), resume(12)]), "not paused", id="resume twice"),
+    pytest.param(dict(events=[pause(5), pause(10)]), "already paused", id="pause twice"),
+    pytest.param(dict(events=[stop(5), pause(10)]), "stopped", id="pause after stop"),
+    pytest.param(dict(events=[pause(3), stop(5), resume(10)]), "stopped", id="resume after stop"),
+    pytest.param(dict(events=[stop(5), stop(5)]), "stopped", id="stop twice on one day"),
+    pytest.param(
+        dict(events=[CourseEvent("hold", day(5))]), "Unknown course event", id="unknown event"
+    ),
+    pytest.param(
+        dict(today=datetime(2026, 2, 1, 9, 0)), "Expected a date for today", id="datetime for today"
+    ),
+    pytest.param(dict(policy=Policy(book_early_days=-1)), "negative", id="negative booking window"),
+]
+
+
+BOOKING_ORDER = [
     pytest.param(
         dict(given=days({1: 10}), booked=days({2: 10})),
         "not after dose 1",
@@ -682,24 +704,26 @@ ERRORS = [
         id="gap before a booked dose",
     ),
     pytest.param(dict(booked=days({1: -2})), "before the course start", id="booked before start"),
-    pytest.param(dict(booked={0: START}), "start at 1", id="booked dose number 0"),
-    pytest.param(dict(count=0), "at least 1", id="count 0"),
-    pytest.param(dict(count=-3), "at least 1", id="negative count"),
-    pytest.param(dict(events=[pause(-1)]), "before it started", id="event before start"),
-    pytest.param(dict(events=[resume(10)]), "not paused", id="resume without pause"),
-    pytest.param(dict(events=[pause(5), resume(10), resume(12)]), "not paused", id="resume twice"),
-    pytest.param(dict(events=[pause(5), pause(10)]), "already paused", id="pause twice"),
-    pytest.param(dict(events=[stop(5), pause(10)]), "stopped", id="pause after stop"),
-    pytest.param(dict(events=[pause(3), stop(5), resume(10)]), "stopped", id="resume after stop"),
-    pytest.param(dict(events=[stop(5), stop(5)]), "stopped", id="stop twice on one day"),
-    pytest.param(
-        dict(events=[CourseEvent("hold", day(5))]), "Unknown course event", id="unknown event"
-    ),
-    pytest.param(
-        dict(today=datetime(2026, 2, 1, 9, 0)), "Expected a date for today", id="datetime for today"
-    ),
-    pytest.param(dict(policy=Policy(book_early_days=-1)), "negative", id="negative booking window"),
 ]
+
+
+@pytest.mark.parametrize(("history", "message"), BOOKING_ORDER)
+def test_strict_check_refuses_bookings_out_of_order(history, message):
+    """What `dose_schedule` refuses when typed: bookings in order after the given doses."""
+    with pytest.raises(ScheduleError, match=message):
+        check_booking_order(start=START, given=history.get("given", {}), booked=history["booked"])
+
+
+@pytest.mark.parametrize(("history", "message"), BOOKING_ORDER)
+def test_plan_flags_bookings_left_out_of_order_instead_of_refusing(history, message):
+    """After an earlier dose is cancelled or moved, a later booking may sit too early or follow
+    a gap: the page must still show it, flagged for rebooking, never moved."""
+    doses = {d.number: d for d in plan(start=START, today=day(30), **history)}
+
+    for number, on in history["booked"].items():
+        assert doses[number].state is DoseState.BOOKED
+        assert doses[number].date == on
+    assert any(doses[number].outside_window for number in history["booked"])
 
 
 @pytest.mark.parametrize(("history", "message"), ERRORS)

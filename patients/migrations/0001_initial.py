@@ -2,14 +2,14 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import patients.models
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import patients.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,116 +18,405 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalPatient',
+            name="HistoricalPatient",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('hospital_number', models.CharField(db_index=True, help_text="The hospital's own patient identifier (MRN).", max_length=20, verbose_name='hospital number')),
-                ('nhs_number', models.CharField(blank=True, default='', help_text='Optional; 10 digits with a valid check digit. Spaces are allowed when typing.', max_length=10, validators=[patients.models.validate_nhs_number], verbose_name='NHS number')),
-                ('given_name', models.CharField(max_length=100, verbose_name='given name')),
-                ('family_name', models.CharField(max_length=100, verbose_name='family name')),
-                ('date_of_birth', models.DateField(verbose_name='date of birth')),
-                ('phone', models.CharField(blank=True, max_length=30, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('address', models.TextField(blank=True, verbose_name='address')),
-                ('could_be_pregnant', models.BooleanField(default=False, help_text='Ask about pregnancy and breastfeeding before each dose (tofersen label: safety in pregnancy unknown).', verbose_name='could become pregnant')),
-                ('sod1_variant', models.CharField(blank=True, help_text='As reported by the genetics laboratory, for example p.Ala5Val (A4V).', max_length=60, verbose_name='SOD1 variant')),
-                ('sod1_confirmed_on', models.DateField(blank=True, help_text='Date genetic testing confirmed the SOD1 mutation (eligibility for tofersen).', null=True, verbose_name='SOD1 mutation confirmed on')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "hospital_number",
+                    models.CharField(
+                        db_index=True,
+                        help_text="The hospital's own patient identifier (MRN).",
+                        max_length=20,
+                        verbose_name="hospital number",
+                    ),
+                ),
+                (
+                    "nhs_number",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Optional; 10 digits with a valid check digit. Spaces are allowed when typing.",
+                        max_length=10,
+                        validators=[patients.models.validate_nhs_number],
+                        verbose_name="NHS number",
+                    ),
+                ),
+                ("given_name", models.CharField(max_length=100, verbose_name="given name")),
+                ("family_name", models.CharField(max_length=100, verbose_name="family name")),
+                ("date_of_birth", models.DateField(verbose_name="date of birth")),
+                ("phone", models.CharField(blank=True, max_length=30, verbose_name="phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("address", models.TextField(blank=True, verbose_name="address")),
+                (
+                    "could_be_pregnant",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Ask about pregnancy and breastfeeding before each dose (tofersen label: safety in pregnancy unknown).",
+                        verbose_name="could become pregnant",
+                    ),
+                ),
+                (
+                    "sod1_variant",
+                    models.CharField(
+                        blank=True,
+                        help_text="As reported by the genetics laboratory, for example p.Ala5Val (A4V).",
+                        max_length=60,
+                        verbose_name="SOD1 variant",
+                    ),
+                ),
+                (
+                    "sod1_confirmed_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Date genetic testing confirmed the SOD1 mutation (eligibility for tofersen).",
+                        null=True,
+                        verbose_name="SOD1 mutation confirmed on",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical patient',
-                'verbose_name_plural': 'historical patients',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical patient",
+                "verbose_name_plural": "historical patients",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hospital_number', models.CharField(help_text="The hospital's own patient identifier (MRN).", max_length=20, unique=True, verbose_name='hospital number')),
-                ('nhs_number', models.CharField(blank=True, default='', help_text='Optional; 10 digits with a valid check digit. Spaces are allowed when typing.', max_length=10, validators=[patients.models.validate_nhs_number], verbose_name='NHS number')),
-                ('given_name', models.CharField(max_length=100, verbose_name='given name')),
-                ('family_name', models.CharField(max_length=100, verbose_name='family name')),
-                ('date_of_birth', models.DateField(verbose_name='date of birth')),
-                ('phone', models.CharField(blank=True, max_length=30, verbose_name='phone')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('address', models.TextField(blank=True, verbose_name='address')),
-                ('could_be_pregnant', models.BooleanField(default=False, help_text='Ask about pregnancy and breastfeeding before each dose (tofersen label: safety in pregnancy unknown).', verbose_name='could become pregnant')),
-                ('sod1_variant', models.CharField(blank=True, help_text='As reported by the genetics laboratory, for example p.Ala5Val (A4V).', max_length=60, verbose_name='SOD1 variant')),
-                ('sod1_confirmed_on', models.DateField(blank=True, help_text='Date genetic testing confirmed the SOD1 mutation (eligibility for tofersen).', null=True, verbose_name='SOD1 mutation confirmed on')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "hospital_number",
+                    models.CharField(
+                        help_text="The hospital's own patient identifier (MRN).",
+                        max_length=20,
+                        unique=True,
+                        verbose_name="hospital number",
+                    ),
+                ),
+                (
+                    "nhs_number",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Optional; 10 digits with a valid check digit. Spaces are allowed when typing.",
+                        max_length=10,
+                        validators=[patients.models.validate_nhs_number],
+                        verbose_name="NHS number",
+                    ),
+                ),
+                ("given_name", models.CharField(max_length=100, verbose_name="given name")),
+                ("family_name", models.CharField(max_length=100, verbose_name="family name")),
+                ("date_of_birth", models.DateField(verbose_name="date of birth")),
+                ("phone", models.CharField(blank=True, max_length=30, verbose_name="phone")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                ("address", models.TextField(blank=True, verbose_name="address")),
+                (
+                    "could_be_pregnant",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Ask about pregnancy and breastfeeding before each dose (tofersen label: safety in pregnancy unknown).",
+                        verbose_name="could become pregnant",
+                    ),
+                ),
+                (
+                    "sod1_variant",
+                    models.CharField(
+                        blank=True,
+                        help_text="As reported by the genetics laboratory, for example p.Ala5Val (A4V).",
+                        max_length=60,
+                        verbose_name="SOD1 variant",
+                    ),
+                ),
+                (
+                    "sod1_confirmed_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="Date genetic testing confirmed the SOD1 mutation (eligibility for tofersen).",
+                        null=True,
+                        verbose_name="SOD1 mutation confirmed on",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['family_name', 'given_name', 'hospital_number'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('nhs_number', ''), _negated=True), fields=('nhs_number',), name='patient_unique_nhs_number', violation_error_message='Another patient already has this NHS number.'), models.CheckConstraint(condition=models.Q(models.Q(('sod1_confirmed_on__isnull', True), ('sod1_variant', '')), models.Q(models.Q(('sod1_variant', ''), _negated=True), ('sod1_confirmed_on__isnull', False)), _connector='OR'), name='patient_sod1_variant_with_date', violation_error_message='Give both the SOD1 variant and the date it was confirmed.')],
+                "ordering": ["family_name", "given_name", "hospital_number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("nhs_number", ""), _negated=True),
+                        fields=("nhs_number",),
+                        name="patient_unique_nhs_number",
+                        violation_error_message="Another patient already has this NHS number.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("sod1_confirmed_on__isnull", True), ("sod1_variant", "")),
+                            models.Q(
+                                models.Q(("sod1_variant", ""), _negated=True),
+                                ("sod1_confirmed_on__isnull", False),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="patient_sod1_variant_with_date",
+                        violation_error_message="Give both the SOD1 variant and the date it was confirmed.",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalConsent',
+            name="HistoricalConsent",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('hospital', 'Hospital consent form'), ('early_access', 'Manufacturer early-access consent form')], max_length=20, verbose_name='form')),
-                ('signed_on', models.DateField(verbose_name='signed on')),
-                ('withdrawn_on', models.DateField(blank=True, null=True, verbose_name='withdrawn on')),
-                ('reference', models.CharField(blank=True, help_text='Document or scan reference.', max_length=100, verbose_name='reference')),
-                ('recorded_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recorded_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hospital", "Hospital consent form"),
+                            ("early_access", "Manufacturer early-access consent form"),
+                        ],
+                        max_length=20,
+                        verbose_name="form",
+                    ),
+                ),
+                ("signed_on", models.DateField(verbose_name="signed on")),
+                (
+                    "withdrawn_on",
+                    models.DateField(blank=True, null=True, verbose_name="withdrawn on"),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True,
+                        help_text="Document or scan reference.",
+                        max_length=100,
+                        verbose_name="reference",
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical consent',
-                'verbose_name_plural': 'historical consents',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical consent",
+                "verbose_name_plural": "historical consents",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='FeedToken',
+            name="FeedToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('issued_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_fetched_at', models.DateTimeField(blank=True, null=True)),
-                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, help_text="Set for a staff member's feed of the unit's bookings.", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='feed_tokens', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='feed_tokens', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("issued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_fetched_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Set for a staff member's feed of the unit's bookings.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feed_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feed_tokens",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issued_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('patient__isnull', False), ('user__isnull', True)), models.Q(('patient__isnull', True), ('user__isnull', False)), _connector='OR'), name='feedtoken_for_patient_or_user'), models.UniqueConstraint(condition=models.Q(('patient__isnull', False), ('revoked_at__isnull', True)), fields=('patient',), name='feedtoken_one_active_per_patient'), models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True), ('user__isnull', False)), fields=('user',), name='feedtoken_one_active_per_user')],
+                "ordering": ["-issued_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("patient__isnull", False), ("user__isnull", True)),
+                            models.Q(("patient__isnull", True), ("user__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="feedtoken_for_patient_or_user",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(
+                            ("patient__isnull", False), ("revoked_at__isnull", True)
+                        ),
+                        fields=("patient",),
+                        name="feedtoken_one_active_per_patient",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("revoked_at__isnull", True), ("user__isnull", False)),
+                        fields=("user",),
+                        name="feedtoken_one_active_per_user",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('hospital', 'Hospital consent form'), ('early_access', 'Manufacturer early-access consent form')], max_length=20, verbose_name='form')),
-                ('signed_on', models.DateField(verbose_name='signed on')),
-                ('withdrawn_on', models.DateField(blank=True, null=True, verbose_name='withdrawn on')),
-                ('reference', models.CharField(blank=True, help_text='Document or scan reference.', max_length=100, verbose_name='reference')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hospital", "Hospital consent form"),
+                            ("early_access", "Manufacturer early-access consent form"),
+                        ],
+                        max_length=20,
+                        verbose_name="form",
+                    ),
+                ),
+                ("signed_on", models.DateField(verbose_name="signed on")),
+                (
+                    "withdrawn_on",
+                    models.DateField(blank=True, null=True, verbose_name="withdrawn on"),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True,
+                        help_text="Document or scan reference.",
+                        max_length=100,
+                        verbose_name="reference",
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consents",
+                        to="patients.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['patient', 'kind', '-signed_on'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('withdrawn_on__isnull', True), ('withdrawn_on__gte', models.F('signed_on')), _connector='OR'), name='consent_withdrawn_after_signed', violation_error_message='Consent cannot be withdrawn before it was signed.')],
+                "ordering": ["patient", "kind", "-signed_on"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("withdrawn_on__isnull", True),
+                            ("withdrawn_on__gte", models.F("signed_on")),
+                            _connector="OR",
+                        ),
+                        name="consent_withdrawn_after_signed",
+                        violation_error_message="Consent cannot be withdrawn before it was signed.",
+                    )
+                ],
             },
         ),
     ]

@@ -14,7 +14,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from schedules.engine import DoseState, ScheduleError, plan
+from schedules.engine import DoseState, ScheduleError, check_booking_order, plan
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -92,13 +92,12 @@ class Command(BaseCommand):
         count_text = str(options["count"]).strip()
         if not re.fullmatch(r"-?\d+", count_text):
             raise CommandError(f"--count: expected a whole number, got {options['count']!r}.")
+        given = parse_doses(options["given"], "--given")
+        booked = parse_doses(options["booked"], "--booked")
         try:
+            check_booking_order(start=start, given=given, booked=booked)
             doses = plan(
-                start=start,
-                today=today,
-                given=parse_doses(options["given"], "--given"),
-                booked=parse_doses(options["booked"], "--booked"),
-                count=int(count_text),
+                start=start, today=today, given=given, booked=booked, count=int(count_text)
             )
         except ScheduleError as error:
             raise CommandError(str(error)) from None

@@ -1,0 +1,121 @@
+"""Registering, finding and reading a patient record."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from patients.models import Patient
+from tests.conftest import make_patient
+
+VALID = {
+    "hospital_number": "h200123",
+    "nhs_number": "943 476 5919",
+    "given_name": "Grace",
+    "family_name": "Hopper",
+    "date_of_birth": "1961-12-09",
+    "sod1_variant": "p.Gly94Ala",
+    "sod1_confirmed_on": "2025-06-01",
+}
+
+
+def test_nurse_registers_a_patient_with_a_spaced_nhs_number(nurse_client):
+    response = nurse_client.post(reverse("patients:create"), VALID)
+
+    patient = Patient.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("patients:detail", args=[patient.pk])
+    assert patient.nhs_number == "9434765919"
+    assert patient.hospital_number == "H200123"
+    page = nurse_client.get(response["Location"]).content.decode()
+    assert "Grace Hopper" in page
+    assert "943 476 5919" in page
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("nhs_number", "943 476 5918", "check digit"),
+        ("nhs_number", "12345", "10 digits"),
+        ("nhs_number", "94347659AB", "10 digits"),
+        ("date_of_birth", "2999-01-01", "must be in the past"),
+        ("date_of_birth", "2025-02-30", "Enter a valid date"),
+        ("hospital_number", "", "This field is required"),
+        ("sod1_confirmed_on", "", "Give the date genetic testing confirmed it"),
+    ],
+)
+def test_invalid_registration_is_refused_with_a_clear_message(nurse_client, field, value, message):
+    response = nurse_client.post(reverse("patients:create"), {**VALID, field: value})
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Patient.objects.exists()
+
+
+def test_hospital_number_and_nhs_number_must_be_unique(nurse_client):
+    make_patient("H200123", nhs_number="9434765919")
+
+    response = nurse_client.post(reverse("patients:create"), VALID)
+
+    page = response.content.decode()
+    assert "Patient with this Hospital number already exists" in page
+    assert "Another patient already has this NHS number" in page
+    assert Patient.objects.count() == 1
+
+
+def test_nhs_number_is_optional(nurse_client):
+    nurse_client.post(reverse("patients:create"), {**VALID, "nhs_number": ""})
+
+    assert Patient.objects.get().nhs_number == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("lovelace", ["H100001"]),
+        ("ada love", ["H100001"]),
+        ("h100002", ["H100002"]),
+        ("943 476 5919", ["H100002"]),
+        ("9434765919", ["H100002"]),
+        ("nobody", []),
+    ],
+)
+def test_patient_list_searches_name_hospital_and_nhs_number(nurse_client, query, expected):
+    make_patient("H100001")
+    make_patient("H100002", given_name="Alan", family_name="Turing", nhs_number="9434765919")
+
+    response = nurse_client.get(reverse("patients:list"), {"q": query})
+
+    page = response.content.decode()
+    found = sorted(hn for hn in ["H100001", "H100002"] if f"<td>{hn}</td>" in page)
+    assert found == expected
+
+
+def test_patient_list_needs_login(client):
+    response = client.get(reverse("patients:list"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_unknown_patient_is_404(nurse_client):
+    assert nurse_client.get(reverse("patients:detail", args=[999])).status_code == 404
+
+
+def test_patient_page_says_what_blocks_treatment(nurse_client):
+    patient = make_patient(eligible=False)
+
+    page = nurse_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+
+    assert "No dose can be booked or given yet" in page
+    assert "Genetic testing confirming a SOD1 mutation is not recorded" in page
+    assert "No signed hospital consent form on file" in page
+
+
+def test_date_of_birth_today_is_refused(nurse_client, time_machine):
+    time_machine.move_to(date(2026, 11, 22))
+    response = nurse_client.post(
+        reverse("patients:create"), {**VALID, "date_of_birth": "2026-11-22"}
+    )
+
+    assert "must be in the past" in response.content.decode()
