@@ -7,10 +7,13 @@ slot serialises the capacity count. With SQLite the IMMEDIATE transaction mode s
 instead (see settings).
 """
 
-from datetime import date, datetime
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from patients.models import Patient
@@ -22,6 +25,7 @@ from schedules.models import (
     Slot,
     TreatmentCourse,
     Unit,
+    UnitCalendar,
 )
 
 
@@ -76,11 +80,7 @@ class BookingStateError(BookingError):
 
 
 def _lock_course(course: TreatmentCourse) -> TreatmentCourse:
-    return (
-        TreatmentCourse.objects.select_for_update()
-        .select_related("patient")
-        .get(pk=course.pk)
-    )
+    return TreatmentCourse.objects.select_for_update().select_related("patient").get(pk=course.pk)
 
 
 def _bump_calendar_sequence(dose: Dose) -> None:
@@ -94,17 +94,63 @@ def _bump_calendar_sequence(dose: Dose) -> None:
 _BOOKABLE_STATES = (engine.DoseState.DUE, engine.DoseState.OVERDUE)
 
 
-def _fresh_plan(course: TreatmentCourse, *, unit: Unit, today: date):
-    """The engine's plan from the database as it is inside the lock."""
-    course = (
-        TreatmentCourse.objects.prefetch_related(
-            "events", "doses__bookings__slot__unit"
-        ).get(pk=course.pk)
-    )
+# How far ahead "as soon as possible" may look for an open day (the engine searches a year).
+_OPEN_DAY_HORIZON = timedelta(days=400)
+
+
+def course_facts(course: TreatmentCourse, *, before: int | None = None):
+    """The dates doses were given and are booked for, from prefetched doses.
+
+    With `before`, only the doses ahead of that number: a dose's window depends only on the
+    doses before it, so moving dose n is judged without the later bookings it may invalidate.
+    """
+    given, booked = {}, {}
     for dose in course.doses.all():
-        dose.active_bookings = [b for b in dose.bookings.all() if b.is_active]
-    calendar = unit.calendar(today, today.replace(year=today.year + 1))
-    return course.plan(today=today, is_open=calendar.is_open, policy=unit.policy)
+        if before is not None and dose.number >= before:
+            continue
+        if dose.given_at:
+            given[dose.number] = timezone.localdate(dose.given_at)
+        else:
+            active = dose.active_booking
+            if active is not None:
+                booked[dose.number] = active.local_date
+    return given, booked
+
+
+def plan_course(
+    course: TreatmentCourse,
+    *,
+    unit: Unit,
+    calendar: UnitCalendar,
+    today: date,
+    before: int | None = None,
+    extra_booked: dict[int, date] | None = None,
+    **limits,
+) -> list[engine.PlannedDose]:
+    """The engine's plan for a course with prefetched doses (`Dose.objects.with_active_booking`)
+    and events. `extra_booked` adds hypothetical bookings, for chained suggestions."""
+    given, booked = course_facts(course, before=before)
+    booked.update(extra_booked or {})
+    return engine.plan(
+        start=course.start_date,
+        today=today,
+        given=given,
+        booked=booked,
+        events=course.engine_events(),
+        is_open=calendar.is_open,
+        policy=unit.policy,
+        **limits,
+    )
+
+
+def _fresh_plan(course: TreatmentCourse, *, unit: Unit, today: date, before: int | None = None):
+    """The engine's plan from the database as it is inside the lock."""
+    course = TreatmentCourse.objects.prefetch_related(
+        "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
+    ).get(pk=course.pk)
+    # timedelta, not replace(year=…): a year after 29 February does not exist.
+    calendar = unit.calendar(today, today + _OPEN_DAY_HORIZON)
+    return plan_course(course, unit=unit, calendar=calendar, today=today, before=before)
 
 
 # Courses ---------------------------------------------------------------------------------------
@@ -121,9 +167,11 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
     blockers = patient.treatment_blockers(on=start_date)
     if blockers:
         raise CourseError("Cannot start treatment: " + " ".join(blockers))
-    if TreatmentCourse.objects.filter(patient=patient).exclude(
-        status=TreatmentCourse.Status.STOPPED
-    ).exists():
+    if (
+        TreatmentCourse.objects.filter(patient=patient)
+        .exclude(status=TreatmentCourse.Status.STOPPED)
+        .exists()
+    ):
         raise CourseError("This patient already has a treatment course.")
     try:
         with transaction.atomic():
@@ -245,6 +293,17 @@ def _can_override(user) -> bool:
     return user.has_perm("schedules.override_booking_window")
 
 
+def _later_booking(course: TreatmentCourse, number: int) -> Booking | None:
+    """The first active booking of a later dose of the same course."""
+    return (
+        Booking.objects.active()
+        .filter(dose__course=course, dose__number__gt=number)
+        .select_related("dose", "slot__unit")
+        .order_by("dose__number")
+        .first()
+    )
+
+
 @transaction.atomic
 def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -> Booking:
     """Book `dose` into `slot`.
@@ -253,9 +312,10 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     2. Refuse what is unsafe or impossible: a full slot, a dose already booked or given, a
        course that is not active, a patient without SOD1 confirmation or consents, a slot in
        the past or on a closed day, a second booking the same day, a dose booked before the
-       doses ahead of it.
-    3. Ask the engine for the dose's window (unit policy around the due date, DESIGN §2). The
-       labels give no tolerance: outside the window only a clinician may book, with a reason.
+       doses ahead of it, or on or after a later dose's booking.
+    3. Ask the engine for the dose's window (unit policy around the due date, DESIGN §2),
+       counted from the doses before it only. The labels give no tolerance: outside the window
+       only a clinician may book, with a reason.
     4. Insert the booking; the partial unique constraint backs up "one active booking per dose".
     """
     course = _lock_course(dose.course)
@@ -285,9 +345,11 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     closed = unit.calendar(slot_day, slot_day).closure_reason(slot_day)
     if closed:
         raise SlotUnavailable(f"The unit is closed on {slot_day:%A %d %B}: {closed}.")
+    if not slot.places:
+        raise SlotUnavailable(f"{slot} is no longer offered; choose another slot.")
     taken = Booking.objects.active().filter(slot=slot).count()
     if taken >= slot.places:
-        raise SlotFull(f"{slot} is full ({slot.places} of {slot.places} places booked).")
+        raise SlotFull(f"{slot} is full ({taken} of {slot.places} places booked).")
     same_day = (
         Booking.objects.active()
         .filter(dose__course__patient=course.patient)
@@ -297,7 +359,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     if same_day:
         raise SameDayBooking(f"{course.patient.full_name} already has a booking that day.")
 
-    planned = {p.number: p for p in _fresh_plan(course, unit=unit, today=today)}
+    planned = {p.number: p for p in _fresh_plan(course, unit=unit, today=today, before=dose.number)}
     this = planned.get(dose.number)
     if this is None or this.state not in _BOOKABLE_STATES:
         first = next(
@@ -307,8 +369,13 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     previous = planned.get(dose.number - 1)
     if previous is not None and slot_day <= previous.date:
         raise OutsideWindow(
-            f"Dose {dose.number} must come after dose {previous.number} "
-            f"({previous.date:%d %b %Y})."
+            f"Dose {dose.number} must come after dose {previous.number} ({previous.date:%d %b %Y})."
+        )
+    later = _later_booking(course, dose.number)
+    if later is not None and slot_day >= later.local_date:
+        raise OutsideWindow(
+            f"Dose {dose.number} must come before dose {later.dose.number}, booked for "
+            f"{later.slot}: move dose {later.dose.number} first."
         )
     if not (this.window_start <= slot_day <= this.window_end):
         when = "before it is due" if slot_day < this.window_start else "late"
@@ -340,6 +407,67 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     return booking
 
 
+@transaction.atomic
+def book_dose_number(
+    *, course: TreatmentCourse, number: int, slot: Slot, booked_by, override_reason: str = ""
+) -> Booking:
+    """Book dose `number` of `course`, creating its Dose row in the same transaction, so a
+    refused booking leaves nothing behind. A replay of the same booking (a double click)
+    returns the existing booking instead of failing."""
+    if number < 1:
+        raise DoseOutOfOrder("Dose numbers start at 1.")
+    course = _lock_course(course)
+    dose = dose_for(course=course, number=number)
+    try:
+        return book_dose(dose=dose, slot=slot, booked_by=booked_by, override_reason=override_reason)
+    except AlreadyBooked as error:
+        if error.booking is not None and error.booking.slot_id == slot.pk:
+            return error.booking
+        raise
+
+
+def _prefixed(error: BookingError, prefix: str) -> BookingError:
+    message = f"{prefix}{error} Nothing was booked."
+    if isinstance(error, AlreadyBooked):
+        return AlreadyBooked(message, booking=error.booking)
+    return type(error)(message)
+
+
+@transaction.atomic
+def book_next_doses(
+    *,
+    course: TreatmentCourse,
+    choices: Sequence[tuple[int, Slot]],
+    booked_by,
+    override_reason: str = "",
+) -> list[Booking]:
+    """Book several doses of one course, in dose order: all or none.
+
+    Each dose's window is checked against the bookings made just before it, so the chain is
+    the engine's. Any refusal rolls back the whole set and names the dose it stopped at.
+    """
+    if not choices:
+        raise BookingError("Choose at least one slot to book.")
+    numbers = [number for number, _ in choices]
+    if len(set(numbers)) != len(numbers):
+        raise BookingError("Each dose can only be booked once.")
+    bookings = []
+    for number, slot in sorted(choices, key=lambda choice: choice[0]):
+        try:
+            bookings.append(
+                book_dose_number(
+                    course=course,
+                    number=number,
+                    slot=slot,
+                    booked_by=booked_by,
+                    override_reason=override_reason,
+                )
+            )
+        except BookingError as error:
+            raise _prefixed(error, f"Dose {number}: ") from error
+    return bookings
+
+
 def _lock_booking(booking: Booking) -> Booking:
     _lock_course(booking.dose.course)
     return (
@@ -349,8 +477,20 @@ def _lock_booking(booking: Booking) -> Booking:
     )
 
 
+def _cancel(booking: Booking, reason: str) -> None:
+    booking.status = Booking.Status.CANCELLED
+    booking.cancel_reason = reason
+    booking.save(update_fields=["status", "cancel_reason", "updated_at"])
+    _bump_calendar_sequence(booking.dose)
+
+
 @transaction.atomic
 def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
+    """Cancel a booking with a reason.
+
+    A booking with a later dose booked after it cannot be cancelled on its own: the later
+    dose is counted from this one (EU SmPC 4.2), so the nurse moves or cancels it first.
+    """
     booking = _lock_booking(booking)
     if not reason.strip():
         raise BookingStateError("Give a reason for cancelling.")
@@ -358,10 +498,13 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
         raise BookingStateError(
             f"This booking is {booking.get_status_display().lower()} and cannot be cancelled."
         )
-    booking.status = Booking.Status.CANCELLED
-    booking.cancel_reason = reason.strip()
-    booking.save(update_fields=["status", "cancel_reason", "updated_at"])
-    _bump_calendar_sequence(booking.dose)
+    later = _later_booking(booking.dose.course, booking.dose.number)
+    if later is not None:
+        raise BookingStateError(
+            f"Dose {later.dose.number} is booked after this one ({later.slot}) and is counted "
+            f"from it: cancel dose {later.dose.number} first, or reschedule this booking."
+        )
+    _cancel(booking, reason.strip())
     return booking
 
 
@@ -370,11 +513,23 @@ def reschedule_booking(
     *, booking: Booking, slot: Slot, rescheduled_by, override_reason: str = ""
 ) -> Booking:
     """Move a booking to another slot: all or nothing. The dose keeps its calendar UID and its
-    SEQUENCE goes up."""
+    SEQUENCE goes up. Later bookings stay where they are; if the move puts them outside their
+    window they are flagged on the Overdue & rebook list, never moved silently.
+
+    Replaying the same move (a double click) returns the booking it made.
+    """
     booking = _lock_booking(booking)
+    if booking.status == Booking.Status.CANCELLED:
+        current = booking.dose.bookings.active().select_related("slot__unit").first()
+        if current is not None and current.slot_id == slot.pk:
+            return current
+    if booking.status != Booking.Status.BOOKED:
+        raise BookingStateError(
+            f"This booking is {booking.get_status_display().lower()} and cannot be moved."
+        )
     if booking.slot_id == slot.pk:
         raise BookingStateError("The booking is already in that slot.")
-    cancel_booking(booking=booking, reason="Rescheduled", cancelled_by=rescheduled_by)
+    _cancel(booking, "Rescheduled")
     return book_dose(
         dose=booking.dose, slot=slot, booked_by=rescheduled_by, override_reason=override_reason
     )
@@ -401,24 +556,39 @@ def mark_arrived(*, booking: Booking, marked_by) -> Booking:
 
 @transaction.atomic
 def mark_no_show(*, booking: Booking, marked_by) -> Booking:
-    """FHIR 'noshow'. The dose becomes due again (overdue: as soon as possible, DESIGN §2)."""
+    """FHIR 'noshow'. The dose becomes due again (overdue: as soon as possible, DESIGN §2).
+
+    Bookings of later doses are cancelled with a reason: they were counted from a dose that
+    was not given, so they would be too early (EU SmPC 4.2). They are listed in
+    `booking.cancelled_later` for the message to the nurse, and the doses come back on the
+    worklists once the missed dose is rebooked.
+    """
     booking = _lock_booking(booking)
     if booking.status != Booking.Status.BOOKED:
         raise BookingStateError(
             f"This booking is {booking.get_status_display().lower()}, not waiting for arrival."
         )
     if booking.slot.local_date > timezone.localdate():
-        raise BookingStateError("A patient can only be marked as not attending on or after the day.")
+        raise BookingStateError(
+            "A patient can only be marked as not attending on or after the day."
+        )
     booking.status = Booking.Status.NOSHOW
     booking.save(update_fields=["status", "updated_at"])
     _bump_calendar_sequence(booking.dose)
+    later = list(
+        Booking.objects.active()
+        .filter(dose__course=booking.dose.course, dose__number__gt=booking.dose.number)
+        .select_related("dose", "slot__unit")
+        .order_by("dose__number")
+    )
+    for other in later:
+        _cancel(other, f"Dose {booking.dose.number} was missed: rebook after it is given.")
+    booking.cancelled_later = later
     return booking
 
 
 @transaction.atomic
-def record_administration(
-    *, dose: Dose, given_at: datetime, recorded_by, **details
-) -> Dose:
+def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **details) -> Dose:
     """Record that a dose was given: 100 mg/15 mL intrathecal bolus by lumbar puncture (US PI
     §2.2). The next dose is then counted from this date (EU SmPC 4.2).
 
@@ -458,3 +628,204 @@ def record_administration(
     dose.bookings.active().update(status=Booking.Status.FULFILLED, updated_at=timezone.now())
     _bump_calendar_sequence(dose)
     return dose
+
+
+# Slots -----------------------------------------------------------------------------------------
+
+MAX_GENERATE_WEEKS = 104
+
+
+@dataclass
+class SlotReport:
+    """What `generate_slots` did; `affected` are active bookings a nurse must look at because
+    their slot was closed, withdrawn or shrunk."""
+
+    created: int = 0
+    updated: int = 0
+    removed: int = 0
+    withdrawn: int = 0
+    affected: list[Booking] = dataclasses.field(default_factory=list)
+
+    def __str__(self):
+        text = (
+            f"{self.created} slots created, {self.updated} updated, {self.removed} removed, "
+            f"{self.withdrawn} withdrawn"
+        )
+        if self.affected:
+            text += f"; {len(self.affected)} bookings need rebooking"
+        return text
+
+
+def _wanted_slots(unit: Unit, calendar: UnitCalendar, first: date, last: date, now: datetime):
+    """{start: (template, end, places)} for the templates' slots on the open days."""
+    templates = list(unit.session_templates.filter(active=True))
+    wanted = {}
+    day = first
+    while day <= last:
+        if not calendar.closure_reason(day):
+            for template in templates:
+                if template.weekday != day.weekday():
+                    continue
+                # Wall-clock arithmetic in the unit's zone: 09:00 stays 09:00 across the
+                # March and October clock changes.
+                session_start = datetime.combine(day, template.start_time, tzinfo=unit.zone)
+                length = timedelta(minutes=template.slot_minutes)
+                for index in range(template.slot_count):
+                    start = session_start + index * length
+                    if start > now:
+                        wanted[start] = (template, start + length, template.places)
+        day += timedelta(days=1)
+    return wanted
+
+
+@transaction.atomic
+def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None = None):
+    """Make the unit's future slots match its session templates and closures. Idempotent.
+
+    1. Lock the unit, so two runs (the nightly command, a nurse's button) do not interleave.
+    2. Work out the slots the templates give on each open day from `start` (never before
+       today) for `weeks` weeks (the unit's horizon by default), skipping closures and, when
+       the unit closes on them, England's bank holidays.
+    3. Create the missing ones; bring changed ones (length, places) in line.
+    4. A slot no longer wanted is deleted when nothing was ever booked in it. A slot holding
+       bookings is never deleted: it is withdrawn (its places cut to its active bookings, so
+       nobody else is booked into it) and its active bookings are reported for rebooking.
+       So is a booking whose slot lost places it had already filled.
+    One-off extra sessions (slots without a template) are left alone, but their bookings are
+    reported when a closure now covers their day.
+    """
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    today = timezone.localdate()
+    first = max(start or today, today)
+    weeks = unit.horizon_weeks if weeks is None else weeks
+    if not 1 <= weeks <= MAX_GENERATE_WEEKS:
+        raise ServiceError(f"Generate between 1 and {MAX_GENERATE_WEEKS} weeks of slots.")
+    last = first + timedelta(weeks=weeks) - timedelta(days=1)
+    calendar = unit.calendar(first, last)
+    now = timezone.now()
+    wanted = _wanted_slots(unit, calendar, first, last, now)
+
+    range_end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=unit.zone)
+    existing = {
+        slot.start: slot
+        for slot in Slot.objects.filter(unit=unit, start__gt=now, start__lt=range_end)
+        .with_booked_count()
+        .prefetch_related("bookings")
+    }
+    report = SlotReport()
+    affected_ids = set()
+
+    def report_affected(slot):
+        for booking in slot.bookings.all():
+            if booking.is_active:
+                affected_ids.add(booking.pk)
+
+    for slot_start, (template, end, places) in wanted.items():
+        slot = existing.pop(slot_start, None)
+        if slot is None:
+            Slot.objects.create(
+                unit=unit, template=template, start=slot_start, end=end, places=places
+            )
+            report.created += 1
+            continue
+        if slot.template_id is None:
+            continue  # A one-off extra session at the same time: it stays as it was made.
+        if (slot.end, slot.places, slot.template_id) != (end, places, template.pk):
+            slot.end, slot.places, slot.template = end, places, template
+            slot.save(update_fields=["end", "places", "template"])
+            report.updated += 1
+            if slot.booked_count > places:
+                report_affected(slot)
+
+    for slot in existing.values():
+        if slot.template_id is None:
+            if slot.booked_count and calendar.closure_reason(slot.local_date):
+                report_affected(slot)
+            continue
+        if not slot.bookings.all():
+            slot.delete()
+            report.removed += 1
+            continue
+        if slot.places != slot.booked_count:
+            slot.places = slot.booked_count
+            slot.save(update_fields=["places"])
+            report.withdrawn += 1
+        report_affected(slot)
+
+    report.affected = list(
+        Booking.objects.filter(pk__in=affected_ids)
+        .select_related("dose__course__patient", "slot__unit")
+        .order_by("slot__start")
+    )
+    return report
+
+
+class FreeSlots:
+    """The unit's slots with a free place between two dates, loaded in one query, so a
+    worklist can offer choices for many doses at a constant cost."""
+
+    def __init__(self, *, unit: Unit, calendar: UnitCalendar, first: date, last: date):
+        now = timezone.now()
+        range_start = datetime.combine(first, time.min, tzinfo=unit.zone)
+        range_end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=unit.zone)
+        slots = (
+            Slot.objects.with_booked_count()
+            .filter(unit=unit, start__gte=max(range_start, now), start__lt=range_end)
+            .filter(booked_count__lt=F("places"))
+            .order_by("start")
+        )
+        self.slots = []
+        for slot in slots:
+            slot.unit = unit  # for local_date without another query
+            # Closures added since the slots were generated still close the day.
+            if not calendar.closure_reason(slot.local_date):
+                slot.free_places = slot.places - slot.booked_count
+                self.slots.append(slot)
+
+    def first(
+        self, first: date, last: date, *, limit: int = 3, avoid_days=frozenset()
+    ) -> list[Slot]:
+        found = []
+        for slot in self.slots:
+            day = slot.local_date
+            if first <= day <= last and day not in avoid_days:
+                found.append(slot)
+                if len(found) == limit:
+                    break
+        return found
+
+
+@dataclass
+class Suggestion:
+    planned: engine.PlannedDose
+    slot: Slot | None
+
+
+def suggest_slots(
+    *, course: TreatmentCourse, unit: Unit, count: int = 3, today: date | None = None
+) -> list[Suggestion]:
+    """The next `count` unbooked doses, each with the first free slot in its window, chained:
+    each dose's window is the engine's, counted from the slot suggested for the dose before.
+
+    `course` needs its doses (`Dose.objects.with_active_booking()`) and events prefetched.
+    Stops at the first dose with no free slot in its window (later ones depend on it).
+    """
+    today = today or timezone.localdate()
+    calendar = unit.calendar(today, today + _OPEN_DAY_HORIZON)
+    policy = unit.policy
+    horizon = timedelta(days=count * engine.MAINTENANCE_INTERVAL_DAYS + policy.flag_late_days + 14)
+    free = FreeSlots(unit=unit, calendar=calendar, first=today, last=today + horizon)
+    extra: dict[int, date] = {}
+    suggestions = []
+    for _ in range(count):
+        plan = plan_course(course, unit=unit, calendar=calendar, today=today, extra_booked=extra)
+        pending = next((p for p in plan if p.state in _BOOKABLE_STATES), None)
+        if pending is None:
+            break
+        found = free.first(max(pending.window_start, today), pending.window_end, limit=1)
+        slot = found[0] if found else None
+        suggestions.append(Suggestion(pending, slot))
+        if slot is None:
+            break
+        extra[pending.number] = slot.local_date
+    return suggestions
