@@ -1,4 +1,39 @@
-from django.urls import path  # noqa: F401
+from datetime import date
+
+from django.urls import path, register_converter
+
+from schedules import views
+
+
+class IsoDateConverter:
+    """YYYY-MM-DD in the path; an impossible date (2026-02-30) does not match, so it is a 404."""
+
+    regex = r"\d{4}-\d{2}-\d{2}"
+
+    def to_python(self, value: str) -> date:
+        return date.fromisoformat(value)  # ValueError means "no match" to the resolver.
+
+    def to_url(self, value) -> str:
+        return value.isoformat() if isinstance(value, date) else str(value)
+
+
+register_converter(IsoDateConverter, "isodate")
 
 app_name = "schedules"
-urlpatterns = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("today/", views.today, name="today"),
+    path("day/<isodate:day>/", views.day, name="day"),
+    path("needs-booking/", views.needs_booking, name="needs_booking"),
+    path("overdue/", views.overdue, name="overdue"),
+    path("calendar/", views.month, name="calendar"),
+    path("calendar/week/", views.week, name="week"),
+    path("slots/generate/", views.generate, name="generate_slots"),
+    path("courses/<int:course_id>/doses/<int:number>/book/", views.book, name="book"),
+    path("courses/<int:course_id>/book-next/", views.book_next, name="book_next"),
+    path("bookings/<int:booking_id>/", views.booking_detail, name="booking"),
+    path("bookings/<int:booking_id>/reschedule/", views.reschedule, name="reschedule"),
+    path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("bookings/<int:booking_id>/arrived/", views.arrived, name="arrived"),
+    path("bookings/<int:booking_id>/did-not-attend/", views.noshow, name="noshow"),
+]

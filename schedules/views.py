@@ -1,0 +1,814 @@
+"""The nurses' pages: booking, the worklists, the day list and the unit's calendar.
+
+Every view has one shape: login and permission decorators, fetch through a helper that 404s,
+bind a form, call a service, catch `ServiceError` into a message, redirect (POST/redirect/GET).
+Dates come from the engine (through `services.plan_course` and `Unit.calendar`); the pages only
+lay them out.
+"""
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from schedules import calendar_grid, engine, services
+from schedules.forms import CancelForm, FindSlotsForm, SlotChoiceForm
+from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
+
+# How many free slots a page offers before the nurse asks for more.
+CHOICES_ON_WORKLIST = 3
+CHOICES_ON_BOOK_PAGE = 8
+# How far "look further" searches from the date the nurse picks.
+LOOK_FURTHER_DAYS = 28
+# Far beyond any real course (13 doses a year), small enough to refuse nonsense in URLs.
+MAX_DOSE_NUMBER = 1000
+_BOOKABLE = (engine.DoseState.DUE, engine.DoseState.OVERDUE)
+
+view_permission = permission_required("schedules.view_booking", raise_exception=True)
+book_permission = permission_required("schedules.add_booking", raise_exception=True)
+change_permission = permission_required("schedules.change_booking", raise_exception=True)
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+def _course_queryset():
+    return TreatmentCourse.objects.select_related("patient").prefetch_related(
+        "events",
+        "patient__consents",
+        Prefetch(
+            "doses",
+            queryset=Dose.objects.with_active_booking().prefetch_related(
+                Prefetch(
+                    "bookings",
+                    queryset=Booking.objects.filter(status=Booking.Status.NOSHOW).select_related(
+                        "slot__unit"
+                    ),
+                    to_attr="noshow_bookings",
+                )
+            ),
+        ),
+    )
+
+
+def _get_course(course_id: int) -> TreatmentCourse:
+    return get_object_or_404(_course_queryset(), pk=course_id)
+
+
+def _get_booking(booking_id: int) -> Booking:
+    return get_object_or_404(
+        Booking.objects.select_related("dose__course__patient", "slot__unit"), pk=booking_id
+    )
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
+
+
+def _back(request, default: str):
+    return redirect(_safe_next(request) or default)
+
+
+def _day_url(day: date) -> str:
+    return reverse("schedules:day", args=[day])
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _plan(course, *, unit, calendar, today, **options):
+    """The engine's plan, or (None, message) when the recorded history contradicts itself:
+    a page shows that to the nurse instead of failing."""
+    try:
+        return services.plan_course(
+            course, unit=unit, calendar=calendar, today=today, **options
+        ), ""
+    except engine.ScheduleError as error:
+        return None, f"The schedule needs checking by a clinician: {error}"
+
+
+def _open_calendar(unit: Unit, today: date):
+    # The engine looks up to a year ahead for the next open day of an overdue dose.
+    return unit.calendar(today, today + timedelta(days=400))
+
+
+def _local_midnight(unit: Unit, day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=unit.zone)
+
+
+def _dose_objects(course) -> dict[int, Dose]:
+    return {dose.number: dose for dose in course.doses.all()}
+
+
+# Home ------------------------------------------------------------------------------------------
+
+
+@login_required
+def home(request):
+    return redirect("schedules:today")
+
+
+# Booking ---------------------------------------------------------------------------------------
+
+
+def _slot_options(free, planned, today, look_from):
+    """Free slots in the dose's window; or, when the nurse looks further, from that date."""
+    if look_from is not None:
+        found = free.first(look_from, look_from + timedelta(days=LOOK_FURTHER_DAYS), limit=20)
+    else:
+        found = free.first(
+            max(planned.window_start, today), planned.window_end, limit=CHOICES_ON_BOOK_PAGE
+        )
+    for slot in found:
+        slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
+    return found
+
+
+def _booking_page(request, *, course, number, unit, form, booking=None, status=200):
+    """The book or reschedule page for dose `number`: its due date and window from the
+    engine (counted from the doses before it) and the free slots to choose from."""
+    today = _today()
+    calendar = _open_calendar(unit, today)
+    plan, problem = _plan(course, unit=unit, calendar=calendar, today=today, before=number)
+    planned = next((p for p in plan or [] if p.number == number), None)
+    doses = _dose_objects(course)
+    dose = doses.get(number)
+    context = {
+        "course": course,
+        "patient": course.patient,
+        "number": number,
+        "planned": planned,
+        "problem": problem,
+        "form": form,
+        "booking": booking,
+        "blockers": [],
+        "options": [],
+        "next_url": _safe_next(request),
+    }
+    if planned is None or problem:
+        return render(request, "schedules/book.html", context, status=status)
+    if booking is None:
+        active = dose.active_booking if dose else None
+        if dose is not None and dose.given_at:
+            context["given"] = dose
+        elif active is not None:
+            context["already"] = active
+        elif planned.state not in _BOOKABLE:
+            first = next((p.number for p in plan if p.state in _BOOKABLE), None)
+            context["book_first"] = first
+    context["blockers"] = course.patient.treatment_blockers(on=max(planned.date, today))
+    later = next(
+        (
+            d.active_booking
+            for n, d in sorted(doses.items())
+            if n > number and d.active_booking is not None
+        ),
+        None,
+    )
+    context["later"] = later
+    find = FindSlotsForm(request.GET or None)
+    look_from = None
+    if find.is_bound and find.is_valid():
+        look_from = find.cleaned_data["start"]
+        if look_from is not None and not calendar_grid.in_range(look_from):
+            find.add_error("start", "Choose a date within this century.")
+            look_from = None
+    context["find"] = find
+    context["look_from"] = look_from
+    first = look_from or max(planned.window_start, today)
+    last = (
+        look_from + timedelta(days=LOOK_FURTHER_DAYS)
+        if look_from
+        else max(planned.window_end, first)
+    )
+    free = services.FreeSlots(
+        unit=unit, calendar=unit.calendar(first, last), first=first, last=last
+    )
+    options = _slot_options(free, planned, today, look_from)
+    if booking is not None:
+        options = [slot for slot in options if slot.pk != booking.slot_id]
+    context["options"] = options
+    context["can_override"] = request.user.has_perm("schedules.override_booking_window")
+    return render(request, "schedules/book.html", context, status=status)
+
+
+@login_required
+@book_permission
+@require_http_methods(["GET", "POST"])
+def book(request, course_id: int, number: int):
+    course = _get_course(course_id)
+    unit = Unit.current()
+    if number < 1 or number > MAX_DOSE_NUMBER:
+        raise Http404("No such dose.")
+    form = SlotChoiceForm(request.POST or None, unit=unit, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            booking = services.book_dose_number(
+                course=course,
+                number=number,
+                slot=form.cleaned_data["slot"],
+                booked_by=request.user,
+                override_reason=form.cleaned_data.get("override_reason", ""),
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                f"Booked dose {number} for {course.patient.full_name}: {booking.slot}.",
+            )
+            url = reverse("schedules:booking", args=[booking.pk])
+            next_url = _safe_next(request)
+            return redirect(f"{url}?next={next_url}" if next_url else url)
+        # Show the page again with the choices as they are now.
+        course = _get_course(course_id)
+    return _booking_page(
+        request,
+        course=course,
+        number=number,
+        unit=unit,
+        form=form,
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@view_permission
+@require_GET
+def booking_detail(request, booking_id: int):
+    """The booking confirmation: when, where, the calendar file, and what to do next."""
+    booking = _get_booking(booking_id)
+    course = _get_course(booking.dose.course_id)
+    upcoming = [
+        dose.active_booking
+        for dose in course.doses.all()
+        if dose.active_booking is not None and dose.active_booking.pk != booking.pk
+    ]
+    return render(
+        request,
+        "schedules/booking_detail.html",
+        {
+            "booking": booking,
+            "patient": course.patient,
+            "course": course,
+            "upcoming": upcoming,
+            "next_url": _safe_next(request),
+        },
+    )
+
+
+@login_required
+@book_permission
+@require_http_methods(["GET", "POST"])
+def book_next(request, course_id: int):
+    """Book the next three doses, each in the first free slot of its window, in one action."""
+    course = _get_course(course_id)
+    unit = Unit.current()
+    if request.method == "POST":
+        choices, problem = _parse_choices(request.POST.getlist("choice"), unit)
+        if problem:
+            messages.error(request, problem)
+            return redirect("schedules:book_next", course.pk)
+        try:
+            bookings = services.book_next_doses(
+                course=course, choices=choices, booked_by=request.user
+            )
+        except services.ServiceError as error:
+            messages.error(request, str(error))
+            return redirect("schedules:book_next", course.pk)
+        numbers = ", ".join(str(b.dose.number) for b in bookings)
+        messages.success(
+            request,
+            f"Booked dose{'s' if len(bookings) > 1 else ''} {numbers} for "
+            f"{course.patient.full_name}.",
+        )
+        return redirect("schedules:booking", bookings[0].pk)
+
+    problem = ""
+    suggestions = []
+    if course.status != TreatmentCourse.Status.ACTIVE:
+        problem = (
+            f"Treatment is {course.get_status_display().lower()}: "
+            "a clinician must resume it before doses can be booked."
+        )
+    else:
+        try:
+            suggestions = services.suggest_slots(course=course, unit=unit, count=3)
+        except engine.ScheduleError as error:
+            problem = f"The schedule needs checking by a clinician: {error}"
+    blockers = course.patient.treatment_blockers()
+    return render(
+        request,
+        "schedules/book_next.html",
+        {
+            "course": course,
+            "patient": course.patient,
+            "suggestions": suggestions,
+            "bookable": [s for s in suggestions if s.slot is not None],
+            "problem": problem,
+            "blockers": blockers,
+        },
+    )
+
+
+def _parse_choices(values, unit):
+    """["2:15", "3:41"] → [(2, slot 15), (3, slot 41)], or a message saying what is wrong."""
+    pairs = []
+    for value in values:
+        number, _, slot_id = value.partition(":")
+        if not (number.isdigit() and slot_id.isdigit()):
+            return [], "The choices sent were not understood; please try again."
+        pairs.append((int(number), int(slot_id)))
+    if not pairs:
+        return [], "There was nothing to book."
+    slots = Slot.objects.filter(unit=unit).in_bulk([slot_id for _, slot_id in pairs])
+    if len(slots) != len({slot_id for _, slot_id in pairs}):
+        return [], "One of the slots no longer exists; please choose again."
+    return [(number, slots[slot_id]) for number, slot_id in pairs], ""
+
+
+@login_required
+@change_permission
+@require_http_methods(["GET", "POST"])
+def reschedule(request, booking_id: int):
+    booking = _get_booking(booking_id)
+    unit = Unit.current()
+    course = _get_course(booking.dose.course_id)
+    form = SlotChoiceForm(request.POST or None, unit=unit, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            new = services.reschedule_booking(
+                booking=booking,
+                slot=form.cleaned_data["slot"],
+                rescheduled_by=request.user,
+                override_reason=form.cleaned_data.get("override_reason", ""),
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+            messages.error(request, str(error))
+            course = _get_course(booking.dose.course_id)
+        else:
+            messages.success(
+                request,
+                f"Moved dose {new.dose.number} for {course.patient.full_name} to {new.slot}.",
+            )
+            return redirect("schedules:booking", new.pk)
+    elif booking.status != Booking.Status.BOOKED and request.method == "GET":
+        messages.warning(
+            request,
+            f"This booking is {booking.get_status_display().lower()} and cannot be moved.",
+        )
+        return redirect("schedules:booking", booking.pk)
+    return _booking_page(
+        request,
+        course=course,
+        number=booking.dose.number,
+        unit=unit,
+        form=form,
+        booking=booking,
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@change_permission
+@require_http_methods(["GET", "POST"])
+def cancel(request, booking_id: int):
+    booking = _get_booking(booking_id)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel_booking(
+                booking=booking, reason=form.cleaned_data["reason"], cancelled_by=request.user
+            )
+        except services.ServiceError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                f"Cancelled dose {booking.dose.number} for "
+                f"{booking.dose.course.patient.full_name} on {booking.slot}.",
+            )
+            return _back(request, _day_url(booking.local_date))
+    return render(
+        request,
+        "schedules/cancel.html",
+        {"booking": booking, "form": form, "next_url": _safe_next(request)},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@change_permission
+@require_POST
+def arrived(request, booking_id: int):
+    booking = _get_booking(booking_id)
+    try:
+        services.mark_arrived(booking=booking, marked_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{booking.dose.course.patient.full_name} has arrived.")
+    return _back(request, _day_url(booking.local_date))
+
+
+@login_required
+@change_permission
+@require_POST
+def noshow(request, booking_id: int):
+    booking = _get_booking(booking_id)
+    try:
+        booking = services.mark_no_show(booking=booking, marked_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        patient = booking.dose.course.patient
+        messages.warning(
+            request,
+            f"{patient.full_name} did not attend: dose {booking.dose.number} is on the "
+            "Overdue & rebook list.",
+        )
+        for other in booking.cancelled_later:
+            messages.warning(
+                request,
+                f"Dose {other.dose.number} on {other.slot} was cancelled: it was counted from "
+                f"the missed dose. Rebook it after dose {booking.dose.number} is given.",
+            )
+    return _back(request, _day_url(booking.local_date))
+
+
+# Day list and worklists ------------------------------------------------------------------------
+
+
+def _phase_lookup(courses, *, unit, calendar, today):
+    """{course id: {dose number: phase}} from the engine, one plan per course."""
+    phases = {}
+    for course in courses:
+        plan, _ = _plan(course, unit=unit, calendar=calendar, today=today)
+        phases[course.pk] = {p.number: p.phase for p in plan or []}
+    return phases
+
+
+def _slots_with_patients(unit: Unit, first: date, last: date):
+    """The unit's slots between two days with their (not cancelled) bookings, each booking's
+    course prefetched for the engine: a constant number of queries."""
+    start = _local_midnight(unit, first)
+    end = _local_midnight(unit, last + timedelta(days=1))
+    bookings = (
+        Booking.objects.exclude(status=Booking.Status.CANCELLED)
+        .select_related("dose__course__patient")
+        .prefetch_related(
+            "dose__course__events",
+            "dose__course__patient__consents",
+            Prefetch("dose__course__doses", queryset=Dose.objects.with_active_booking()),
+        )
+        .order_by("dose__course__patient__family_name", "pk")
+    )
+    slots = list(
+        Slot.objects.filter(unit=unit, start__gte=start, start__lt=end)
+        .with_booked_count()
+        .prefetch_related(Prefetch("bookings", queryset=bookings, to_attr="listed_bookings"))
+        .order_by("start")
+    )
+    for slot in slots:
+        slot.unit = unit
+        slot.free_places = max(slot.places - slot.booked_count, 0)
+        for booking in slot.listed_bookings:
+            booking.slot = slot
+    return slots
+
+
+@login_required
+@view_permission
+@require_GET
+def today(request):
+    return day(request, _today())
+
+
+@login_required
+@view_permission
+@require_GET
+def day(request, day: date):
+    """The day list: who is coming, for which dose, and what has happened so far."""
+    if not calendar_grid.in_range(day):
+        raise Http404("No such day.")
+    unit = Unit.current()
+    today_ = _today()
+    slots = _slots_with_patients(unit, day, day)
+    courses = {b.dose.course.pk: b.dose.course for s in slots for b in s.listed_bookings}
+    phases = _phase_lookup(
+        courses.values(), unit=unit, calendar=_open_calendar(unit, today_), today=today_
+    )
+    for slot in slots:
+        for booking in slot.listed_bookings:
+            course = booking.dose.course
+            booking.phase = phases.get(course.pk, {}).get(booking.dose.number, "")
+            booking.blockers = course.patient.treatment_blockers(on=day)
+    calendar = unit.calendar(day, day)
+    return render(
+        request,
+        "schedules/day.html",
+        {
+            "day": day,
+            "today": today_,
+            "is_today": day == today_,
+            "slots": slots,
+            "closed": calendar.closure_reason(day),
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "patient_count": sum(len(s.listed_bookings) for s in slots),
+            "here": request.get_full_path(),
+        },
+    )
+
+
+def _active_courses():
+    return _course_queryset().filter(status=TreatmentCourse.Status.ACTIVE)
+
+
+@login_required
+@view_permission
+@require_GET
+def needs_booking(request):
+    """Doses due in the next weeks with no booking, most urgent first, with the first free
+    slots of each window offered as one-click choices."""
+    unit = Unit.current()
+    today_ = _today()
+    horizon = today_ + timedelta(weeks=unit.needs_booking_weeks)
+    calendar = _open_calendar(unit, today_)
+    rows, problems, overdue = [], [], 0
+    for course in _active_courses():
+        plan, problem = _plan(course, unit=unit, calendar=calendar, today=today_)
+        if problem:
+            problems.append({"course": course, "problem": problem})
+            continue
+        pending = next((p for p in plan if p.state in _BOOKABLE), None)
+        if pending is None:
+            continue
+        if pending.state == engine.DoseState.OVERDUE:
+            overdue += 1
+            continue
+        if pending.due > horizon:
+            continue
+        rows.append(
+            {
+                "course": course,
+                "patient": course.patient,
+                "planned": pending,
+                "blockers": course.patient.treatment_blockers(on=pending.due),
+            }
+        )
+    rows.sort(key=lambda row: (row["planned"].due, row["patient"].family_name))
+    last_day = horizon + timedelta(days=unit.flag_late_days + 1)
+    free = services.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
+    for row in rows:
+        planned = row["planned"]
+        row["choices"] = free.first(
+            max(planned.window_start, today_), planned.window_end, limit=CHOICES_ON_WORKLIST
+        )
+    return render(
+        request,
+        "schedules/needs_booking.html",
+        {
+            "rows": rows,
+            "problems": problems,
+            "overdue": overdue,
+            "weeks": unit.needs_booking_weeks,
+            "today": today_,
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@login_required
+@view_permission
+@require_GET
+def overdue(request):
+    """Overdue doses (with any missed appointment), bookings flagged because an earlier dose
+    moved, and past appointments with no outcome recorded."""
+    unit = Unit.current()
+    today_ = _today()
+    calendar = _open_calendar(unit, today_)
+    overdue_rows, flagged, unrecorded, problems = [], [], [], []
+    for course in _active_courses():
+        plan, problem = _plan(course, unit=unit, calendar=calendar, today=today_)
+        if problem:
+            problems.append({"course": course, "problem": problem})
+            continue
+        doses = _dose_objects(course)
+        previous = None
+        for planned in plan:
+            dose = doses.get(planned.number)
+            if planned.state == engine.DoseState.OVERDUE:
+                missed = sorted(
+                    getattr(dose, "noshow_bookings", []) if dose else [],
+                    key=lambda b: b.slot.start,
+                )
+                overdue_rows.append(
+                    {
+                        "course": course,
+                        "patient": course.patient,
+                        "planned": planned,
+                        "missed": missed[-1] if missed else None,
+                        "late_days": (today_ - planned.due).days,
+                        "blockers": course.patient.treatment_blockers(on=today_),
+                    }
+                )
+            elif planned.state == engine.DoseState.BOOKED and dose is not None:
+                booking = dose.active_booking
+                if planned.outside_window and not booking.override_reason:
+                    flagged.append(
+                        {
+                            "course": course,
+                            "patient": course.patient,
+                            "planned": planned,
+                            "booking": booking,
+                            "early": planned.date < planned.window_start,
+                            "previous": previous,
+                        }
+                    )
+                if planned.date < today_:
+                    unrecorded.append(
+                        {
+                            "course": course,
+                            "patient": course.patient,
+                            "planned": planned,
+                            "booking": booking,
+                        }
+                    )
+            previous = planned
+    overdue_rows.sort(key=lambda row: row["planned"].due)
+    # Overdue doses: the first free slots from today (as soon as possible, DESIGN §2).
+    last_day = today_ + timedelta(weeks=4)
+    free = services.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
+    for row in overdue_rows:
+        planned = row["planned"]
+        row["choices"] = free.first(today_, last_day, limit=CHOICES_ON_WORKLIST)
+        for slot in row["choices"]:
+            slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
+    flagged.sort(key=lambda row: row["booking"].slot.start)
+    unrecorded.sort(key=lambda row: row["booking"].slot.start)
+    return render(
+        request,
+        "schedules/overdue.html",
+        {
+            "overdue_rows": overdue_rows,
+            "flagged": flagged,
+            "unrecorded": unrecorded,
+            "problems": problems,
+            "today": today_,
+            "here": request.get_full_path(),
+            "can_override": request.user.has_perm("schedules.override_booking_window"),
+        },
+    )
+
+
+# Calendars -------------------------------------------------------------------------------------
+
+
+@login_required
+@view_permission
+@require_GET
+def month(request):
+    """Month view: per day, places booked of places offered; closures and bank holidays."""
+    unit = Unit.current()
+    today_ = _today()
+    first = today_.replace(day=1)
+    requested = request.GET.get("month", "")
+    if requested:
+        parsed = calendar_grid.parse_month(requested)
+        if parsed is None:
+            messages.warning(
+                request, f"“{requested[:20]}” is not a month like 2026-03; showing this month."
+            )
+        else:
+            first = parsed
+    weeks = calendar_grid.month_weeks(first)
+    grid_first, grid_last = weeks[0][0], weeks[-1][-1]
+    totals = defaultdict(lambda: {"booked": 0, "places": 0, "slots": 0})
+    start = _local_midnight(unit, grid_first)
+    end = _local_midnight(unit, grid_last + timedelta(days=1))
+    for slot in Slot.objects.filter(unit=unit, start__gte=start, start__lt=end).with_booked_count():
+        slot.unit = unit
+        total = totals[slot.local_date]
+        total["booked"] += slot.booked_count
+        total["places"] += slot.places
+        total["slots"] += 1
+    calendar = unit.calendar(grid_first, grid_last)
+    grid = [
+        [
+            {
+                "date": day,
+                "in_month": day.month == first.month,
+                "is_today": day == today_,
+                "closed": calendar.closure_reason(day),
+                "weekend": day.weekday() >= 5,
+                **totals.get(day, {"booked": 0, "places": 0, "slots": 0}),
+            }
+            for day in week
+        ]
+        for week in weeks
+    ]
+    for week in grid:
+        for cell in week:
+            cell["full"] = cell["places"] and cell["booked"] >= cell["places"]
+    previous_month = calendar_grid.previous_month(first)
+    next_month = calendar_grid.next_month(first)
+    return render(
+        request,
+        "schedules/month.html",
+        {
+            "first": first,
+            "grid": grid,
+            "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            "previous_month": previous_month if calendar_grid.in_range(previous_month) else None,
+            "next_month": next_month if calendar_grid.in_range(next_month) else None,
+            "this_month": today_.replace(day=1),
+            "today": today_,
+        },
+    )
+
+
+@login_required
+@view_permission
+@require_GET
+def week(request):
+    """Week view: each slot with its patients."""
+    unit = Unit.current()
+    today_ = _today()
+    anchor = today_
+    requested = request.GET.get("week", "")
+    if requested:
+        parsed = calendar_grid.parse_day(requested)
+        if parsed is None:
+            messages.warning(
+                request,
+                f"“{requested[:20]}” is not a date like 2026-03-02; showing this week.",
+            )
+        else:
+            anchor = parsed
+    days = calendar_grid.week_of(anchor)
+    slots = _slots_with_patients(unit, days[0], days[-1])
+    calendar = unit.calendar(days[0], days[-1])
+    by_day = defaultdict(list)
+    for slot in slots:
+        by_day[slot.local_date].append(slot)
+    columns = [
+        {
+            "date": day,
+            "is_today": day == today_,
+            "closed": calendar.closure_reason(day),
+            "slots": by_day.get(day, []),
+        }
+        for day in days
+    ]
+    previous_week, next_week = days[0] - timedelta(days=7), days[0] + timedelta(days=7)
+    return render(
+        request,
+        "schedules/week.html",
+        {
+            "columns": columns,
+            "first": days[0],
+            "last": days[-1],
+            "previous_week": previous_week if calendar_grid.in_range(previous_week) else None,
+            "next_week": next_week if calendar_grid.in_range(next_week) else None,
+            "today": today_,
+        },
+    )
+
+
+@login_required
+@permission_required("schedules.add_slot", raise_exception=True)
+@require_POST
+def generate(request):
+    """Make the coming weeks' slots from the session templates (also run nightly)."""
+    unit = Unit.current()
+    try:
+        report = services.generate_slots(unit=unit)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Slots brought up to date: {report}.")
+        for booking in report.affected:
+            patient = booking.dose.course.patient
+            messages.warning(
+                request,
+                f"Rebook {patient.full_name} ({patient.hospital_number}), dose "
+                f"{booking.dose.number}: {booking.slot} is no longer available.",
+            )
+    return _back(request, reverse("schedules:calendar"))
