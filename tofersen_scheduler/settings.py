@@ -165,9 +165,46 @@ if not DEBUG:
     # Joining the browsers' HSTS preload list binds the whole domain: the trust's IT decides.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# Calendar-feed tokens are passwords: the redaction filter sits on the two loggers that log
+# request paths (so every handler, pytest's caplog included, sees the redacted record) and on
+# every handler (so a path logged anywhere else is redacted too). Replacing Django's own
+# handlers for "django" and "django.server" keeps an unfiltered default handler from printing.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "redact_feed_tokens": {"()": "schedules.log_filters.RedactFeedTokens"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_feed_tokens"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_feed_tokens"],
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "redact_feed_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "propagate": True},
+        "django.request": {"filters": ["redact_feed_tokens"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["redact_feed_tokens"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
 }

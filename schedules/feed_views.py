@@ -1,0 +1,274 @@
+"""Calendar feeds (no login: the secret link is the key), their links, and the schedule letter.
+
+Feeds answer an unknown and a revoked token with the same bytes, and a conditional GET with a
+304 computed from a few aggregate queries, because calendar apps poll every few hours for
+years. Pages that issue, revoke or print a link follow the usual view shape.
+"""
+
+from datetime import timedelta
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+from django.views.decorators.http import require_POST, require_safe
+
+from patients.models import FeedToken, Patient
+from patients.services import (
+    issue_feed_link,
+    issue_staff_feed_link,
+    revoke_feed_link,
+    revoke_staff_feed_link,
+)
+from schedules import ical
+from schedules.models import Booking, Unit
+
+CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
+# The raw token survives in the session only until the letter (or staff page) shows it once.
+PATIENT_LINK_SESSION_KEY = "feeds:patient_link_once"
+STAFF_LINK_SESSION_KEY = "feeds:staff_link_once"
+# Writing last_fetched_at on every poll would turn reads into writes; once a minute is plenty
+# for "calendar last updated on the patient's phone".
+FETCH_RECORD_INTERVAL = timedelta(minutes=1)
+STAFF_FEED_PERMISSION = "schedules.view_booking"
+
+
+def feed_url(raw_token: str, *, staff: bool = False) -> str:
+    name = "feeds:staff_feed" if staff else "feeds:patient_feed"
+    return settings.SITE_URL + reverse(name, kwargs={"token": raw_token})
+
+
+def webcal_url(url: str) -> str:
+    """The same link with the webcal scheme, which makes Apple Calendar and Outlook subscribe."""
+    return "webcal://" + url.split("://", 1)[1]
+
+
+def _feed_headers(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _not_found() -> HttpResponse:
+    """The single answer for unknown, revoked and mistyped tokens: nothing tells them apart."""
+    response = HttpResponse(
+        "Calendar not found.\n", status=404, content_type="text/plain; charset=utf-8"
+    )
+    return _feed_headers(response)
+
+
+def _record_fetch(token: FeedToken) -> None:
+    now = timezone.now()
+    if token.last_fetched_at is None or now - token.last_fetched_at >= FETCH_RECORD_INTERVAL:
+        FeedToken.objects.filter(pk=token.pk).update(last_fetched_at=now)
+
+
+def _serve(request, state: ical.FeedState, build) -> HttpResponse:
+    """304 from the validators alone; otherwise build the calendar."""
+    etag = f'"{state.etag}"'
+    last_modified = state.last_modified.timestamp()
+    response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if response is None:
+        response = HttpResponse(build().to_ical(), content_type=CALENDAR_CONTENT_TYPE)
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(last_modified)
+    return _feed_headers(response)
+
+
+@require_safe
+def patient_feed(request, token: str):
+    feed_token = FeedToken.objects.select_related("patient").lookup(token)
+    if feed_token is None or feed_token.patient is None:
+        return _not_found()
+    _record_fetch(feed_token)
+    patient, unit = feed_token.patient, Unit.current()
+    state = ical.patient_feed_state(patient, unit)
+    return _serve(request, state, lambda: ical.patient_calendar(patient, unit))
+
+
+@require_safe
+def staff_feed(request, token: str):
+    feed_token = FeedToken.objects.select_related("user").lookup(token)
+    user = feed_token.user if feed_token is not None else None
+    # A member of staff who leaves (deactivated) or changes role loses the feed at once.
+    if user is None or not user.is_active or not user.has_perm(STAFF_FEED_PERMISSION):
+        return _not_found()
+    _record_fetch(feed_token)
+    unit = Unit.current()
+    return _serve(request, ical.staff_feed_state(unit), lambda: ical.staff_calendar(unit))
+
+
+@login_required
+@permission_required("schedules.view_booking", raise_exception=True)
+@require_safe
+def booking_ics(request, booking_id: int):
+    """One appointment as a file to import or attach to an email: the feed's event, so
+    importing it next to the subscription does not make a second, different event."""
+    booking = get_object_or_404(Booking.objects.select_related("slot__unit", "dose"), pk=booking_id)
+    if booking.status not in ical.FEED_STATUSES:
+        return HttpResponse(
+            f"This booking is {booking.get_status_display().lower()}: there is no appointment "
+            "to download.\n",
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    body = ical.booking_calendar(booking).to_ical()
+    response = HttpResponse(body, content_type=CALENDAR_CONTENT_TYPE)
+    response["Content-Disposition"] = (
+        f'attachment; filename="appointment-{booking.slot.local_date:%Y-%m-%d}.ics"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# Patients' links and the letter ----------------------------------------------------------------
+
+
+def _patient_page(patient: Patient):
+    try:
+        return patient.get_absolute_url()
+    except NoReverseMatch:  # the patient pages are not mounted (a bare install)
+        return reverse("feeds:letter", kwargs={"patient_id": patient.pk})
+
+
+@login_required
+@permission_required("patients.add_feedtoken", raise_exception=True)
+@require_POST
+def issue(request, patient_id: int):
+    patient = get_object_or_404(Patient, pk=patient_id)
+    raw = issue_feed_link(patient=patient, issued_by=request.user)
+    request.session[PATIENT_LINK_SESSION_KEY] = {"patient": patient.pk, "token": raw}
+    messages.success(
+        request,
+        "New calendar link issued; any previous link has stopped working. Print this letter "
+        "now: the link is shown only once.",
+    )
+    return redirect("feeds:letter", patient_id=patient.pk)
+
+
+@login_required
+@permission_required("patients.add_feedtoken", raise_exception=True)
+@require_POST
+def revoke(request, patient_id: int):
+    patient = get_object_or_404(Patient, pk=patient_id)
+    if revoke_feed_link(patient=patient, revoked_by=request.user):
+        messages.success(
+            request,
+            "Calendar link revoked: the patient's calendar stops updating. Their phone may "
+            "keep the appointments it already has.",
+        )
+    else:
+        messages.info(request, "This patient had no calendar link to revoke.")
+    return redirect(_patient_page(patient))
+
+
+def _pop_link(request, key: str, owner_pk: int, owner_field: str) -> str | None:
+    """The raw token issued for this owner, once: it is removed from the session as it is
+    read, and dropped if it has since been revoked."""
+    once = request.session.get(key)
+    if not isinstance(once, dict) or once.get(owner_field) != owner_pk:
+        return None
+    del request.session[key]
+    raw = once.get("token", "")
+    return raw if FeedToken.objects.lookup(raw) is not None else None
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # The page may hold the secret link: keep it out of caches and the browser history.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def qr_svg(url: str) -> str:
+    return segno.make_qr(url, error="m").svg_inline(scale=4, border=2, title="Calendar link")
+
+
+@login_required
+@permission_required("patients.view_patient", raise_exception=True)
+@require_safe
+def letter(request, patient_id: int):
+    """The printed schedule letter: next visits, provisional dates, the calendar link and QR
+    code (only straight after issuing), what the visit involves and who to call."""
+    patient = get_object_or_404(Patient, pk=patient_id)
+    unit = Unit.current()
+    today = timezone.localdate()
+    raw = _pop_link(request, PATIENT_LINK_SESSION_KEY, patient.pk, "patient")
+    bookings = (
+        Booking.objects.active()
+        .filter(dose__course__patient=patient, slot__start__gte=timezone.now())
+        .select_related("slot")
+        .order_by("slot__start")
+    )
+    appointments = [
+        {"start": booking.slot.start, "arrive": ical.arrival_time(booking, unit)}
+        for booking in bookings
+    ]
+    provisional = [
+        planned
+        for course in ical.open_courses(patient)
+        for planned in ical.provisional_doses(course, unit, today)
+    ]
+    link = feed_url(raw) if raw else None
+    context = {
+        "patient": patient,
+        "unit": unit,
+        "appointments": appointments,
+        "provisional": provisional,
+        "link": link,
+        "webcal_link": webcal_url(link) if link else None,
+        "qr_svg": qr_svg(link) if link else None,
+        "active_token": FeedToken.objects.active().filter(patient=patient).first(),
+        "printed_on": today,
+        "patient_page": _patient_page(patient),
+        "safety_net": ical.safety_net(unit),
+    }
+    return _no_store(render(request, "schedules/letter.html", context))
+
+
+# A member of staff's own feed ------------------------------------------------------------------
+
+
+@login_required
+@permission_required(STAFF_FEED_PERMISSION, raise_exception=True)
+@require_safe
+def staff_link(request):
+    raw = _pop_link(request, STAFF_LINK_SESSION_KEY, request.user.pk, "user")
+    link = feed_url(raw, staff=True) if raw else None
+    context = {
+        "unit": Unit.current(),
+        "link": link,
+        "webcal_link": webcal_url(link) if link else None,
+        "qr_svg": qr_svg(link) if link else None,
+        "active_token": FeedToken.objects.active().filter(user=request.user).first(),
+    }
+    return _no_store(render(request, "schedules/staff_feed.html", context))
+
+
+@login_required
+@permission_required(STAFF_FEED_PERMISSION, raise_exception=True)
+@require_POST
+def staff_issue(request):
+    raw = issue_staff_feed_link(user=request.user)
+    request.session[STAFF_LINK_SESSION_KEY] = {"user": request.user.pk, "token": raw}
+    messages.success(request, "New link issued; your previous link has stopped working.")
+    return redirect("feeds:staff_link")
+
+
+@login_required
+@permission_required(STAFF_FEED_PERMISSION, raise_exception=True)
+@require_POST
+def staff_revoke(request):
+    if revoke_staff_feed_link(user=request.user):
+        messages.success(request, "Your calendar link is revoked.")
+    else:
+        messages.info(request, "You had no calendar link to revoke.")
+    return redirect("feeds:staff_link")
