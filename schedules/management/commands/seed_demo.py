@@ -1,0 +1,247 @@
+"""Fill an empty database with a realistic demo unit (DESIGN §4).
+
+    python manage.py seed_demo [--patients N]
+
+A day-care unit open Monday to Friday, its slots for the coming weeks, demo users for each
+role, and patients at every stage of treatment: registered, awaiting consent, about to start,
+loading, maintenance (booked and unbooked), overdue, paused and stopped. Everything after the
+people and the unit is written through the same services the pages use, so the demo obeys
+every rule. Idempotent: a second run adds nothing. Refuses to run with DEBUG off, so it can
+never put made-up patients into a live system.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+import nhs_number as nhs
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from patients.models import Consent, Patient
+from schedules import engine, services
+from schedules.models import Closure, Dose, SessionTemplate, TreatmentCourse, Unit
+
+DEMO_USERS = [
+    # username, password, group, name, staff
+    ("nurse", "nurse-demo-2026", "Nurse", ("Nadia", "Okafor"), False),
+    ("clinician", "clinician-demo-2026", "Clinician", ("Dr Sam", "Patel"), False),
+    ("admin", "admin-demo-2026", "Admin", ("Alex", "Morgan"), True),
+]
+
+NAMES = [
+    ("Margaret", "Ellis"), ("David", "Khan"), ("Siobhan", "Murphy"), ("Tomasz", "Nowak"),
+    ("Priya", "Shah"), ("George", "Williams"), ("Fatima", "Begum"), ("Owen", "Jones"),
+    ("Chloe", "Taylor"), ("Kwame", "Mensah"), ("Helen", "Roberts"), ("Liam", "O'Brien"),
+    ("Aisha", "Hussain"), ("Peter", "Clarke"), ("Mei", "Chen"), ("Robert", "Evans"),
+    ("Sarah", "Thompson"), ("Imran", "Ahmed"), ("Eleanor", "Wright"), ("Daniel", "Green"),
+    ("Zainab", "Ali"), ("Hugh", "Campbell"), ("Ruth", "Baker"), ("Marcus", "Reid"),
+]  # fmt: skip
+
+VARIANTS = ["p.Ala5Val (A4V)", "p.Gly94Ala (G93A)", "p.Asp91Ala (D90A)", "p.Leu145Phe"]
+
+# Every stage a unit sees, in the order patients are given them.
+STAGES = [
+    "maintenance_booked",
+    "loading",
+    "maintenance_due",
+    "starting",
+    "overdue",
+    "maintenance_booked",
+    "paused",
+    "awaiting_consent",
+    "maintenance_due",
+    "registered",
+    "stopped",
+    "loading",
+]
+
+
+def synthetic_nhs_numbers():
+    """Valid NHS numbers from the 999 range, which NHS Digital reserves for test data."""
+    candidate = 9_990_000_000
+    while True:
+        candidate += 1
+        text = str(candidate)
+        if nhs.is_valid(text):
+            yield text
+
+
+class Command(BaseCommand):
+    help = "Fill an empty database with a realistic demo unit, users and patients."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--patients", type=int, default=24, help="How many demo patients.")
+
+    def handle(self, *args, patients, **options):
+        if not settings.DEBUG:
+            raise CommandError("seed_demo only runs with DEBUG on: it creates made-up patients.")
+        if not 1 <= patients <= 500:
+            raise CommandError("--patients must be between 1 and 500.")
+        with transaction.atomic():
+            users = self.seed_users()
+            unit = self.seed_unit()
+            created = self.seed_patients(patients, unit, users)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {created} new patient(s), "
+                f"{Patient.objects.count()} in all, unit “{unit.name}”."
+            )
+        )
+        self.stdout.write("Demo logins (username / password):")
+        for username, password, group, _, _ in DEMO_USERS:
+            self.stdout.write(f"  {group:<10} {username} / {password}")
+
+    def seed_users(self) -> dict[str, User]:
+        users = {}
+        for username, password, group, (first, last), staff in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={"first_name": first, "last_name": last, "is_staff": staff},
+            )
+            if created:
+                user.set_password(password)
+                user.is_superuser = staff
+                user.save()
+                user.groups.add(Group.objects.get(name=group))
+            users[group] = user
+        return users
+
+    def seed_unit(self) -> Unit:
+        unit = Unit.current()
+        if not unit.session_templates.exists():
+            unit.name = "Neurology Day Unit"
+            unit.address = "Ward 7, St Elsewhere Hospital, 1 Hospital Road, London SE1 7EH"
+            unit.phone = "020 7946 0000"
+            unit.save()
+            for weekday in range(5):
+                SessionTemplate.objects.create(
+                    unit=unit,
+                    weekday=weekday,
+                    start_time=time(9),
+                    slot_minutes=120,
+                    slot_count=3,
+                    places=2,
+                )
+            training = timezone.localdate() + timedelta(days=17)
+            while training.weekday() != 2:  # a Wednesday
+                training += timedelta(days=1)
+            Closure.objects.create(
+                unit=unit, start_date=training, end_date=training, reason="Staff training day"
+            )
+        services.generate_slots(unit=unit)
+        return unit
+
+    def seed_patients(self, count: int, unit: Unit, users) -> int:
+        today = timezone.localdate()
+        numbers = synthetic_nhs_numbers()
+        created = 0
+        for index in range(count):
+            hospital_number = f"RX{index + 1:05d}"
+            nhs_number = next(numbers)
+            if Patient.objects.filter(hospital_number=hospital_number).exists():
+                continue
+            given_name, family_name = NAMES[index % len(NAMES)]
+            stage = STAGES[index % len(STAGES)]
+            patient = Patient.objects.create(
+                hospital_number=hospital_number,
+                nhs_number=nhs_number,
+                given_name=given_name,
+                family_name=family_name,
+                date_of_birth=date(1950 + index % 40, 1 + index % 12, 1 + index % 28),
+                could_be_pregnant=index % 5 == 2,
+                phone=f"07700 900{index:03d}",
+                sod1_variant="" if stage == "registered" else VARIANTS[index % len(VARIANTS)],
+                sod1_confirmed_on=None if stage == "registered" else today - timedelta(days=400),
+            )
+            created += 1
+            if stage not in ("registered", "awaiting_consent"):
+                for kind in Consent.Kind.values:
+                    Consent.objects.create(
+                        patient=patient,
+                        kind=kind,
+                        signed_on=today - timedelta(days=380),
+                        reference=f"CONSENT-{hospital_number}-{kind[:4].upper()}",
+                        recorded_by=users["Clinician"],
+                    )
+            elif stage == "awaiting_consent":
+                Consent.objects.create(
+                    patient=patient,
+                    kind=Consent.Kind.HOSPITAL,
+                    signed_on=today - timedelta(days=3),
+                    recorded_by=users["Clinician"],
+                )
+            self.seed_course(patient, stage, index, unit, users)
+        return created
+
+    def seed_course(self, patient, stage, index, unit, users):
+        """Give the patient a treatment history matching `stage`, through the services."""
+        today = timezone.localdate()
+        clinician, nurse = users["Clinician"], users["Nurse"]
+        # How many doses were given, and how long ago the course started.
+        history = {
+            "starting": (0, -(3 + index % 5)),
+            "loading": (1, 13 + index % 3),
+            "maintenance_booked": (4 + index % 5, None),
+            "maintenance_due": (3 + index % 6, None),
+            "overdue": (5, None),
+            "paused": (4, None),
+            "stopped": (6, None),
+        }
+        if stage not in history:
+            return
+        given, started_days_ago = history[stage]
+        if started_days_ago is None:
+            # Place the last given dose so the next is due soon (or late, for "overdue").
+            lateness = {"overdue": 12, "maintenance_due": -(5 + index % 20)}.get(stage, -3)
+            span = engine.plan(start=today, today=today, count=given + 1)[-1].due - today
+            started_days_ago = span.days + lateness
+        start = today - timedelta(days=started_days_ago)
+        course = services.start_course(patient=patient, start_date=start, started_by=clinician)
+        on_time = engine.plan(start=start, today=start, count=max(given, 1))
+        for planned in on_time[:given]:
+            if planned.date >= today:
+                break
+            services.record_administration(
+                dose=services.dose_for(course=course, number=planned.number),
+                given_at=datetime.combine(planned.date, time(9, 40), tzinfo=unit.zone),
+                recorded_by=clinician,
+                operator="Dr Sam Patel",
+                needle="22G atraumatic spinal",
+                imaging=Dose.Imaging.NONE,
+                csf_removed_ml=10,
+                vial_batch=f"TFB{24000 + index * 7 + planned.number}",
+                vial_expiry=planned.date + timedelta(days=300),
+            )
+        course = TreatmentCourse.objects.get(pk=course.pk)
+        if stage in ("maintenance_booked", "loading"):
+            self.book_next(course, unit, nurse, count=3 if stage == "maintenance_booked" else 1)
+        elif stage == "paused":
+            services.pause_course(
+                course=course,
+                on=today - timedelta(days=10),
+                reason="side_effects",
+                reason_detail="Post-lumbar-puncture headache needing a blood patch.",
+                recorded_by=clinician,
+            )
+        elif stage == "stopped":
+            services.stop_course(
+                course=course,
+                on=today - timedelta(days=5),
+                reason="respiratory",
+                recorded_by=clinician,
+            )
+
+    def book_next(self, course, unit, nurse, count):
+        course = TreatmentCourse.objects.prefetch_related(
+            "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
+        ).get(pk=course.pk)
+        choices = [
+            (suggestion.planned.number, suggestion.slot)
+            for suggestion in services.suggest_slots(course=course, unit=unit, count=count)
+            if suggestion.slot is not None
+        ]
+        if choices:
+            services.book_next_doses(course=course, choices=choices, booked_by=nurse)
