@@ -2,8 +2,8 @@
 layer answers, and what never appears (health information, tokens in logs)."""
 
 import json
-import re
 import logging
+import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta

@@ -1,0 +1,103 @@
+"""The printed schedule letter: what a patient takes home after a link is issued."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from patients.models import FeedToken
+from schedules import services
+from schedules.models import Slot
+from tests.conftest import make_patient
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def booked_patient(time_machine, patient, unit, nurse, clinician):
+    """Dose 1 booked for Monday 2 March 2026 at 09:00; dose 2 onwards not booked yet."""
+    time_machine.move_to(datetime(2026, 2, 23, 10, tzinfo=LONDON), tick=False)
+    course = services.start_course(
+        patient=patient, start_date=date(2026, 3, 2), started_by=clinician
+    )
+    start = datetime(2026, 3, 2, 9, tzinfo=LONDON)
+    slot = Slot.objects.create(unit=unit, start=start, end=start + timedelta(hours=2), places=2)
+    services.book_dose(dose=services.dose_for(course=course, number=1), slot=slot, booked_by=nurse)
+    return patient
+
+
+def test_issuing_leads_to_the_letter_with_the_link_shown_once(nurse_client, booked_patient):
+    response = nurse_client.post(reverse("feeds:issue", args=[booked_patient.pk]), follow=True)
+
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("feeds:letter", args=[booked_patient.pk])
+    assert response["Cache-Control"] == "no-store"
+    assert response["Referrer-Policy"] == "no-referrer"
+    https_link = next(
+        part.split("<", 1)[0]
+        for part in page.split(">")
+        if part.startswith("http://testserver") or part.startswith("http://127.0.0.1")
+    )
+    token = https_link.rsplit("/", 1)[1].removesuffix(".ics")
+    assert FeedToken.objects.lookup(token).patient == booked_patient
+    assert "webcal://" in page
+    assert "<svg" in page and 'class="segno"' in page
+
+    again = nurse_client.get(reverse("feeds:letter", args=[booked_patient.pk])).content.decode()
+    assert token not in again
+    assert "webcal://" not in again
+    assert "Link hidden — issue a new one to print it again" in again
+    assert token not in str(dict(nurse_client.session))
+
+
+def test_letter_contents(nurse_client, booked_patient, unit):
+    nurse_client.post(reverse("feeds:issue", args=[booked_patient.pk]))
+    page = nurse_client.get(reverse("feeds:letter", args=[booked_patient.pk])).content.decode()
+
+    # The booked visit in London time, with the arrival time.
+    assert "Monday 2 March 2026" in page
+    assert "09:00" in page and "08:45" in page
+    # Provisional dates from the engine: dose 2 due 14 days after dose 1, then dose 3.
+    assert "Monday 16 March 2026" in page
+    assert "Monday 30 March 2026" in page
+    # What the visit involves and the safety net (DESIGN §2).
+    assert "blood test" in page
+    assert "lumbar puncture" in page
+    assert "15 mL" in page and "1 to 3 minutes" in page
+    assert "60 to 90 minutes" in page
+    assert "severe headache, neck stiffness, changes in your vision" in page
+    assert unit.phone in page
+    assert "size: A4" in page
+    assert "12 to 24 hours" in page
+
+
+def test_letter_without_a_link(nurse_client, booked_patient):
+    page = nurse_client.get(reverse("feeds:letter", args=[booked_patient.pk])).content.decode()
+    assert "No calendar link has been issued" in page
+    assert "<svg" not in page
+
+
+def test_link_is_not_shown_for_another_patient(nurse_client, booked_patient):
+    other = make_patient("H999999")
+    nurse_client.post(reverse("feeds:issue", args=[booked_patient.pk]))
+    page = nurse_client.get(reverse("feeds:letter", args=[other.pk])).content.decode()
+    assert "webcal://" not in page
+    # ...and the one-time link for the first patient is still waiting for its own letter.
+    first = nurse_client.get(reverse("feeds:letter", args=[booked_patient.pk])).content.decode()
+    assert "webcal://" in first
+
+
+def test_link_revoked_before_printing_is_not_shown(nurse_client, booked_patient):
+    nurse_client.post(reverse("feeds:issue", args=[booked_patient.pk]))
+    nurse_client.post(reverse("feeds:revoke", args=[booked_patient.pk]))
+    page = nurse_client.get(reverse("feeds:letter", args=[booked_patient.pk])).content.decode()
+    assert "webcal://" not in page
+
+
+def test_letter_needs_login_and_a_known_patient(nurse_client, booked_patient):
+    url = reverse("feeds:letter", args=[booked_patient.pk])
+    assert Client().get(url).status_code == 302
+    assert nurse_client.get(reverse("feeds:letter", args=[424242])).status_code == 404
+    assert nurse_client.post(url).status_code == 405
