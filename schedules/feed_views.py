@@ -189,7 +189,9 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 
 def qr_svg(url: str) -> str:
-    return segno.make_qr(url, error="m").svg_inline(scale=4, border=2, title="Calendar link")
+    # A viewBox and no fixed size, so CSS sizes it for paper; the standard 4-module quiet zone
+    # keeps it scannable from a printout.
+    return segno.make_qr(url, error="m").svg_inline(border=4, omitsize=True, title="Calendar link")
 
 
 @login_required

@@ -59,8 +59,8 @@ REFRESH = timedelta(hours=4)
 # Shown (and shown as busy) in the patient's calendar: 20–30 min procedure, then 60–90 min
 # observation (patient leaflet).
 VISIT_LENGTH_TEXT = (
-    "The visit lasts about 2 hours: a blood test, the procedure, then 60 to 90 minutes' "
-    "observation before you go home."
+    "The visit lasts about 2 hours: the procedure, then 60 to 90 minutes' observation before "
+    "you go home."
 )
 # Feed statuses: cancelled and did-not-attend bookings leave the feed (the dose then reappears
 # as a provisional date with the same UID); given visits stay as history.
@@ -260,8 +260,9 @@ def appointment_event(booking: Booking, unit: Unit, *, summary: str | None = Non
     event.add("status", "CONFIRMED")
     event.add("transp", "OPAQUE")
     event.add("class", "PRIVATE")
-    event.add_component(_alarm(timedelta(days=-1), f"Tomorrow: {title} at {start:%H:%M}"))
-    event.add_component(_alarm(timedelta(hours=-2), f"{title} at {start:%H:%M}"))
+    if booking.status != Booking.Status.FULFILLED:  # no reminders for a visit that happened
+        event.add_component(_alarm(timedelta(days=-1), f"Tomorrow: {title} at {start:%H:%M}"))
+        event.add_component(_alarm(timedelta(hours=-2), f"{title} at {start:%H:%M}"))
     return event
 
 
