@@ -88,7 +88,7 @@ def patient_feed(request, token: str):
     if feed_token is None or feed_token.patient is None:
         return _not_found()
     _record_fetch(feed_token)
-    patient, unit = feed_token.patient, Unit.current()
+    patient, unit = feed_token.patient, ical.feed_unit()
     state = ical.patient_feed_state(patient, unit)
     return _serve(request, state, lambda: ical.patient_calendar(patient, unit))
 
@@ -101,7 +101,7 @@ def staff_feed(request, token: str):
     if user is None or not user.is_active or not user.has_perm(STAFF_FEED_PERMISSION):
         return _not_found()
     _record_fetch(feed_token)
-    unit = Unit.current()
+    unit = ical.feed_unit()
     return _serve(request, ical.staff_feed_state(unit), lambda: ical.staff_calendar(unit))
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Min, Prefetch, Q
+from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 from icalendar import (
     Alarm,
@@ -458,8 +458,30 @@ class FeedState:
     last_modified: datetime
 
 
-def _history_changed(model, **filters):
-    return model.history.filter(**filters).aggregate(changed=Max("history_date"))["changed"]
+_EDIT_ANNOTATIONS = ("slot_edited", "closure_edited", "session_edited", "unit_edited")
+
+
+def _newest_edit(model, **filters):
+    return Subquery(
+        model.history.filter(**filters).order_by("-history_date").values("history_date")[:1]
+    )
+
+
+def feed_unit() -> Unit:
+    """`Unit.current()` with, in the same query, when the admin last changed what the feeds
+    read without an updated_at of its own: slot times, closures and sessions (they move "as
+    soon as possible"), and the unit's details. Every such edit leaves a history row."""
+    unit = _with_edits(Unit.objects.order_by("pk")).first()
+    return unit if unit is not None else Unit.current()
+
+
+def _with_edits(units):
+    return units.annotate(
+        slot_edited=_newest_edit(Slot, unit_id=OuterRef("pk"), history_type="~"),
+        closure_edited=_newest_edit(Closure, unit_id=OuterRef("pk")),
+        session_edited=_newest_edit(SessionTemplate, unit_id=OuterRef("pk")),
+        unit_edited=_newest_edit(Unit, id=OuterRef("pk")),
+    )
 
 
 def _state(parts: list, stamps: list, unit: Unit, today: date) -> FeedState:
@@ -486,15 +508,9 @@ def _state(parts: list, stamps: list, unit: Unit, today: date) -> FeedState:
 
 
 def _calendar_edits(unit: Unit) -> list:
-    """When the admin last changed what the feed reads without an updated_at of its own: slot
-    times, closures and sessions (which move "as soon as possible"), the unit's details. Every
-    such edit leaves a history row."""
-    return [
-        _history_changed(Slot, unit_id=unit.pk, history_type="~"),
-        _history_changed(Closure, unit_id=unit.pk),
-        _history_changed(SessionTemplate, unit_id=unit.pk),
-        _history_changed(Unit, id=unit.pk),
-    ]
+    if not all(hasattr(unit, name) for name in _EDIT_ANNOTATIONS):
+        unit = _with_edits(Unit.objects.filter(pk=unit.pk)).first() or unit
+    return [getattr(unit, name, None) for name in _EDIT_ANNOTATIONS]
 
 
 def patient_feed_state(patient: Patient, unit: Unit, *, today: date | None = None) -> FeedState:

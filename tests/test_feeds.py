@@ -282,7 +282,7 @@ def test_conditional_get_answers_304_without_building(
 
     with monkeypatch.context() as patch:
         patch.setattr(ical, "patient_calendar", refuse)
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(5):
             again = fetch(client, raw, HTTP_IF_NONE_MATCH=etag)
         by_date = fetch(client, raw, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
     assert again.status_code == 304
