@@ -1,0 +1,109 @@
+"""The unit's month and week calendars."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from schedules import calendar_grid, services
+from schedules.models import Closure, Slot
+from tests.conftest import make_patient
+from tests.test_booking import frozen, make_course
+
+MONDAY = date(2026, 3, 2)
+
+
+@pytest.fixture
+def frozen_monday():
+    with frozen(MONDAY, 8):
+        yield
+
+
+@pytest.fixture
+def booked(unit, nurse, frozen_monday):
+    services.generate_slots(unit=unit, weeks=6)
+    course = make_course(make_patient("C1", given_name="Grace", family_name="Hopper"), MONDAY)
+    slot = Slot.objects.on_day(unit, MONDAY).first()
+    return services.book_dose_number(course=course, number=1, slot=slot, booked_by=nurse)
+
+
+def test_month_shows_booked_of_places_and_links_to_day_lists(booked, nurse_client):
+    page = nurse_client.get(reverse("schedules:calendar")).content.decode()
+    assert "March 2026" in page
+    assert "1 / 6 booked" in page  # Monday: three slots of two places, one booked
+    assert "0 / 6 booked" in page
+    assert reverse("schedules:day", args=[MONDAY]) in page
+    assert 'aria-current="date"' in page  # today highlighted
+    assert "?month=2026-02" in page and "?month=2026-04" in page
+
+
+def test_month_labels_closures_and_bank_holidays(unit, nurse_client, frozen_monday):
+    Closure.objects.create(
+        unit=unit, start_date=date(2026, 4, 8), end_date=date(2026, 4, 8), reason="Training day"
+    )
+    page = nurse_client.get(reverse("schedules:calendar") + "?month=2026-04").content.decode()
+    assert "April 2026" in page
+    assert "Bank holiday: Good Friday" in page
+    assert "Bank holiday: Easter Monday" in page
+    assert "Closed: Training day" in page
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "nonsense", "2026-1", "1999-12", "<script>"])
+def test_month_bad_value_falls_back_with_a_message(nurse_client, frozen_monday, bad):
+    response = nurse_client.get(reverse("schedules:calendar"), {"month": bad})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "showing this month" in page
+    assert "March 2026" in page
+    assert "<script>" not in page
+
+
+def test_month_at_the_edge_of_the_range_has_no_link_beyond(nurse_client, frozen_monday):
+    page = nurse_client.get(reverse("schedules:calendar") + "?month=2100-12").content.decode()
+    assert "December 2100" in page
+    assert "?month=2101-01" not in page
+
+
+def test_week_shows_each_slot_with_its_patients(booked, nurse_client):
+    page = nurse_client.get(reverse("schedules:week")).content.decode()
+    assert "Week of 2 March 2026" in page
+    assert "Grace Hopper" in page and "dose 1" in page
+    assert "09:00" in page and "1/2" in page
+    assert "?week=2026-02-23" in page and "?week=2026-03-09" in page
+
+
+def test_week_from_any_day_starts_on_monday(booked, nurse_client):
+    page = nurse_client.get(reverse("schedules:week"), {"week": "2026-03-04"}).content.decode()
+    assert "Week of 2 March 2026" in page
+
+
+@pytest.mark.parametrize("bad", ["2026-02-30", "next week", "2026-3-2"])
+def test_week_bad_value_falls_back_with_a_message(nurse_client, frozen_monday, bad):
+    response = nurse_client.get(reverse("schedules:week"), {"week": bad})
+    assert response.status_code == 200
+    assert "showing this week" in response.content.decode()
+
+
+def test_generate_slots_button(unit, nurse_client, frozen_monday):
+    response = nurse_client.post(reverse("schedules:generate_slots"), follow=True)
+    assert "Slots brought up to date" in response.content.decode()
+    assert Slot.objects.exists()
+    assert nurse_client.get(reverse("schedules:generate_slots")).status_code == 405
+
+
+def test_calendar_pages_need_login(client):
+    for name in ("schedules:calendar", "schedules:week", "schedules:today"):
+        assert client.get(reverse(name)).status_code == 302
+
+
+def test_grid_helpers():
+    weeks = calendar_grid.month_weeks(date(2026, 2, 1))
+    assert weeks[0][0] == date(2026, 1, 26) and weeks[-1][-1] == date(2026, 3, 1)
+    assert calendar_grid.parse_month("2028-02") == date(2028, 2, 1)
+    assert calendar_grid.parse_month("2028-00") is None
+    assert calendar_grid.parse_day("2028-02-29") == date(2028, 2, 29)
+    assert calendar_grid.parse_day("2027-02-29") is None
+    assert calendar_grid.next_month(date(2026, 12, 1)) == date(2027, 1, 1)
+    assert calendar_grid.previous_month(date(2026, 1, 1)) == date(2025, 12, 1)
+    assert calendar_grid.week_of(date(2026, 3, 29))[0] == date(2026, 3, 23)
+    assert calendar_grid.week_of(date(2026, 3, 29))[-1] - timedelta(days=6) == date(2026, 3, 23)
