@@ -602,3 +602,55 @@ def test_zone_whose_rule_changed_falls_back_to_exact_dates():
     # A zone without summer time gets one STANDARD block.
     text = ical.vtimezone("Asia/Tokyo", 2025, 2030).to_ical().decode()
     assert text.count("BEGIN:STANDARD") == 1 and "DAYLIGHT" not in text
+
+
+def test_missed_visit_comes_back_as_soon_as_possible_under_its_uid(
+    client, autumn_patient, nurse, time_machine
+):
+    booking = Booking.objects.get(dose__number=1, dose__course__patient=autumn_patient)
+    dose = booking.dose
+    time_machine.move_to(at(2026, 9, 28, 16), tick=False)
+    services.mark_no_show(booking=booking, marked_by=nurse)
+    dose.refresh_from_db()
+    raw = issue_feed_link(patient=autumn_patient, issued_by=None)
+
+    time_machine.move_to(at(2026, 10, 3, 10), tick=False)  # a Saturday
+    events = run_icaljs(fetch(client, raw).content.decode())["events"]
+
+    mine = [e for e in events if e["uid"] == str(dose.uid)]
+    assert len(mine) == 1
+    # Overdue: as soon as possible, which is the next day the unit is open (Monday).
+    assert (mine[0]["all_day"], mine[0]["date"], mine[0]["status"]) == (
+        True,
+        "2026-10-05",
+        "TENTATIVE",
+    )
+    assert mine[0]["sequence"] == dose.calendar_sequence >= 1
+
+
+def test_a_failing_feed_is_logged_without_its_token(client, patient, monkeypatch, caplog):
+    raw = issue_feed_link(patient=patient, issued_by=None)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ical, "patient_calendar", broken)
+    client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR):
+        assert fetch(client, raw).status_code == 500
+    assert "Internal Server Error: /feeds/[redacted].ics" in caplog.text
+    assert raw not in caplog.text
+    assert all(getattr(record, "request", None) is None for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/feeds/bookings/{10**30}.ics",
+        f"/feeds/patients/{10**30}/letter",
+        "/feeds/bookings/-1.ics",
+        "/feeds/patients/abc/letter",
+    ],
+)
+def test_out_of_range_ids_are_404(nurse_client, path):
+    assert nurse_client.get(path).status_code == 404
