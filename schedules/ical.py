@@ -6,8 +6,9 @@ summary is the unit's neutral `calendar_title`, the location its address, the de
 to arrive, how long the visit lasts and who to call if unwell afterwards (DESIGN §2 safety net).
 
 Stable bytes: every timestamp in a calendar comes from a stored fact, so the bytes (and the
-feed's ETag) change only when the data does. `feed_state()` computes the validators with a few
-aggregate queries, so a conditional GET answers 304 without building anything.
+feed's ETag) change only when the data does. `patient_feed_state()` and `staff_feed_state()`
+compute the validators with a few aggregate queries, so a conditional GET answers 304 without
+building anything.
 """
 
 from __future__ import annotations
@@ -231,39 +232,55 @@ def arrival_time(booking: Booking, unit: Unit) -> datetime:
     return start - timedelta(minutes=unit.arrive_minutes_before)
 
 
-def appointment_event(booking: Booking, unit: Unit, *, summary: str | None = None) -> Event:
-    """One timed event for a booked (or attended) visit. UID is the dose's, stable across
-    reschedules; SEQUENCE is the dose's counter, bumped by the booking services."""
-    zone = unit.zone
+def _timed_event(booking: Booking, unit: Unit, *, uid: str, summary: str) -> Event:
+    """The when and where of a visit, with timestamps from the booking and its dose."""
     dose = booking.dose
-    start = booking.slot.start.astimezone(zone)
-    end = booking.slot.end.astimezone(zone)
-    arrive = arrival_time(booking, unit)
     changed = _utc(max(booking.updated_at, dose.updated_at))
-    title = summary or unit.calendar_title
     event = Event()
-    event.add("uid", str(dose.uid))
+    event.add("uid", uid)
     event.add("sequence", dose.calendar_sequence)
     event.add("dtstamp", changed)
     event.add("created", _utc(booking.booked_at))
     event.add("last-modified", changed)
-    event.add("summary", title)
-    event.add("dtstart", start)
-    event.add("dtend", end)
+    event.add("summary", summary)
+    event.add("dtstart", booking.slot.start.astimezone(unit.zone))
+    event.add("dtend", booking.slot.end.astimezone(unit.zone))
     event.add("location", unit.address)
+    event.add("status", "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    return event
+
+
+def appointment_event(booking: Booking, unit: Unit) -> Event:
+    """A patient's visit. UID is the dose's, stable across reschedules; SEQUENCE is the dose's
+    counter, bumped by the booking services whenever the time or status changes."""
+    title = unit.calendar_title
+    event = _timed_event(booking, unit, uid=str(booking.dose.uid), summary=title)
+    start = booking.slot.start.astimezone(unit.zone)
     event.add(
         "description",
-        f"Please arrive by {arrive:%H:%M} ({unit.arrive_minutes_before} minutes before).\n"
+        f"Please arrive by {arrival_time(booking, unit):%H:%M} "
+        f"({unit.arrive_minutes_before} minutes before).\n"
         f"{VISIT_LENGTH_TEXT}\n"
         f"To change this appointment call {unit.phone}.\n\n{safety_net(unit)}",
     )
-    event.add("status", "CONFIRMED")
-    event.add("transp", "OPAQUE")
     event.add("class", "PRIVATE")
     if booking.status != Booking.Status.FULFILLED:  # no reminders for a visit that happened
         event.add_component(_alarm(timedelta(days=-1), f"Tomorrow: {title} at {start:%H:%M}"))
         event.add_component(_alarm(timedelta(hours=-2), f"{title} at {start:%H:%M}"))
     return event
+
+
+def staff_event(booking: Booking, unit: Unit) -> Event:
+    """A visit in a member of staff's calendar: initials and hospital number, nothing more.
+    Its own UID, so a client holding the patient's event too never merges the two."""
+    patient = booking.dose.course.patient
+    return _timed_event(
+        booking,
+        unit,
+        uid=f"staff-{booking.dose.uid}",
+        summary=f"{initials(patient)} {patient.hospital_number}",
+    )
 
 
 def provisional_event(
@@ -427,17 +444,7 @@ def staff_calendar(unit: Unit, *, today: date | None = None) -> Calendar:
         .select_related("slot", "dose__course__patient")
         .order_by("slot__start", "pk")
     )
-    events = []
-    for booking in bookings:
-        patient = booking.dose.course.patient
-        event = appointment_event(
-            booking, unit, summary=f"{initials(patient)} {patient.hospital_number}"
-        )
-        # Staff need the visit, not the patient-facing advice.
-        event["description"] = f"{unit.name}. Booked by the day-care unit."
-        del event["class"]
-        event.subcomponents = []
-        events.append(event)
+    events = [staff_event(booking, unit) for booking in bookings]
     name = f"{unit.name} visits"
     return _finish(new_calendar(unit, name=name), events, unit, today)
 

@@ -403,6 +403,8 @@ def test_staff_feed_shows_initials_and_hospital_number_only(client, loading_pati
     assert not re.search(r"\bada\b", unfolded)
     events = run_icaljs(text)["events"]
     assert "2026-03-30T09:00" in [e["london"] for e in events]
+    # Never the patient's own UID (a client holding both must not merge them), no reminders.
+    assert all(e["uid"].startswith("staff-") and e["alarms"] == 0 for e in events)
     assert response["Cache-Control"] == "private"
     assert (
         client.get(
