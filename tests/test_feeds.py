@@ -656,3 +656,17 @@ def test_a_failing_feed_is_logged_without_its_token(client, patient, monkeypatch
 )
 def test_out_of_range_ids_are_404(nurse_client, path):
     assert nurse_client.get(path).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_racing_issues_leave_exactly_one_working_link(client):
+    from tests.test_concurrency import race
+
+    patient = make_patient("H300003")
+    results = race([lambda: issue_feed_link(patient=patient, issued_by=None)] * 6)
+
+    assert all(isinstance(raw, str) for raw in results), results
+    assert FeedToken.objects.filter(patient=patient).count() == 6
+    working = [raw for raw in results if fetch(client, raw).status_code == 200]
+    assert len(working) == 1
+    assert FeedToken.objects.active().get(patient=patient).token_hash == FeedToken.hash(working[0])
