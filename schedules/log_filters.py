@@ -24,8 +24,8 @@ class RedactFeedTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken record must still not leak; log it raw
-            return True
+        except Exception:  # noqa: BLE001 - logging would print the raw arguments on error
+            message, record.args = str(record.msg), ()
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, ()

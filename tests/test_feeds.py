@@ -670,3 +670,14 @@ def test_racing_issues_leave_exactly_one_working_link(client):
     working = [raw for raw in results if fetch(client, raw).status_code == 200]
     assert len(working) == 1
     assert FeedToken.objects.active().get(patient=patient).token_hash == FeedToken.hash(working[0])
+
+
+def test_a_malformed_log_record_does_not_leak_its_arguments():
+    from schedules.log_filters import RedactFeedTokens
+
+    raw = FeedToken.new_secret()
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "%s %s", (f"/feeds/{raw}.ics",), None
+    )
+    assert RedactFeedTokens().filter(record)
+    assert raw not in record.getMessage()
