@@ -182,9 +182,12 @@ def _pop_link(request, key: str, owner_pk: int, owner_field: str) -> str | None:
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
-    # The page may hold the secret link: keep it out of caches and the browser history.
+    """The page may hold the secret link: keep it out of caches and the browser history.
+
+    Its URL holds no secret, so the site's same-origin referrer policy stays: "no-referrer"
+    would make browsers send `Origin: null` with the page's forms, failing the CSRF check.
+    """
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
     return response
 
 

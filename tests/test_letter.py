@@ -6,11 +6,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from patients.models import FeedToken
 from schedules import services
 from schedules.models import Slot
-from tests.conftest import make_patient
+from tests.browser.conftest import chromium  # noqa: F401 - the shared Chromium fixture
+from tests.conftest import PASSWORD, make_patient
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -34,7 +36,8 @@ def test_issuing_leads_to_the_letter_with_the_link_shown_once(nurse_client, book
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == reverse("feeds:letter", args=[booked_patient.pk])
     assert response["Cache-Control"] == "no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    # Not "no-referrer": the page's forms need their Origin header for the CSRF check.
+    assert response["Referrer-Policy"] == "same-origin"
     https_link = next(
         part.split("<", 1)[0]
         for part in page.split(">")
@@ -101,3 +104,44 @@ def test_letter_needs_login_and_a_known_patient(nurse_client, booked_patient):
     assert Client().get(url).status_code == 302
     assert nurse_client.get(reverse("feeds:letter", args=[424242])).status_code == 404
     assert nurse_client.post(url).status_code == 405
+
+
+# In a real browser -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tab(chromium):  # noqa: F811 - the imported fixture, requested by name
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_nurse_issues_prints_and_reissues_in_chromium(live_server, tab, nurse, patient):
+    """Chromium sends an Origin header with each POST that Django's CSRF check must accept;
+    the test client sends none, so only a browser proves the buttons work."""
+    tab.on("dialog", lambda dialog: dialog.accept())
+    tab.goto(live_server.url + reverse("login"))
+    tab.get_by_label("Username").fill("nurse")
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    expect(tab.get_by_role("button", name="Log out")).to_be_visible()
+
+    tab.goto(live_server.url + reverse("patients:detail", args=[patient.pk]))
+    tab.get_by_role("button", name="Issue link and print letter").click()
+    expect(tab.get_by_text("webcal://")).to_be_visible()
+    expect(tab.locator(".letter svg.segno")).to_be_visible()
+
+    tab.reload()
+    expect(tab.get_by_text("Link hidden — issue a new one to print it again")).to_be_visible()
+    tab.get_by_role("button", name="Issue a new calendar link").click()
+    expect(tab.get_by_text("webcal://")).to_be_visible()
+    assert FeedToken.objects.filter(patient=patient).count() == 2
+
+    tab.goto(live_server.url + reverse("feeds:staff_link"))
+    tab.get_by_role("button", name="Issue my link").click()
+    expect(tab.get_by_text("Copy it now")).to_be_visible()
+    tab.get_by_role("button", name="Revoke my link").click()
+    expect(tab.get_by_text("Your calendar link is revoked.")).to_be_visible()
