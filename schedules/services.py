@@ -349,7 +349,8 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise SlotUnavailable(f"{slot} is no longer offered; choose another slot.")
     taken = Booking.objects.active().filter(slot=slot).count()
     if taken >= slot.places:
-        raise SlotFull(f"{slot} is full ({taken} of {slot.places} places booked).")
+        places = f"{slot.places} place{'' if slot.places == 1 else 's'}"
+        raise SlotFull(f"{slot} is full ({places}, {taken} booked): choose another slot.")
     same_day = (
         Booking.objects.active()
         .filter(dose__course__patient=course.patient)

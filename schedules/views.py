@@ -226,7 +226,6 @@ def book(request, course_id: int, number: int):
             )
         except services.ServiceError as error:
             form.add_error(None, str(error))
-            messages.error(request, str(error))
         else:
             messages.success(
                 request,
@@ -360,7 +359,6 @@ def reschedule(request, booking_id: int):
             )
         except services.ServiceError as error:
             form.add_error(None, str(error))
-            messages.error(request, str(error))
             course = _get_course(booking.dose.course_id)
         else:
             messages.success(

@@ -1,0 +1,61 @@
+"""Playwright (sync API) driving Debian's Chromium headless against pytest-django's live server.
+
+These tests are never skipped: without Chromium at /usr/bin/chromium they fail, so CI cannot
+report them as passing when they did not run.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
+# itself (setup, assertions) are still synchronous and safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def page(transactional_db, live_server):
+    """A fresh headless Chromium page per test.
+
+    Started after the test database is set up, not once per session: while Playwright's sync
+    API is running, Django's connection objects are looked up in a different async context,
+    so a session-wide browser would make pytest-django restore the data migrations' rows
+    (the staff roles) on a connection object that does not hold the serialized copy.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        context.set_default_timeout(10_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """screenshot("name") saves test-artifacts/<test>-<name>.png (full page)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = ARTIFACTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

@@ -1,0 +1,136 @@
+"""A nurse's day in the browser: book from Needs booking, find it on the calendar and the day
+list, move it, mark the patient arrived; and a full slot refused with nothing changed."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from schedules import services
+from schedules.models import Booking, Slot
+from tests.conftest import PASSWORD, make_patient
+from tests.test_booking import make_course
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+LONDON = ZoneInfo("Europe/London")
+MONDAY = date(2026, 3, 2)
+
+
+@pytest.fixture
+def monday_morning():
+    # tick=True: the clock runs on from Monday 08:00, so the browser's timers behave.
+    with time_machine.travel(datetime(2026, 3, 2, 8, tzinfo=LONDON), tick=True):
+        yield
+
+
+def nav(page, name):
+    return page.locator("nav.navbar").get_by_role("link", name=name, exact=True)
+
+
+def log_in(page, live_server, username):
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def test_nurse_books_finds_moves_and_marks_arrived(
+    live_server, unit, nurse, monday_morning, page, screenshot
+):
+    services.generate_slots(unit=unit, weeks=6)
+    patient = make_patient("H123456", given_name="Grace", family_name="Hopper")
+    make_course(patient, start=MONDAY)
+    make_course(
+        make_patient("H654321", given_name="Alan", family_name="Turing"), MONDAY + timedelta(days=9)
+    )
+
+    log_in(page, live_server, "nurse")
+    nav(page, "Needs booking").click()
+    expect(page.get_by_role("heading", name="Needs booking")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Grace Hopper")
+    expect(row).to_contain_text("Mon 2 Mar – Mon 9 Mar 2026")
+    screenshot("needs-booking")
+    row.get_by_role("button", name="Book Mon 2 Mar 09:00").click()
+
+    expect(page.get_by_role("alert").first).to_contain_text("Booked dose 1 for Grace Hopper")
+    expect(page.get_by_role("heading", name="Dose 1 for Grace Hopper")).to_be_visible()
+    screenshot("booked")
+    booking = Booking.objects.get(dose__course__patient=patient)
+    assert booking.slot.start == datetime(2026, 3, 2, 9, tzinfo=LONDON)
+
+    nav(page, "Calendar").click()
+    expect(page.get_by_role("heading", name="March 2026")).to_be_visible()
+    today_cell = page.locator("td[aria-current=date]")
+    expect(today_cell).to_contain_text("1 / 6 booked")
+    expect(today_cell).to_contain_text("Today")
+    screenshot("calendar-month")
+
+    page.get_by_role("link", name="Week view").click()
+    expect(page.get_by_text("Grace Hopper")).to_be_visible()
+    screenshot("calendar-week")
+
+    nav(page, "Today").click()
+    expect(page.get_by_role("heading", name="Day list: Monday 2 March 2026")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Grace Hopper")
+    expect(row).to_contain_text("H123456")
+    expect(row).to_contain_text("09:00–11:00")
+    expect(row).to_contain_text("Dose 1 loading")
+    screenshot("day-list")
+
+    row.get_by_role("link", name="Reschedule").click()
+    expect(page.get_by_role("heading", name="Reschedule dose 1 for Grace Hopper")).to_be_visible()
+    page.get_by_label("Monday 2 March 2026, 11:00").check()
+    screenshot("reschedule")
+    page.get_by_role("button", name="Move to this slot").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Moved dose 1 for Grace Hopper")
+
+    nav(page, "Today").click()
+    row = page.get_by_role("row").filter(has_text="Grace Hopper")
+    expect(row).to_contain_text("11:00–13:00")
+    row.get_by_role("button", name="Arrived").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Grace Hopper has arrived")
+    row = page.get_by_role("row").filter(has_text="Grace Hopper")
+    expect(row).to_contain_text("Arrived")
+    expect(row.get_by_role("button", name="Arrived")).to_have_count(0)
+    screenshot("arrived")
+
+    active = Booking.objects.active().get(dose__course__patient=patient)
+    assert active.status == Booking.Status.ARRIVED
+    assert active.slot.start == datetime(2026, 3, 2, 11, tzinfo=LONDON)
+
+    page.emulate_media(media="print")
+    expect(page.locator("nav.navbar")).to_be_hidden()
+    screenshot("day-list-print")
+
+
+def test_booking_into_a_slot_filled_meanwhile_is_refused(
+    live_server, unit, nurse, monday_morning, page, screenshot
+):
+    start = datetime(2026, 3, 3, 9, tzinfo=LONDON)
+    slot = Slot.objects.create(unit=unit, start=start, end=start + timedelta(hours=2), places=1)
+    patient = make_patient("H222222", given_name="Katherine", family_name="Johnson")
+    make_course(patient, start=MONDAY + timedelta(days=1))
+    other = make_course(make_patient("H333333", family_name="Other"), MONDAY + timedelta(days=1))
+
+    log_in(page, live_server, "nurse")
+    nav(page, "Needs booking").click()
+    row = page.get_by_role("row").filter(has_text="Katherine Johnson")
+    button = row.get_by_role("button", name="Book Tue 3 Mar 09:00")
+    expect(button).to_be_visible()
+
+    # Another nurse takes the last place while this page is open.
+    services.book_dose_number(course=other, number=1, slot=slot, booked_by=nurse)
+    button.click()
+
+    expect(page.get_by_role("alert").first).to_contain_text("is full")
+    screenshot("slot-full")
+    assert not Booking.objects.filter(dose__course__patient=patient).exists()
+    assert Booking.objects.filter(slot=slot).count() == 1
