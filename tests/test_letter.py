@@ -1,17 +1,17 @@
 """The printed schedule letter: what a patient takes home after a link is issued."""
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from patients.models import FeedToken
 from schedules import services
 from schedules.models import Slot
-from tests.browser.conftest import chromium  # noqa: F401 - the shared Chromium fixture
 from tests.conftest import PASSWORD, make_patient
 
 LONDON = ZoneInfo("Europe/London")
@@ -109,12 +109,27 @@ def test_letter_needs_login_and_a_known_patient(nurse_client, booked_patient):
 # In a real browser -------------------------------------------------------------------------------
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
 @pytest.fixture
-def tab(chromium):  # noqa: F811 - the imported fixture, requested by name
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+def tab(transactional_db, live_server, monkeypatch):
+    """A headless Chromium page, started after the test database (never skipped: a missing
+    Chromium fails the test)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install -y chromium")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        context.set_default_timeout(10_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
 
 
 @pytest.mark.browser
