@@ -257,9 +257,12 @@ def test_the_window_drops_visits_older_than_90_days(client, loading_patient, tim
     assert str(doses[3].uid) in uids
 
 
-def test_http_headers(client, loading_patient):
+def test_http_headers(client, loading_patient, django_assert_max_num_queries):
     patient, _ = loading_patient
-    response = fetch(client, issue_feed_link(patient=patient, issued_by=None))
+    raw = issue_feed_link(patient=patient, issued_by=None)
+    # A fixed number of queries, however many visits: no query per booking or dose.
+    with django_assert_max_num_queries(10):
+        response = fetch(client, raw)
 
     assert response["Content-Type"] == "text/calendar; charset=utf-8; method=PUBLISH"
     assert response["Cache-Control"] == "private"
