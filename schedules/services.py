@@ -360,7 +360,11 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     if same_day:
         raise SameDayBooking(f"{course.patient.full_name} already has a booking that day.")
 
-    planned = {p.number: p for p in _fresh_plan(course, unit=unit, today=today, before=dose.number)}
+    try:
+        fresh = _fresh_plan(course, unit=unit, today=today, before=dose.number)
+    except engine.ScheduleError as error:
+        raise BookingError(f"The schedule needs checking by a clinician: {error}") from None
+    planned = {p.number: p for p in fresh}
     this = planned.get(dose.number)
     if this is None or this.state not in _BOOKABLE_STATES:
         first = next(
@@ -707,6 +711,13 @@ def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None =
     wanted = _wanted_slots(unit, calendar, first, last, now)
 
     range_end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=unit.zone)
+    # Claim the future slots first (a locking read cannot carry the booked-count aggregate),
+    # so a booking being made meanwhile finishes before its slot is withdrawn or deleted.
+    list(
+        Slot.objects.select_for_update()
+        .filter(unit=unit, start__gt=now, start__lt=range_end)
+        .values_list("pk", flat=True)
+    )
     existing = {
         slot.start: slot
         for slot in Slot.objects.filter(unit=unit, start__gt=now, start__lt=range_end)

@@ -426,3 +426,13 @@ def test_cancel_page_needs_a_reason(course, unit, nurse, nurse_client):
     assert response["Location"] == "/needs-booking/"
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
+
+
+def test_book_page_for_a_paused_course_says_why(course, unit, nurse_client):
+    course.status = TreatmentCourse.Status.PAUSED
+    course.save()
+    slot = make_slot(unit, MONDAY)
+    response = nurse_client.post(book_url(course), {"slot": slot.pk})
+    assert response.status_code == 400
+    assert "a clinician must resume it" in response.content.decode()
+    assert not Booking.objects.exists()

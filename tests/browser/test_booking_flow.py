@@ -134,3 +134,45 @@ def test_booking_into_a_slot_filled_meanwhile_is_refused(
     screenshot("slot-full")
     assert not Booking.objects.filter(dose__course__patient=patient).exists()
     assert Booking.objects.filter(slot=slot).count() == 1
+
+
+def test_nurse_books_the_next_three_doses_in_one_go(
+    live_server, unit, nurse, monday_morning, page, screenshot
+):
+    services.generate_slots(unit=unit, weeks=8)
+    patient = make_patient("H444444", given_name="Mary", family_name="Somerville")
+    course = make_course(patient, start=MONDAY + timedelta(days=2))
+    overdue = make_course(make_patient("H555555", family_name="Late"), MONDAY - timedelta(days=9))
+    assert overdue
+
+    log_in(page, live_server, "nurse")
+    nav(page, "Overdue & rebook").click()
+    expect(page.get_by_role("row").filter(has_text="H555555")).to_contain_text("9 days late")
+    screenshot("overdue")
+
+    page.goto(live_server.url + reverse("schedules:book_next", args=[course.pk]))
+    expect(
+        page.get_by_role("heading", name="Book the next doses for Mary Somerville")
+    ).to_be_visible()
+    rows = page.get_by_role("row")
+    expect(rows.filter(has_text="Wed 4 Mar 2026").first).to_contain_text(
+        "Wednesday 4 March 2026, 09:00"
+    )
+    expect(rows.filter(has_text="Wed 18 Mar 2026").first).to_contain_text(
+        "Wednesday 18 March 2026, 09:00"
+    )
+    expect(rows.filter(has_text="Wed 1 Apr 2026").first).to_contain_text(
+        "Wednesday 1 April 2026, 09:00"
+    )
+    screenshot("book-next")
+    page.get_by_role("button", name="Book 3 doses").click()
+    expect(page.get_by_role("alert").first).to_contain_text(
+        "Booked doses 1, 2, 3 for Mary Somerville"
+    )
+    screenshot("book-next-done")
+    booked = Booking.objects.active().filter(dose__course=course).order_by("slot__start")
+    assert [b.local_date for b in booked] == [
+        date(2026, 3, 4),
+        date(2026, 3, 18),
+        date(2026, 4, 1),
+    ]
