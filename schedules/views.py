@@ -523,6 +523,7 @@ def day(request, day: date):
         "schedules/day.html",
         {
             "day": day,
+            "unit": unit,
             "today": today_,
             "is_today": day == today_,
             "slots": slots,

@@ -68,7 +68,7 @@ def test_week_shows_each_slot_with_its_patients(booked, nurse_client):
     page = nurse_client.get(reverse("schedules:week")).content.decode()
     assert "Week of 2 March 2026" in page
     assert "Grace Hopper" in page and "dose 1" in page
-    assert "09:00" in page and "1/2" in page
+    assert "09:00" in page and "1/2 booked" in page
     assert "?week=2026-02-23" in page and "?week=2026-03-09" in page
 
 
