@@ -365,7 +365,7 @@ def reschedule(request, booking_id: int):
                 request,
                 f"Moved dose {new.dose.number} for {course.patient.full_name} to {new.slot}.",
             )
-            return redirect("schedules:booking", new.pk)
+            return _back(request, reverse("schedules:booking", args=[new.pk]))
     elif booking.status != Booking.Status.BOOKED and request.method == "GET":
         messages.warning(
             request,

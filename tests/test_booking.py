@@ -436,3 +436,13 @@ def test_book_page_for_a_paused_course_says_why(course, unit, nurse_client):
     assert response.status_code == 400
     assert "a clinician must resume it" in response.content.decode()
     assert not Booking.objects.exists()
+
+
+def test_reschedule_goes_back_to_the_list_it_came_from(course, unit, nurse, nurse_client):
+    booking = book(course, 1, make_slot(unit, MONDAY, 9), nurse)
+    later = make_slot(unit, MONDAY, 11)
+    day_list = reverse("schedules:day", args=[MONDAY])
+    response = nurse_client.post(
+        reverse("schedules:reschedule", args=[booking.pk]), {"slot": later.pk, "next": day_list}
+    )
+    assert response["Location"] == day_list

@@ -107,3 +107,9 @@ def test_grid_helpers():
     assert calendar_grid.previous_month(date(2026, 1, 1)) == date(2025, 12, 1)
     assert calendar_grid.week_of(date(2026, 3, 29))[0] == date(2026, 3, 23)
     assert calendar_grid.week_of(date(2026, 3, 29))[-1] - timedelta(days=6) == date(2026, 3, 23)
+
+
+def test_generate_slots_needs_permission(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("porter", password="x"))
+    assert client.post(reverse("schedules:generate_slots")).status_code == 403
+    assert not Slot.objects.exists()
