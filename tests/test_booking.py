@@ -5,7 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from schedules import services
 from schedules.models import Booking, Dose, Slot, TreatmentCourse
@@ -446,3 +449,46 @@ def test_reschedule_goes_back_to_the_list_it_came_from(course, unit, nurse, nurs
         reverse("schedules:reschedule", args=[booking.pk]), {"slot": later.pk, "next": day_list}
     )
     assert response["Location"] == day_list
+
+
+# Property: chained suggestions ---------------------------------------------------------------
+
+OPEN_DAYS = st.sets(st.integers(min_value=0, max_value=120), min_size=1, max_size=60)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(open_days=OPEN_DAYS, start_offset=st.integers(min_value=0, max_value=20))
+def test_suggestions_follow_the_engine_chain(unit, nurse, frozen_monday, open_days, start_offset):
+    """Whatever days have free places, each suggestion is the first free slot inside its
+    dose's window, and the next dose is due its interval after the suggested date."""
+    with transaction.atomic():
+        for offset in open_days:
+            make_slot(unit, MONDAY + timedelta(days=offset))
+        course = make_course(
+            make_patient(f"P{start_offset}-{len(open_days)}"), MONDAY + timedelta(start_offset)
+        )
+        course = TreatmentCourse.objects.prefetch_related("events", "doses").get(pk=course.pk)
+        suggestions = services.suggest_slots(course=course, unit=unit, count=3)
+        calendar = unit.calendar(MONDAY, MONDAY + timedelta(days=200))
+        # Bank holidays close the unit even where a slot exists (Good Friday is 3 April).
+        free_days = sorted(
+            day
+            for day in (MONDAY + timedelta(days=offset) for offset in open_days)
+            if not calendar.closure_reason(day)
+        )
+        previous = None
+        for suggestion in suggestions:
+            planned = suggestion.planned
+            if previous is not None:
+                assert planned.due == previous + timedelta(days=14)  # loading doses
+            in_window = [d for d in free_days if planned.window_start <= d <= planned.window_end]
+            if suggestion.slot is None:
+                assert not in_window
+                break
+            assert suggestion.slot.local_date == in_window[0]
+            previous = suggestion.slot.local_date
+        transaction.set_rollback(True)

@@ -84,6 +84,8 @@ def test_unit_open_on_bank_holidays_gets_slots(unit):
 def test_nine_oclock_stays_nine_oclock_across_clock_changes(unit, week_of_change):
     with frozen(week_of_change, 7):
         services.generate_slots(unit=unit, weeks=2)
+        again = services.generate_slots(unit=unit, weeks=2)
+    assert (again.created, again.updated, again.removed) == (0, 0, 0), "idempotent across it"
     before, after = week_of_change, week_of_change + timedelta(days=7)
     assert local_times(unit, before) == ["09:00", "11:00", "13:00"]
     assert local_times(unit, after) == ["09:00", "11:00", "13:00"]
