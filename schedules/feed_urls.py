@@ -14,6 +14,7 @@ LINK_PART = r"(?P<token>[A-Za-z0-9_-]{16,128})"
 
 urlpatterns = [
     re_path(rf"^{LINK_PART}\.ics$", feed_views.patient_feed, name="patient_feed"),
+    re_path(rf"^{LINK_PART}/$", feed_views.subscribe, name="subscribe"),
     re_path(rf"^staff/{LINK_PART}\.ics$", feed_views.staff_feed, name="staff_feed"),
     path("staff/", feed_views.staff_link, name="staff_link"),
     path("staff/issue", feed_views.staff_issue, name="staff_issue"),

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
-from django.utils.http import http_date
+from django.utils.http import http_date, urlencode
 from django.views.decorators.http import require_POST, require_safe
 
 from patients.models import FeedToken, Patient
@@ -42,6 +42,10 @@ STAFF_FEED_PERMISSION = "schedules.view_booking"
 def feed_url(raw_token: str, *, staff: bool = False) -> str:
     name = "feeds:staff_feed" if staff else "feeds:patient_feed"
     return settings.SITE_URL + reverse(name, kwargs={"token": raw_token})
+
+
+def subscribe_url(raw_token: str) -> str:
+    return settings.SITE_URL + reverse("feeds:subscribe", kwargs={"token": raw_token})
 
 
 def webcal_url(url: str) -> str:
@@ -103,6 +107,31 @@ def staff_feed(request, token: str):
     _record_fetch(feed_token)
     unit = ical.feed_unit()
     return _serve(request, ical.staff_feed_state(unit), lambda: ical.staff_calendar(unit))
+
+
+@require_safe
+def subscribe(request, token: str):
+    """Where the letter's QR code leads: one button per calendar app, each subscribing (not
+    importing once) to the patient's feed. No login, like the feed, and as discreet."""
+    feed_token = FeedToken.objects.lookup(token)
+    if feed_token is None or feed_token.patient_id is None:
+        return _not_found()
+    link = feed_url(token)
+    unit = Unit.current()
+    name = ical.calendar_name(unit)
+    context = {
+        "name": name,
+        "link": link,
+        "webcal_link": webcal_url(link),
+        "google_link": "https://calendar.google.com/calendar/render?"
+        + urlencode({"cid": webcal_url(link)}),
+        "outlook_link": "https://outlook.live.com/calendar/0/addfromweb?"
+        + urlencode({"url": link, "name": name}),
+        "unit": unit,
+    }
+    response = _feed_headers(render(request, "feeds/subscribe.html", context))
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
@@ -230,7 +259,10 @@ def letter(request, patient_id: int):
         "provisional": provisional,
         "link": link,
         "webcal_link": webcal_url(link) if link else None,
-        "qr_svg": qr_svg(link) if link else None,
+        # The QR code opens a page of "add to my calendar" buttons: a phone that opened the
+        # feed itself would import today's events once instead of subscribing to changes.
+        "subscribe_link": subscribe_url(raw) if raw else None,
+        "qr_svg": qr_svg(subscribe_url(raw)) if raw else None,
         "active_token": FeedToken.objects.active().filter(patient=patient).first(),
         "printed_on": today,
         "patient_page": _patient_page(patient),

@@ -5,12 +5,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
 from patients.models import FeedToken
+from patients.services import issue_feed_link, issue_staff_feed_link, revoke_feed_link
 from schedules import services
+from schedules.feed_views import qr_svg
 from schedules.models import Slot
 from tests.conftest import PASSWORD, make_patient
 
@@ -160,3 +163,46 @@ def test_nurse_issues_prints_and_reissues_in_chromium(live_server, tab, nurse, p
     expect(tab.get_by_text("Copy it now")).to_be_visible()
     tab.get_by_role("button", name="Revoke my link").click()
     expect(tab.get_by_text("Your calendar link is revoked.")).to_be_visible()
+
+
+def test_qr_code_leads_to_a_page_that_subscribes(client, nurse_client, booked_patient):
+    nurse_client.post(reverse("feeds:issue", args=[booked_patient.pk]))
+    letter = nurse_client.get(reverse("feeds:letter", args=[booked_patient.pk])).content.decode()
+    raw = next(
+        t
+        for t in letter.replace("/", " ").replace(".ics", " ").split()
+        if FeedToken.objects.lookup(t)
+    )
+    subscribe = reverse("feeds:subscribe", kwargs={"token": raw})
+    assert qr_svg(settings.SITE_URL + subscribe) in letter
+
+    page = Client().get(subscribe)
+
+    assert page.status_code == 200
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["X-Robots-Tag"] == "noindex"
+    text = page.content.decode()
+    feed = settings.SITE_URL + reverse("feeds:patient_feed", kwargs={"token": raw})
+    assert 'href="webcal://' in text
+    assert "calendar.google.com/calendar/render?cid=webcal" in text
+    assert "outlook.live.com/calendar/0/addfromweb?url=" in text
+    assert feed in text
+    for private in ["Ada", "Lovelace", "H100001", "Neurology"]:
+        assert private not in text
+
+
+def test_subscribe_page_404s_like_the_feed(client, booked_patient, nurse):
+    raw = FeedToken.new_secret()
+    unknown = client.get(reverse("feeds:subscribe", kwargs={"token": raw}))
+    feed_404 = client.get(reverse("feeds:patient_feed", kwargs={"token": raw}))
+    staff = issue_staff_feed_link(user=nurse)
+    issued = issue_patient_link(booked_patient)
+    revoke_feed_link(patient=booked_patient, revoked_by=None)
+    for token in (staff, issued):
+        response = client.get(reverse("feeds:subscribe", kwargs={"token": token}))
+        assert response.status_code == 404
+        assert response.content == unknown.content == feed_404.content
+
+
+def issue_patient_link(patient):
+    return issue_feed_link(patient=patient, issued_by=None)
