@@ -1,0 +1,91 @@
+"""A clinician in the browser: registers a patient, records both consents, starts treatment
+and reads the timeline; a nurse sees the record but not the clinician's buttons."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from patients.models import Patient
+from schedules import services
+from schedules.models import TreatmentCourse
+from tests.browser.test_booking_flow import log_in
+from tests.conftest import make_patient
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def monday_morning():
+    with time_machine.travel(datetime(2026, 3, 2, 8, tzinfo=LONDON), tick=True):
+        yield
+
+
+def test_clinician_registers_consents_and_starts_a_course(
+    live_server, unit, clinician, monday_morning, page, screenshot
+):
+    log_in(page, live_server, "clinician")
+    page.locator("nav.navbar").get_by_role("link", name="Patients", exact=True).click()
+    page.get_by_role("link", name="New patient").click()
+    page.get_by_label("Hospital number").fill("h777001")
+    page.get_by_label("NHS number").fill("943 476 5918")  # a typo in the check digit
+    page.get_by_label("Given name").fill("Rosalind")
+    page.get_by_label("Family name").fill("Franklin")
+    page.get_by_label("Date of birth").fill("1960-07-25")
+    page.get_by_label("SOD1 variant").fill("p.Ala5Val (A4V)")
+    page.get_by_label("SOD1 mutation confirmed on").fill("2026-02-10")
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_text("fails its check digit")).to_be_visible()
+    screenshot("nhs-typo")
+    assert not Patient.objects.exists()
+
+    page.get_by_label("NHS number").fill("943 476 5919")
+    page.get_by_role("button", name="Register patient").click()
+    expect(page.get_by_role("heading", name="Rosalind Franklin")).to_be_visible()
+    expect(page.get_by_text("No dose can be booked or given yet")).to_be_visible()
+
+    for form in ["Hospital consent form", "Manufacturer early-access consent form"]:
+        page.get_by_role("link", name="Record consent").click()
+        page.get_by_label("Form").select_option(label=form)
+        page.get_by_label("Signed on").fill("2026-02-20")
+        page.get_by_role("button", name="Record consent").click()
+        expect(page.get_by_role("alert").first).to_contain_text(f"{form} recorded")
+    expect(page.get_by_text("No dose can be booked or given yet")).to_have_count(0)
+
+    page.get_by_role("link", name="Start treatment course").click()
+    page.get_by_label("Start date").fill("2026-03-02")
+    page.get_by_role("button", name="Start treatment course").click()
+
+    expect(page.get_by_role("alert").first).to_contain_text("dose 1 due 02 Mar 2026")
+    timeline = page.get_by_role("table", name="Dose timeline")
+    expect(timeline.locator("tr[data-dose='1']")).to_contain_text("Due")
+    expect(timeline.locator("tr[data-dose='3']")).to_contain_text("Mon 30 Mar 2026")
+    expect(timeline.locator("tr[data-dose='4']")).to_contain_text("Maintenance")
+    screenshot("timeline")
+    assert TreatmentCourse.objects.get().patient.nhs_number == "9434765919"
+
+
+def test_nurse_sees_the_record_but_not_the_clinicians_actions(
+    live_server, unit, nurse, clinician, monday_morning, page, screenshot
+):
+    patient = make_patient("H777002", given_name="Dorothy", family_name="Hodgkin")
+    services.start_course(patient=patient, start_date=date(2026, 3, 2), started_by=clinician)
+
+    log_in(page, live_server, "nurse")
+    page.goto(live_server.url + reverse("patients:detail", args=[patient.pk]))
+    expect(page.get_by_role("heading", name="Dorothy Hodgkin")).to_be_visible()
+    expect(page.get_by_role("link", name="Book", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Pause")).to_have_count(0)
+    expect(page.get_by_role("link", name="Record given")).to_have_count(0)
+    screenshot("nurse-view")
+
+    page.goto(live_server.url + reverse("patients:course_start", args=[patient.pk]))
+    expect(page.get_by_role("heading", name="You do not have permission")).to_be_visible()
