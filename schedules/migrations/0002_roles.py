@@ -67,7 +67,9 @@ def create_roles(apps, schema_editor):
 
 
 def remove_roles(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=["Nurse", "Clinician", "Admin"]).delete()
+    apps.get_model("auth", "Group").objects.filter(
+        name__in=["Nurse", "Clinician", "Admin"]
+    ).delete()
 
 
 class Migration(migrations.Migration):
