@@ -90,8 +90,7 @@ def test_nine_oclock_stays_nine_oclock_across_clock_changes(unit, week_of_change
     assert local_times(unit, before) == ["09:00", "11:00", "13:00"]
     assert local_times(unit, after) == ["09:00", "11:00", "13:00"]
     utc_hours = {
-        Slot.objects.on_day(unit, day).first().start.astimezone(UTC).hour
-        for day in (before, after)
+        Slot.objects.on_day(unit, day).first().start.astimezone(UTC).hour for day in (before, after)
     }
     assert utc_hours == {8, 9}, "the UTC time moves so the local time does not"
 
