@@ -148,7 +148,9 @@ def patient_detail(request, pk):
                     "booking": dose.active_booking if dose else None,
                 }
             )
-    feed_token = FeedToken.objects.active().filter(patient=patient).first()
+    feed_token = (
+        FeedToken.objects.active().filter(patient=patient).select_related("issued_by").first()
+    )
     return render(
         request,
         "patients/patient_detail.html",
