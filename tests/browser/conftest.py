@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
@@ -46,6 +47,9 @@ def page(transactional_db, live_server):
         yield context.new_page()
         context.close()
         browser.close()
+        # Queries the test made while Playwright ran used connections of that async context;
+        # close them here, where they are visible, or the test database cannot be dropped.
+        connections.close_all()
 
 
 @pytest.fixture
