@@ -630,13 +630,18 @@ def overdue(request):
                 )
             elif planned.state == engine.DoseState.BOOKED and dose is not None:
                 booking = dose.active_booking
-                if planned.outside_window and not booking.override_reason:
+                # A closure or bank holiday added after booking: reported, never moved.
+                closed = calendar.closure_reason(planned.date) if planned.date >= today_ else ""
+                moved_out = planned.outside_window and not booking.override_reason
+                if closed or moved_out:
                     flagged.append(
                         {
                             "course": course,
                             "patient": course.patient,
                             "planned": planned,
                             "booking": booking,
+                            "closed": closed,
+                            "outside": moved_out,
                             "early": planned.date < planned.window_start,
                             "previous": previous,
                         }

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from schedules import services
-from schedules.models import Booking, CourseEvent, Dose, Slot, TreatmentCourse
+from schedules.models import Booking, Closure, CourseEvent, Dose, Slot, TreatmentCourse
 from tests.conftest import make_patient
 from tests.test_booking import at, frozen, make_course, make_slot
 
@@ -261,3 +261,26 @@ def test_home_redirects_to_today(nurse_client):
     response = nurse_client.get("/")
     assert response.status_code == 302
     assert response["Location"] == reverse("schedules:today")
+
+
+def test_booking_on_a_day_closed_later_is_flagged_not_moved(unit, nurse, nurse_client):
+    with frozen(MONDAY, 8):
+        course = make_course(make_patient("O5", family_name="Closedday"), MONDAY)
+        booking = services.book_dose_number(
+            course=course,
+            number=1,
+            slot=make_slot(unit, MONDAY + timedelta(days=2)),
+            booked_by=nurse,
+        )
+        Closure.objects.create(
+            unit=unit,
+            start_date=MONDAY + timedelta(days=2),
+            end_date=MONDAY + timedelta(days=2),
+            reason="Staff shortage",
+        )
+        page = nurse_client.get(reverse("schedules:overdue")).content.decode()
+    flagged_part = page.split("Bookings to check")[1].split("Past appointments")[0]
+    assert "Closedday" in flagged_part
+    assert "Unit closed" in flagged_part and "Staff shortage" in flagged_part
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.BOOKED
