@@ -499,6 +499,8 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
     booking = _lock_booking(booking)
     if not reason.strip():
         raise BookingStateError("Give a reason for cancelling.")
+    if booking.status == Booking.Status.CANCELLED and booking.cancel_reason == reason.strip():
+        return booking  # The same cancellation sent twice.
     if booking.status != Booking.Status.BOOKED:
         raise BookingStateError(
             f"This booking is {booking.get_status_display().lower()} and cannot be cancelled."
@@ -547,7 +549,10 @@ def _check_on_the_day(booking: Booking, action: str) -> None:
 
 @transaction.atomic
 def mark_arrived(*, booking: Booking, marked_by) -> Booking:
+    """Booked → arrived, on the day. Marking it twice (a double click) changes nothing."""
     booking = _lock_booking(booking)
+    if booking.status == Booking.Status.ARRIVED:
+        return booking
     if booking.status != Booking.Status.BOOKED:
         raise BookingStateError(
             f"This booking is {booking.get_status_display().lower()}, not waiting for arrival."
@@ -569,6 +574,9 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     worklists once the missed dose is rebooked.
     """
     booking = _lock_booking(booking)
+    if booking.status == Booking.Status.NOSHOW:
+        booking.cancelled_later = []  # Marked twice (a double click): nothing more to do.
+        return booking
     if booking.status != Booking.Status.BOOKED:
         raise BookingStateError(
             f"This booking is {booking.get_status_display().lower()}, not waiting for arrival."

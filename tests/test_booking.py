@@ -492,3 +492,18 @@ def test_suggestions_follow_the_engine_chain(unit, nurse, frozen_monday, open_da
             assert suggestion.slot.local_date == in_window[0]
             previous = suggestion.slot.local_date
         transaction.set_rollback(True)
+
+
+def test_marking_twice_is_not_an_error(course, unit, nurse, nurse_client):
+    booking = book(course, 1, make_slot(unit, MONDAY, 9), nurse)
+    url = reverse("schedules:arrived", args=[booking.pk])
+    nurse_client.post(url)
+    response = nurse_client.post(url, follow=True)
+    assert "has arrived" in response.content.decode()
+    cancel_url = reverse(
+        "schedules:cancel",
+        args=[book(course, 2, make_slot(unit, MONDAY + timedelta(days=14)), nurse).pk],
+    )
+    nurse_client.post(cancel_url, {"reason": "Unwell"})
+    response = nurse_client.post(cancel_url, {"reason": "Unwell"}, follow=True)
+    assert "Cancelled dose 2" in response.content.decode()
