@@ -319,7 +319,11 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     4. Insert the booking; the partial unique constraint backs up "one active booking per dose".
     """
     course = _lock_course(dose.course)
-    slot = Slot.objects.select_for_update().select_related("unit").get(pk=slot.pk)
+    slot = (
+        Slot.objects.select_for_update(of=("self",))
+        .select_related("unit", "template")
+        .get(pk=slot.pk)
+    )
     dose = Dose.objects.get(pk=dose.pk)
     unit = slot.unit
     slot_day = slot.local_date
@@ -345,7 +349,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     closed = unit.calendar(slot_day, slot_day).closure_reason(slot_day)
     if closed:
         raise SlotUnavailable(f"The unit is closed on {slot_day:%A %d %B}: {closed}.")
-    if not slot.places:
+    if not slot.places or (slot.template is not None and not slot.template.active):
         raise SlotUnavailable(f"{slot} is no longer offered; choose another slot.")
     taken = Booking.objects.active().filter(slot=slot).count()
     if taken >= slot.places:
@@ -792,6 +796,7 @@ class FreeSlots:
             Slot.objects.with_booked_count()
             .filter(unit=unit, start__gte=max(range_start, now), start__lt=range_end)
             .filter(booked_count__lt=F("places"))
+            .exclude(template__active=False)  # a session the unit no longer runs
             .order_by("start")
         )
         self.slots = []

@@ -199,3 +199,16 @@ def test_free_slots_skip_full_and_newly_closed_days(unit, nurse, frozen_monday):
     days = {slot.local_date for slot in free.slots}
     assert tuesday not in days
     assert MONDAY in days
+
+
+def test_slot_of_a_session_no_longer_run_is_neither_offered_nor_bookable(
+    unit, nurse, patient, frozen_monday
+):
+    services.generate_slots(unit=unit, weeks=1)
+    slot = Slot.objects.on_day(unit, MONDAY).first()
+    SessionTemplate.objects.filter(unit=unit, weekday=0).update(active=False)
+    calendar = unit.calendar(MONDAY, MONDAY)
+    free = services.FreeSlots(unit=unit, calendar=calendar, first=MONDAY, last=MONDAY)
+    assert free.slots == []
+    with pytest.raises(services.SlotUnavailable, match="no longer offered"):
+        services.book_dose_number(course=make_course(patient), number=1, slot=slot, booked_by=nurse)
