@@ -303,16 +303,39 @@ class TreatmentCourse(models.Model):
             for event in self.events.all()
         ]
 
-    def plan(self, *, today: date | None = None, is_open=None, policy=None, **limits):
-        """The engine's plan for this course, from prefetched doses, bookings and events."""
+    def facts(self, *, before: int | None = None) -> tuple[dict[int, date], dict[int, date]]:
+        """The dates doses were given and are booked for, from prefetched doses
+        (`Dose.objects.with_active_booking()`).
+
+        With `before`, only the doses ahead of that number: a dose's window depends only on the
+        doses before it, so moving dose n is judged without the later bookings it may invalidate.
+        """
         given, booked = {}, {}
         for dose in self.doses.all():
+            if before is not None and dose.number >= before:
+                continue
             if dose.given_at:
                 given[dose.number] = timezone.localdate(dose.given_at)
             else:
                 active = dose.active_booking
                 if active is not None:
                     booked[dose.number] = active.local_date
+        return given, booked
+
+    def plan(
+        self,
+        *,
+        today: date | None = None,
+        is_open=None,
+        policy=None,
+        before: int | None = None,
+        extra_booked: dict[int, date] | None = None,
+        **limits,
+    ) -> list[engine.PlannedDose]:
+        """The engine's plan for this course, from prefetched doses and events.
+        `extra_booked` adds hypothetical bookings, for chained suggestions."""
+        given, booked = self.facts(before=before)
+        booked.update(extra_booked or {})
         return engine.plan(
             start=self.start_date,
             today=today or timezone.localdate(),

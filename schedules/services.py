@@ -98,49 +98,11 @@ _BOOKABLE_STATES = (engine.DoseState.DUE, engine.DoseState.OVERDUE)
 _OPEN_DAY_HORIZON = timedelta(days=400)
 
 
-def course_facts(course: TreatmentCourse, *, before: int | None = None):
-    """The dates doses were given and are booked for, from prefetched doses.
-
-    With `before`, only the doses ahead of that number: a dose's window depends only on the
-    doses before it, so moving dose n is judged without the later bookings it may invalidate.
-    """
-    given, booked = {}, {}
-    for dose in course.doses.all():
-        if before is not None and dose.number >= before:
-            continue
-        if dose.given_at:
-            given[dose.number] = timezone.localdate(dose.given_at)
-        else:
-            active = dose.active_booking
-            if active is not None:
-                booked[dose.number] = active.local_date
-    return given, booked
-
-
 def plan_course(
-    course: TreatmentCourse,
-    *,
-    unit: Unit,
-    calendar: UnitCalendar,
-    today: date,
-    before: int | None = None,
-    extra_booked: dict[int, date] | None = None,
-    **limits,
+    course: TreatmentCourse, *, unit: Unit, calendar: UnitCalendar, today: date, **options
 ) -> list[engine.PlannedDose]:
-    """The engine's plan for a course with prefetched doses (`Dose.objects.with_active_booking`)
-    and events. `extra_booked` adds hypothetical bookings, for chained suggestions."""
-    given, booked = course_facts(course, before=before)
-    booked.update(extra_booked or {})
-    return engine.plan(
-        start=course.start_date,
-        today=today,
-        given=given,
-        booked=booked,
-        events=course.engine_events(),
-        is_open=calendar.is_open,
-        policy=unit.policy,
-        **limits,
-    )
+    """`course.plan` with the unit's open days and booking policy."""
+    return course.plan(today=today, is_open=calendar.is_open, policy=unit.policy, **options)
 
 
 def _fresh_plan(course: TreatmentCourse, *, unit: Unit, today: date, before: int | None = None):
