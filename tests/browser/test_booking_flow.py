@@ -11,7 +11,8 @@ from playwright.sync_api import expect
 
 from schedules import services
 from schedules.models import Booking, Slot
-from tests.conftest import PASSWORD, make_patient
+from tests.browser.conftest import log_in
+from tests.conftest import make_patient
 from tests.test_booking import make_course
 
 pytestmark = [
@@ -32,14 +33,6 @@ def monday_morning():
 
 def nav(page, name):
     return page.locator("nav.navbar").get_by_role("link", name=name, exact=True)
-
-
-def log_in(page, live_server, username):
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def test_nurse_books_finds_moves_and_marks_arrived(

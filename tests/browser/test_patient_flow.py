@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from patients.models import Patient
 from schedules import services
 from schedules.models import TreatmentCourse
-from tests.browser.test_booking_flow import log_in
+from tests.browser.conftest import log_in
 from tests.conftest import make_patient
 
 pytestmark = [
