@@ -129,6 +129,10 @@ class PlannedDose:
     def outside_window(self) -> bool:
         return self.date < self.window_start or self.date > self.window_end
 
+    def days_late(self, today: date) -> int:
+        """Whole days past due on `today` (0 when not yet due)."""
+        return max((today - self.due).days, 0)
+
     def as_dict(self) -> dict:
         return {
             "number": self.number,

@@ -168,6 +168,33 @@ def _check_event_date(course: TreatmentCourse, on: date) -> None:
         raise CourseError(f"The date cannot be before the last change ({last.on:%d %b %Y}).")
 
 
+def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields) -> None:
+    """Record a clinician's decision and the course status it leads to, in the caller's
+    transaction and under its course lock."""
+    if kind != CourseEvent.Kind.RESUME:
+        if reason not in CourseEvent.Reason.values:
+            raise CourseError(
+                f"Choose a reason for {'pausing' if kind == 'pause' else 'stopping'}."
+            )
+        if reason == CourseEvent.Reason.OTHER and not reason_detail.strip():
+            raise CourseError("Say why, since the reason is “Other”.")
+    _check_event_date(course, on)
+    CourseEvent.objects.create(
+        course=course,
+        kind=kind,
+        on=on,
+        reason=reason,
+        reason_detail=reason_detail.strip(),
+        **fields,
+    )
+    course.status = {
+        CourseEvent.Kind.PAUSE: TreatmentCourse.Status.PAUSED,
+        CourseEvent.Kind.RESUME: TreatmentCourse.Status.ACTIVE,
+        CourseEvent.Kind.STOP: TreatmentCourse.Status.STOPPED,
+    }[kind]
+    course.save(update_fields=["status"])
+
+
 @transaction.atomic
 def pause_course(*, course, on: date, reason: str, reason_detail: str = "", recorded_by) -> int:
     """Pause treatment and cancel future bookings (DESIGN §2). Returns how many were cancelled.
@@ -178,21 +205,14 @@ def pause_course(*, course, on: date, reason: str, reason_detail: str = "", reco
     course = _lock_course(course)
     if course.status != TreatmentCourse.Status.ACTIVE:
         raise CourseError(f"Only an active course can be paused; this one is {course.status}.")
-    if reason not in CourseEvent.Reason.values:
-        raise CourseError("Choose a reason for pausing.")
-    if reason == CourseEvent.Reason.OTHER and not reason_detail.strip():
-        raise CourseError("Say why the course is paused.")
-    _check_event_date(course, on)
-    CourseEvent.objects.create(
-        course=course,
+    _record_decision(
+        course,
         kind=CourseEvent.Kind.PAUSE,
         on=on,
         reason=reason,
-        reason_detail=reason_detail.strip(),
+        reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
-    course.status = TreatmentCourse.Status.PAUSED
-    course.save(update_fields=["status"])
     return _cancel_future_bookings(course, "Treatment paused")
 
 
@@ -206,16 +226,13 @@ def resume_course(*, course, on: date, restart_loading: bool = False, recorded_b
     blockers = course.patient.treatment_blockers(on=on)
     if blockers:
         raise CourseError("Cannot resume treatment: " + " ".join(blockers))
-    _check_event_date(course, on)
-    CourseEvent.objects.create(
-        course=course,
+    _record_decision(
+        course,
         kind=CourseEvent.Kind.RESUME,
         on=on,
         restart_loading=restart_loading,
         recorded_by=recorded_by,
     )
-    course.status = TreatmentCourse.Status.ACTIVE
-    course.save(update_fields=["status"])
 
 
 @transaction.atomic
@@ -224,21 +241,14 @@ def stop_course(*, course, on: date, reason: str, reason_detail: str = "", recor
     course = _lock_course(course)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise CourseError("This course is already stopped.")
-    if reason not in CourseEvent.Reason.values:
-        raise CourseError("Choose a reason for stopping.")
-    if reason == CourseEvent.Reason.OTHER and not reason_detail.strip():
-        raise CourseError("Say why treatment is stopped.")
-    _check_event_date(course, on)
-    CourseEvent.objects.create(
-        course=course,
+    _record_decision(
+        course,
         kind=CourseEvent.Kind.STOP,
         on=on,
         reason=reason,
-        reason_detail=reason_detail.strip(),
+        reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
-    course.status = TreatmentCourse.Status.STOPPED
-    course.save(update_fields=["status"])
     return _cancel_future_bookings(course, "Treatment stopped")
 
 

@@ -624,7 +624,7 @@ def overdue(request):
                         "patient": course.patient,
                         "planned": planned,
                         "missed": missed[-1] if missed else None,
-                        "late_days": (today_ - planned.due).days,
+                        "late_days": planned.days_late(today_),
                         "blockers": course.patient.treatment_blockers(on=today_),
                     }
                 )

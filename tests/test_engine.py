@@ -829,3 +829,10 @@ def test_numbers_states_and_phases(history, count):
     pending = [dose.state for dose in doses if dose.state not in (GIVEN, BOOKED)]
     assert pending[:1] in ([], [DUE], [OVERDUE])
     assert set(pending[1:]) <= {PLANNED}
+
+
+def test_days_late_counts_whole_days_past_due_and_never_negative():
+    overdue = plan(start=START, today=day(10), count=1)[0]
+
+    assert overdue.days_late(day(10)) == 10
+    assert overdue.days_late(day(-3)) == 0
