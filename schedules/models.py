@@ -133,8 +133,20 @@ class UnitCalendar:
                 return f"Closed: {closure.reason}"
         return ""
 
+    @cached_property
+    def extra_session_days(self) -> set[date]:
+        """Days with a one-off extra session (a slot made by hand, not from a template)."""
+        first = datetime.combine(self.start, time.min, tzinfo=self.unit.zone)
+        last = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=self.unit.zone)
+        starts = self.unit.slots.filter(
+            template__isnull=True, start__gte=first, start__lt=last
+        ).values_list("start", flat=True)
+        return {timezone.localtime(start, self.unit.zone).date() for start in starts}
+
     def is_open(self, day: date) -> bool:
-        return day.weekday() in self.weekdays and not self.closure_reason(day)
+        if self.closure_reason(day):
+            return False
+        return day.weekday() in self.weekdays or day in self.extra_session_days
 
 
 class SessionTemplate(models.Model):

@@ -116,8 +116,9 @@ def test_patient_list_makes_a_constant_number_of_queries(
 
 @pytest.mark.parametrize("given", [3, 12])
 def test_patient_page_makes_a_constant_number_of_queries(
-    nurse_client, clinician, django_assert_num_queries, given, unit
+    nurse_client, clinician, django_assert_num_queries, given, unit, time_machine
 ):
+    time_machine.move_to(datetime(2026, 3, 2, 10, tzinfo=LONDON), tick=False)  # a Monday
     patient = make_patient()
     start = date(2025, 3, 3)
     course = services.start_course(patient=patient, start_date=start, started_by=clinician)

@@ -147,6 +147,23 @@ def test_one_off_extra_session_is_left_alone(unit, frozen_monday):
     assert Slot.objects.on_day(unit, saturday).count() == 1
 
 
+def test_one_off_extra_session_opens_its_day_for_overdue_doses(unit, frozen_monday):
+    """An overdue dose is projected for the next open day: a Saturday extra clinic counts."""
+    saturday = MONDAY + timedelta(days=5)
+    start = datetime.combine(saturday, time(10), tzinfo=LONDON)
+    Slot.objects.create(unit=unit, start=start, end=start + timedelta(hours=2), places=1)
+    Closure.objects.create(
+        unit=unit, start_date=MONDAY, end_date=MONDAY + timedelta(days=4), reason="Ward move"
+    )
+
+    calendar = unit.calendar(MONDAY, MONDAY + timedelta(days=14))
+
+    open_days = [
+        day for day in (MONDAY + timedelta(days=n) for n in range(8)) if calendar.is_open(day)
+    ]
+    assert open_days == [saturday, MONDAY + timedelta(days=7)]
+
+
 def test_never_rewrites_the_past(unit):
     with frozen(MONDAY, 10):  # the 09:00 slot has started
         services.generate_slots(unit=unit, weeks=1)
