@@ -1,4 +1,5 @@
-"""Performance figures for the calendar feeds (`make bench`). Prints; never asserts.
+"""Performance figures for the calendar feeds and the nurses' pages (`make bench`). Prints;
+never asserts.
 
 Builds a throwaway SQLite database with one patient who has ten years of fortnightly-then-
 four-weekly doses (each given, with its fulfilled booking) and the next visits booked, then
@@ -8,6 +9,9 @@ times through Django's test client, in process:
 - the same feed answered from its ETag (304, no calendar built),
 - the staff feed of the unit (200) and its 304,
 - /healthz, which touches no database: the floor for any request through the stack.
+
+Then it loads `seed_demo` with 200 patients and times the pages a nurse opens all day: the
+patient list, a patient's page, Needs booking, Overdue & rebook, today's list and the month.
 
 Figures are per request, median and 95th percentile over many runs, on this machine.
 """
@@ -102,11 +106,11 @@ def seed() -> tuple[str, str, int]:
     )
 
 
-def timed(client, path: str, expect: int, **headers) -> list[float]:
+def timed(client, path: str, expect: int, runs: int = RUNS, **headers) -> list[float]:
     response = client.get(path, **headers)
     assert response.status_code == expect, (path, response.status_code)
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         began = time.perf_counter()
         response = client.get(path, **headers)
         samples.append((time.perf_counter() - began) * 1000)
@@ -171,6 +175,43 @@ def main() -> None:
             timed(client, staff, 304, HTTP_IF_NONE_MATCH=staff_etag),
         )
         report("/healthz (floor, no database)", timed(client, "/healthz", 200))
+        nurse_pages(connection)
+
+
+def nurse_pages(connection) -> None:
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.test import Client, override_settings
+    from django.urls import reverse
+
+    from patients.models import Patient
+
+    # seed_demo refuses to run with DEBUG off; this database is a scratch copy.
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", patients=200, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    client = Client()
+    client.force_login(User.objects.get(username="nurse"))
+    patient = Patient.objects.filter(courses__status="active").first()
+    pages = [
+        ("patient list (50 of 200 patients)", reverse("patients:list")),
+        ("patient page", reverse("patients:detail", args=[patient.pk])),
+        ("needs booking", reverse("schedules:needs_booking")),
+        ("overdue & rebook", reverse("schedules:overdue")),
+        ("today's list", reverse("schedules:today")),
+        ("calendar month", reverse("schedules:calendar")),
+    ]
+    runs = max(RUNS // 10, 5)
+    print(f"\nNurses' pages, seed_demo with 200 patients, {runs} requests each")
+    # Static files are served by WhiteNoise in production; here the plain storage avoids
+    # needing a collected manifest.
+    plain = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=plain):
+        for label, path in pages:
+            queries = count_queries(connection, lambda path=path: client.get(path))
+            report(label, timed(client, path, 200, runs=runs), f"   {queries} queries")
 
 
 if __name__ == "__main__":
