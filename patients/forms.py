@@ -20,6 +20,13 @@ def _helper(submit_label: str, css_class: str = "btn-primary") -> FormHelper:
     return helper
 
 
+class PatientSearchForm(forms.Form):
+    """The patient list's search box. A form so that stray input (control characters, which
+    PostgreSQL refuses) becomes a message, not a server error."""
+
+    q = forms.CharField(max_length=100, required=False, strip=True)
+
+
 class PatientForm(forms.ModelForm):
     # Wider than the stored 10 digits so "943 476 5919" can be typed; clean_ normalises it.
     nhs_number = forms.CharField(

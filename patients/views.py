@@ -19,6 +19,7 @@ from patients.forms import (
     ConsentForm,
     CourseChangeForm,
     PatientForm,
+    PatientSearchForm,
     ResumeCourseForm,
     StartCourseForm,
     WithdrawConsentForm,
@@ -53,7 +54,12 @@ def _get_course(patient_pk, course_pk) -> TreatmentCourse:
 @login_required
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_list(request):
-    query = request.GET.get("q", "").strip()[:100]
+    search = PatientSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
+    if not search.is_valid():
+        messages.error(
+            request, "Search for a name, hospital number or NHS number (100 characters at most)."
+        )
     patients = Patient.objects.prefetch_related(
         Prefetch("courses", queryset=_open_courses(), to_attr="open_courses")
     )

@@ -119,3 +119,14 @@ def test_date_of_birth_today_is_refused(nurse_client, time_machine):
     )
 
     assert "must be in the past" in response.content.decode()
+
+
+@pytest.mark.parametrize("query", ["\x00", "a\x00b", "x" * 101])
+def test_unusable_search_text_is_a_message_not_an_error(nurse_client, query):
+    make_patient()
+
+    response = nurse_client.get(reverse("patients:list"), {"q": query})
+
+    assert response.status_code == 200
+    assert "100 characters at most" in response.content.decode()
+    assert "<td>H100001</td>" in response.content.decode()
