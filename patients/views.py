@@ -250,22 +250,6 @@ def course_start(request, pk):
 @login_required
 @permission_required("schedules.manage_course", raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def course_pause(request, pk, course_pk):
-    course = _get_course(pk, course_pk)
-    form = CourseChangeForm(
-        request.POST or None, initial={"on": timezone.localdate()}, submit_label="Pause treatment"
-    )
-
-    def pause(data):
-        cancelled = services.pause_course(course=course, recorded_by=request.user, **data)
-        return f"Treatment paused. {cancelled} future booking(s) cancelled."
-
-    return _course_action(request, course.patient, form, "Pause treatment", pause)
-
-
-@login_required
-@permission_required("schedules.manage_course", raise_exception=True)
-@require_http_methods(["GET", "POST"])
 def course_resume(request, pk, course_pk):
     course = _get_course(pk, course_pk)
     form = ResumeCourseForm(request.POST or None, initial={"on": timezone.localdate()})
@@ -278,20 +262,28 @@ def course_resume(request, pk, course_pk):
     return _course_action(request, course.patient, form, "Resume treatment", resume)
 
 
+# Pausing and stopping take the same form: a date and a reason (DESIGN §2).
+COURSE_CHANGES = {
+    "pause": (services.pause_course, "Pause treatment", "Treatment paused."),
+    "stop": (services.stop_course, "Stop treatment", "Treatment stopped and the course closed."),
+}
+
+
 @login_required
 @permission_required("schedules.manage_course", raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def course_stop(request, pk, course_pk):
+def course_change(request, pk, course_pk, kind):
     course = _get_course(pk, course_pk)
+    service, title, done = COURSE_CHANGES[kind]
     form = CourseChangeForm(
-        request.POST or None, initial={"on": timezone.localdate()}, submit_label="Stop treatment"
+        request.POST or None, initial={"on": timezone.localdate()}, submit_label=title
     )
 
-    def stop(data):
-        cancelled = services.stop_course(course=course, recorded_by=request.user, **data)
-        return f"Treatment stopped and the course closed. {cancelled} future booking(s) cancelled."
+    def change(data):
+        cancelled = service(course=course, recorded_by=request.user, **data)
+        return f"{done} {cancelled} future booking(s) cancelled."
 
-    return _course_action(request, course.patient, form, "Stop treatment", stop)
+    return _course_action(request, course.patient, form, title, change)
 
 
 @login_required
