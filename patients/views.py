@@ -203,14 +203,19 @@ def consent_withdraw(request, pk, consent_pk):
     consent = get_object_or_404(Consent, pk=consent_pk, patient=patient, withdrawn_on__isnull=True)
     form = WithdrawConsentForm(request.POST or None, consent=consent)
     if form.is_valid():
-        consent.withdrawn_on = form.cleaned_data["withdrawn_on"]
-        consent.save(update_fields=["withdrawn_on"])
-        messages.warning(
-            request,
-            f"{consent.get_kind_display()} withdrawn. No dose can be booked or given until a "
-            "new consent is signed.",
-        )
-        return redirect("patients:detail", patient.pk)
+        try:
+            cancelled = services.withdraw_consent(
+                consent=consent, withdrawn_on=form.cleaned_data["withdrawn_on"]
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.warning(
+                request,
+                f"{consent.get_kind_display()} withdrawn; {cancelled} future booking(s) "
+                "cancelled. No dose can be booked or given until a new consent is signed.",
+            )
+            return redirect("patients:detail", patient.pk)
     return render(
         request,
         "patients/form.html",

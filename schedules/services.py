@@ -158,6 +158,37 @@ def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
     return len(bookings)
 
 
+@transaction.atomic
+def withdraw_consent(*, consent, withdrawn_on: date) -> int:
+    """Record a consent's withdrawal and cancel the patient's future bookings, which can no
+    longer go ahead (DESIGN §2: no dose is booked or given without both consents). Returns
+    how many bookings were cancelled.
+
+    The patient's open course is locked first, as `book_dose` does, so a booking being made
+    at the same moment either finishes before the withdrawal or sees it and is refused.
+    """
+    courses = list(
+        TreatmentCourse.objects.select_for_update()
+        .filter(patient_id=consent.patient_id)
+        .exclude(status=TreatmentCourse.Status.STOPPED)
+    )
+    consent = type(consent).objects.select_for_update().get(pk=consent.pk)
+    if consent.withdrawn_on is not None:
+        raise ServiceError(
+            f"This consent was already withdrawn on {consent.withdrawn_on:%d %b %Y}."
+        )
+    if withdrawn_on < consent.signed_on:
+        raise ServiceError("Consent cannot be withdrawn before it was signed.")
+    if withdrawn_on > timezone.localdate():
+        raise ServiceError("The date cannot be in the future.")
+    consent.withdrawn_on = withdrawn_on
+    consent.save(update_fields=["withdrawn_on"])
+    return sum(
+        _cancel_future_bookings(course, f"{consent.get_kind_display()} withdrawn")
+        for course in courses
+    )
+
+
 def _check_event_date(course: TreatmentCourse, on: date) -> None:
     if on < course.start_date:
         raise CourseError("The date cannot be before the course started.")

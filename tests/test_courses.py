@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from patients.models import Consent
 from schedules import services
-from schedules.models import CourseEvent, Dose, TreatmentCourse
+from schedules.models import CourseEvent, Dose, Slot, TreatmentCourse
 from tests.conftest import make_patient
 
 LONDON = ZoneInfo("Europe/London")
@@ -265,3 +266,39 @@ def test_nurse_cannot_record_a_dose(nurse_client, patient, clinician):
     url = reverse("patients:dose_record", args=[patient.pk, course.pk, 1])
 
     assert nurse_client.get(url).status_code == 403
+
+
+def test_withdrawing_consent_cancels_future_bookings(clinician_client, patient, clinician, unit):
+    course = services.start_course(patient=patient, start_date=TODAY, started_by=clinician)
+    services.generate_slots(unit=unit, weeks=1)
+    slot = next(s for s in Slot.objects.order_by("start") if s.start > timezone.now())
+    booking = services.book_dose_number(course=course, number=1, slot=slot, booked_by=clinician)
+    consent = patient.consents.get(kind="early_access")
+
+    response = clinician_client.post(
+        reverse("patients:consent_withdraw", args=[patient.pk, consent.pk]),
+        {"withdrawn_on": "2026-03-02"},
+        follow=True,
+    )
+
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+    assert booking.cancel_reason == "Manufacturer early-access consent form withdrawn"
+    page = response.content.decode()
+    assert "1 future booking(s) cancelled" in page
+    assert "No signed manufacturer early-access consent form on file" in page
+    with pytest.raises(services.NotEligible):
+        services.book_dose_number(course=course, number=1, slot=slot, booked_by=clinician)
+
+
+def test_consent_cannot_be_withdrawn_before_it_was_signed(clinician_client, patient):
+    consent = patient.consents.get(kind="hospital")
+
+    response = clinician_client.post(
+        reverse("patients:consent_withdraw", args=[patient.pk, consent.pk]),
+        {"withdrawn_on": "2025-01-01"},
+    )
+
+    assert "cannot be withdrawn before it was signed" in response.content.decode()
+    consent.refresh_from_db()
+    assert consent.withdrawn_on is None
