@@ -152,6 +152,10 @@ def patient_detail(request, pk):
                     "plan": planned,
                     "dose": dose,
                     "booking": dose.active_booking if dose else None,
+                    # A due date on a weekend or bank holiday: book the next open day in the
+                    # window (the engine never moves a date that is not yet due).
+                    "closed": planned.state in (DoseState.DUE, DoseState.PLANNED)
+                    and not calendar.is_open(planned.date),
                 }
             )
     feed_token = (

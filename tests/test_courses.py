@@ -302,3 +302,27 @@ def test_consent_cannot_be_withdrawn_before_it_was_signed(clinician_client, pati
     assert "cannot be withdrawn before it was signed" in response.content.decode()
     consent.refresh_from_db()
     assert consent.withdrawn_on is None
+
+
+def test_timeline_says_when_a_due_date_falls_on_a_closed_day(
+    nurse_client, patient, clinician, unit
+):
+    # Day 0 on a Saturday: doses 1-3 (days 0, 14, 28) all fall on Saturdays.
+    services.start_course(patient=patient, start_date=date(2026, 3, 7), started_by=clinician)
+
+    page = nurse_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+
+    dose_1 = page.split('<tr data-dose="1"')[1].split("</tr>")[0]
+    assert "Sat 7 Mar 2026" in dose_1
+    assert "(unit closed)" in dose_1
+    dose_4 = page.split('<tr data-dose="4"')[1].split("</tr>")[0]  # day 56: also a Saturday
+    assert "(unit closed)" in dose_4
+
+
+def test_timeline_does_not_warn_on_open_days(nurse_client, patient, clinician, unit):
+    services.start_course(patient=patient, start_date=date(2026, 3, 9), started_by=clinician)
+
+    page = nurse_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+
+    assert "Mon 9 Mar 2026" in page
+    assert "(unit closed)" not in page
