@@ -319,10 +319,12 @@ def test_timeline_says_when_a_due_date_falls_on_a_closed_day(
     assert "(unit closed)" in dose_4
 
 
-def test_timeline_does_not_warn_on_open_days(nurse_client, patient, clinician, unit):
+def test_timeline_warns_only_on_closed_days(nurse_client, patient, clinician, unit):
     services.start_course(patient=patient, start_date=date(2026, 3, 9), started_by=clinician)
 
     page = nurse_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
 
-    assert "Mon 9 Mar 2026" in page
-    assert "(unit closed)" not in page
+    rows = {n: page.split(f'<tr data-dose="{n}"')[1].split("</tr>")[0] for n in (1, 2, 3)}
+    assert "(unit closed)" not in rows[1] + rows[2]  # Mondays 9 and 23 March
+    assert "Mon 6 Apr 2026" in rows[3]
+    assert "(unit closed)" in rows[3]  # Easter Monday, a bank holiday in England
