@@ -136,11 +136,11 @@ class UnitCalendar:
     @cached_property
     def extra_session_days(self) -> set[date]:
         """Days with a one-off extra session (a slot made by hand, not from a template)."""
-        first = datetime.combine(self.start, time.min, tzinfo=self.unit.zone)
-        last = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=self.unit.zone)
-        starts = self.unit.slots.filter(
-            template__isnull=True, start__gte=first, start__lt=last
-        ).values_list("start", flat=True)
+        starts = (
+            Slot.objects.between(self.unit, self.start, self.end)
+            .filter(template__isnull=True)
+            .values_list("start", flat=True)
+        )
         return {timezone.localtime(start, self.unit.zone).date() for start in starts}
 
     def is_open(self, day: date) -> bool:
@@ -220,9 +220,15 @@ class Closure(models.Model):
 
 
 class SlotQuerySet(models.QuerySet):
+    def between(self, unit: Unit, first: date, last: date):
+        """The unit's slots starting on local days `first` to `last`, inclusive. Days are the
+        unit's own (Europe/London), so a range across a clock change is still whole days."""
+        start = datetime.combine(first, time.min, tzinfo=unit.zone)
+        end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=unit.zone)
+        return self.filter(unit=unit, start__gte=start, start__lt=end)
+
     def on_day(self, unit: Unit, day: date):
-        start = datetime.combine(day, time.min, tzinfo=unit.zone)
-        return self.filter(unit=unit, start__gte=start, start__lt=start + timedelta(days=1))
+        return self.between(unit, day, day)
 
     def with_booked_count(self):
         return self.annotate(

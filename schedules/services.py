@@ -10,7 +10,7 @@ instead (see settings).
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch
@@ -725,17 +725,18 @@ def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None =
     now = timezone.now()
     wanted = _wanted_slots(unit, calendar, first, last, now)
 
-    range_end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=unit.zone)
     # Claim the future slots first (a locking read cannot carry the booked-count aggregate),
     # so a booking being made meanwhile finishes before its slot is withdrawn or deleted.
     list(
         Slot.objects.select_for_update()
-        .filter(unit=unit, start__gt=now, start__lt=range_end)
+        .between(unit, first, last)
+        .filter(start__gt=now)
         .values_list("pk", flat=True)
     )
     existing = {
         slot.start: slot
-        for slot in Slot.objects.filter(unit=unit, start__gt=now, start__lt=range_end)
+        for slot in Slot.objects.between(unit, first, last)
+        .filter(start__gt=now)
         .with_booked_count()
         .prefetch_related("bookings")
     }
@@ -793,11 +794,10 @@ class FreeSlots:
 
     def __init__(self, *, unit: Unit, calendar: UnitCalendar, first: date, last: date):
         now = timezone.now()
-        range_start = datetime.combine(first, time.min, tzinfo=unit.zone)
-        range_end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=unit.zone)
         slots = (
-            Slot.objects.with_booked_count()
-            .filter(unit=unit, start__gte=max(range_start, now), start__lt=range_end)
+            Slot.objects.between(unit, first, last)
+            .filter(start__gte=now)
+            .with_booked_count()
             .filter(booked_count__lt=F("places"))
             .exclude(template__active=False)  # a session the unit no longer runs
             .order_by("start")

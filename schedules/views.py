@@ -7,7 +7,7 @@ lay them out.
 """
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -104,10 +104,6 @@ def _plan(course, *, unit, calendar, today, **options):
 def _open_calendar(unit: Unit, today: date):
     # The engine looks up to a year ahead for the next open day of an overdue dose.
     return unit.calendar(today, today + timedelta(days=400))
-
-
-def _local_midnight(unit: Unit, day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=unit.zone)
 
 
 def _dose_objects(course) -> dict[int, Dose]:
@@ -465,8 +461,6 @@ def _phase_lookup(courses, *, unit, calendar, today):
 def _slots_with_patients(unit: Unit, first: date, last: date):
     """The unit's slots between two days with their (not cancelled) bookings, each booking's
     course prefetched for the engine: a constant number of queries."""
-    start = _local_midnight(unit, first)
-    end = _local_midnight(unit, last + timedelta(days=1))
     bookings = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
         .select_related("dose__course__patient")
@@ -478,7 +472,7 @@ def _slots_with_patients(unit: Unit, first: date, last: date):
         .order_by("dose__course__patient__family_name", "pk")
     )
     slots = list(
-        Slot.objects.filter(unit=unit, start__gte=start, start__lt=end)
+        Slot.objects.between(unit, first, last)
         .with_booked_count()
         .prefetch_related(Prefetch("bookings", queryset=bookings, to_attr="listed_bookings"))
         .order_by("start")
@@ -705,9 +699,7 @@ def month(request):
     weeks = calendar_grid.month_weeks(first)
     grid_first, grid_last = weeks[0][0], weeks[-1][-1]
     totals = defaultdict(lambda: {"booked": 0, "places": 0, "slots": 0})
-    start = _local_midnight(unit, grid_first)
-    end = _local_midnight(unit, grid_last + timedelta(days=1))
-    for slot in Slot.objects.filter(unit=unit, start__gte=start, start__lt=end).with_booked_count():
+    for slot in Slot.objects.between(unit, grid_first, grid_last).with_booked_count():
         slot.unit = unit
         total = totals[slot.local_date]
         total["booked"] += slot.booked_count
