@@ -25,7 +25,7 @@ from patients.forms import (
     WithdrawConsentForm,
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
-from schedules import services
+from schedules import planning, services
 from schedules.engine import DoseState
 from schedules.models import Booking, CourseEvent, Dose, TreatmentCourse, Unit
 
@@ -77,15 +77,14 @@ def patient_list(request):
 
     unit = Unit.current()
     today = timezone.localdate()
+    calendar = planning.open_calendar(unit, today)
     rows = []
     for patient in page:
         course = patient.open_courses[0] if patient.open_courses else None
         upcoming = None
         if course is not None:
-            upcoming = next(
-                (p for p in course.plan(today=today, policy=unit.policy) if p.state != GIVEN),
-                None,
-            )
+            plan = planning.plan_for(course, today=today, unit=unit, calendar=calendar)
+            upcoming = next((p for p in plan if p.state != GIVEN), None)
         rows.append({"patient": patient, "course": course, "next": upcoming})
     return render(
         request, "patients/patient_list.html", {"page": page, "rows": rows, "query": query}
@@ -141,11 +140,13 @@ def patient_detail(request, pk):
     course = next((c for c in courses if c.status != TreatmentCourse.Status.STOPPED), None)
     unit = Unit.current()
     today = timezone.localdate()
-    timeline = []
+    timeline, plan_problem = [], ""
     if course is not None:
-        calendar = unit.calendar(today, today.replace(year=today.year + 1))
+        calendar = planning.open_calendar(unit, today)
         doses = {dose.number: dose for dose in course.doses.all()}
-        for planned in course.plan(today=today, is_open=calendar.is_open, policy=unit.policy):
+        plan = planning.plan_for(course, today=today, unit=unit, calendar=calendar)
+        plan_problem = plan.problem
+        for planned in plan:
             dose = doses.get(planned.number)
             timeline.append(
                 {
@@ -169,6 +170,7 @@ def patient_detail(request, pk):
             "course": course,
             "past_courses": [c for c in courses if c is not course],
             "timeline": timeline,
+            "plan_problem": plan_problem,
             "blockers": patient.treatment_blockers(),
             "feed_token": feed_token,
             "can_manage": request.user.has_perm("schedules.manage_course"),

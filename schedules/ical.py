@@ -35,7 +35,7 @@ from icalendar import (
 )
 
 from patients.models import Patient
-from schedules import engine
+from schedules import engine, planning
 from schedules.models import (
     Booking,
     Closure,
@@ -397,13 +397,9 @@ def provisional_doses(course: TreatmentCourse, unit: Unit, today: date):
     """The engine's not-yet-booked doses for the letter and the feed: within half a year, and
     always the next one. Empty when the history is contradictory (logged, never a 500)."""
     horizon = today + timedelta(days=PROVISIONAL_DAYS)
-    unit_calendar = unit.calendar(today, today + timedelta(days=366))
-    try:
-        plan = course.plan(
-            today=today, is_open=unit_calendar.is_open, policy=unit.policy, until=horizon
-        )
-    except engine.ScheduleError as error:
-        logger.warning("Course %s: cannot project doses: %s", course.pk, error)
+    plan = planning.plan_for(course, today=today, unit=unit, until=horizon)
+    if plan.problem:
+        logger.warning("Course %s: cannot project doses: %s", course.pk, plan.problem)
         return []
     pending = (engine.DoseState.DUE, engine.DoseState.OVERDUE, engine.DoseState.PLANNED)
     return [p for p in plan if p.state in pending]

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch
+from django.db.models import F
 from django.utils import timezone
 
 from patients.models import Patient
-from schedules import engine
+from schedules import engine, planning
 from schedules.models import (
     Booking,
     CourseEvent,
@@ -89,30 +89,6 @@ def _bump_calendar_sequence(dose: Dose) -> None:
     Dose.objects.filter(pk=dose.pk).update(
         calendar_sequence=F("calendar_sequence") + 1, updated_at=timezone.now()
     )
-
-
-_BOOKABLE_STATES = (engine.DoseState.DUE, engine.DoseState.OVERDUE)
-
-
-# How far ahead "as soon as possible" may look for an open day (the engine searches a year).
-_OPEN_DAY_HORIZON = timedelta(days=400)
-
-
-def plan_course(
-    course: TreatmentCourse, *, unit: Unit, calendar: UnitCalendar, today: date, **options
-) -> list[engine.PlannedDose]:
-    """`course.plan` with the unit's open days and booking policy."""
-    return course.plan(today=today, is_open=calendar.is_open, policy=unit.policy, **options)
-
-
-def _fresh_plan(course: TreatmentCourse, *, unit: Unit, today: date, before: int | None = None):
-    """The engine's plan from the database as it is inside the lock."""
-    course = TreatmentCourse.objects.prefetch_related(
-        "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
-    ).get(pk=course.pk)
-    # timedelta, not replace(year=…): a year after 29 February does not exist.
-    calendar = unit.calendar(today, today + _OPEN_DAY_HORIZON)
-    return plan_course(course, unit=unit, calendar=calendar, today=today, before=before)
 
 
 # Courses ---------------------------------------------------------------------------------------
@@ -368,14 +344,14 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise SameDayBooking(f"{course.patient.full_name} already has a booking that day.")
 
     try:
-        fresh = _fresh_plan(course, unit=unit, today=today, before=dose.number)
+        fresh = planning.fresh_plan(course, unit=unit, today=today, before=dose.number)
     except engine.ScheduleError as error:
         raise BookingError(f"The schedule needs checking by a clinician: {error}") from None
     planned = {p.number: p for p in fresh}
     this = planned.get(dose.number)
-    if this is None or this.state not in _BOOKABLE_STATES:
+    if this is None or this.state not in planning.BOOKABLE_STATES:
         first = next(
-            (p.number for p in planned.values() if p.state in _BOOKABLE_STATES), dose.number
+            (p.number for p in planned.values() if p.state in planning.BOOKABLE_STATES), dose.number
         )
         raise DoseOutOfOrder(f"Book dose {first} first: doses are booked in order.")
     previous = planned.get(dose.number - 1)
@@ -630,7 +606,8 @@ def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **deta
     expiry = details.get("vial_expiry")
     if expiry and expiry < given_on:
         raise BookingError("The vial had expired on that date: check the batch and expiry.")
-    planned = {p.number: p for p in _fresh_plan(course, unit=Unit.current(), today=given_on)}
+    fresh = planning.fresh_plan(course, unit=Unit.current(), today=given_on)
+    planned = {p.number: p for p in fresh}
     this = planned.get(dose.number)
     if this is None or this.state == engine.DoseState.PLANNED:
         raise DoseOutOfOrder(f"Dose {dose.number - 1} must be recorded first.")
@@ -786,74 +763,3 @@ def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None =
         .order_by("slot__start")
     )
     return report
-
-
-class FreeSlots:
-    """The unit's slots with a free place between two dates, loaded in one query, so a
-    worklist can offer choices for many doses at a constant cost."""
-
-    def __init__(self, *, unit: Unit, calendar: UnitCalendar, first: date, last: date):
-        now = timezone.now()
-        slots = (
-            Slot.objects.between(unit, first, last)
-            .filter(start__gte=now)
-            .with_booked_count()
-            .filter(booked_count__lt=F("places"))
-            .exclude(template__active=False)  # a session the unit no longer runs
-            .order_by("start")
-        )
-        self.slots = []
-        for slot in slots:
-            slot.unit = unit  # for local_date without another query
-            # Closures added since the slots were generated still close the day.
-            if not calendar.closure_reason(slot.local_date):
-                slot.free_places = slot.places - slot.booked_count
-                self.slots.append(slot)
-
-    def first(
-        self, first: date, last: date, *, limit: int = 3, avoid_days=frozenset()
-    ) -> list[Slot]:
-        found = []
-        for slot in self.slots:
-            day = slot.local_date
-            if first <= day <= last and day not in avoid_days:
-                found.append(slot)
-                if len(found) == limit:
-                    break
-        return found
-
-
-@dataclass
-class Suggestion:
-    planned: engine.PlannedDose
-    slot: Slot | None
-
-
-def suggest_slots(
-    *, course: TreatmentCourse, unit: Unit, count: int = 3, today: date | None = None
-) -> list[Suggestion]:
-    """The next `count` unbooked doses, each with the first free slot in its window, chained:
-    each dose's window is the engine's, counted from the slot suggested for the dose before.
-
-    `course` needs its doses (`Dose.objects.with_active_booking()`) and events prefetched.
-    Stops at the first dose with no free slot in its window (later ones depend on it).
-    """
-    today = today or timezone.localdate()
-    calendar = unit.calendar(today, today + _OPEN_DAY_HORIZON)
-    policy = unit.policy
-    horizon = timedelta(days=count * engine.MAINTENANCE_INTERVAL_DAYS + policy.flag_late_days + 14)
-    free = FreeSlots(unit=unit, calendar=calendar, first=today, last=today + horizon)
-    extra: dict[int, date] = {}
-    suggestions = []
-    for _ in range(count):
-        plan = plan_course(course, unit=unit, calendar=calendar, today=today, extra_booked=extra)
-        pending = next((p for p in plan if p.state in _BOOKABLE_STATES), None)
-        if pending is None:
-            break
-        found = free.first(max(pending.window_start, today), pending.window_end, limit=1)
-        slot = found[0] if found else None
-        suggestions.append(Suggestion(pending, slot))
-        if slot is None:
-            break
-        extra[pending.number] = slot.local_date
-    return suggestions

@@ -2,7 +2,7 @@
 
 Every view has one shape: login and permission decorators, fetch through a helper that 404s,
 bind a form, call a service, catch `ServiceError` into a message, redirect (POST/redirect/GET).
-Dates come from the engine (through `services.plan_course` and `Unit.calendar`); the pages only
+Dates come from the engine (through `schedules.planning`); the pages only
 lay them out.
 """
 
@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from schedules import calendar_grid, engine, services
+from schedules import calendar_grid, engine, planning, services
 from schedules.forms import CancelForm, FindSlotsForm, SlotChoiceForm
 from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
 
@@ -30,7 +30,6 @@ CHOICES_ON_BOOK_PAGE = 8
 LOOK_FURTHER_DAYS = 28
 # Far beyond any real course (13 doses a year), small enough to refuse nonsense in URLs.
 MAX_DOSE_NUMBER = 1000
-_BOOKABLE = (engine.DoseState.DUE, engine.DoseState.OVERDUE)
 
 view_permission = permission_required("schedules.view_booking", raise_exception=True)
 book_permission = permission_required("schedules.add_booking", raise_exception=True)
@@ -94,7 +93,7 @@ def _plan(course, *, unit, calendar, today, **options):
     """The engine's plan, or (None, message) when the recorded history contradicts itself:
     a page shows that to the nurse instead of failing."""
     try:
-        return services.plan_course(
+        return planning.plan_course(
             course, unit=unit, calendar=calendar, today=today, **options
         ), ""
     except engine.ScheduleError as error:
@@ -102,8 +101,7 @@ def _plan(course, *, unit, calendar, today, **options):
 
 
 def _open_calendar(unit: Unit, today: date):
-    # The engine looks up to a year ahead for the next open day of an overdue dose.
-    return unit.calendar(today, today + timedelta(days=400))
+    return planning.open_calendar(unit, today)
 
 
 def _dose_objects(course) -> dict[int, Dose]:
@@ -163,8 +161,8 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
             context["given"] = dose
         elif active is not None:
             context["already"] = active
-        elif planned.state not in _BOOKABLE:
-            first = next((p.number for p in plan if p.state in _BOOKABLE), None)
+        elif planned.state not in planning.BOOKABLE_STATES:
+            first = next((p.number for p in plan if p.state in planning.BOOKABLE_STATES), None)
             context["book_first"] = first
     context["blockers"] = course.patient.treatment_blockers(on=max(planned.date, today))
     later = next(
@@ -191,7 +189,7 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
         if look_from
         else max(planned.window_end, first)
     )
-    free = services.FreeSlots(
+    free = planning.FreeSlots(
         unit=unit, calendar=unit.calendar(first, last), first=first, last=last
     )
     options = _slot_options(free, planned, today, look_from)
@@ -303,7 +301,7 @@ def book_next(request, course_id: int):
         )
     else:
         try:
-            suggestions = services.suggest_slots(course=course, unit=unit, count=3)
+            suggestions = planning.suggest_slots(course=course, unit=unit, count=3)
         except engine.ScheduleError as error:
             problem = f"The schedule needs checking by a clinician: {error}"
     blockers = course.patient.treatment_blockers()
@@ -550,7 +548,7 @@ def needs_booking(request):
         if problem:
             problems.append({"course": course, "problem": problem})
             continue
-        pending = next((p for p in plan if p.state in _BOOKABLE), None)
+        pending = next((p for p in plan if p.state in planning.BOOKABLE_STATES), None)
         if pending is None:
             continue
         if pending.state == engine.DoseState.OVERDUE:
@@ -568,7 +566,7 @@ def needs_booking(request):
         )
     rows.sort(key=lambda row: (row["planned"].due, row["patient"].family_name))
     last_day = horizon + timedelta(days=unit.flag_late_days + 1)
-    free = services.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
+    free = planning.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
     for row in rows:
         planned = row["planned"]
         row["choices"] = free.first(
@@ -653,7 +651,7 @@ def overdue(request):
     overdue_rows.sort(key=lambda row: row["planned"].due)
     # Overdue doses: the first free slots from today (as soon as possible, DESIGN §2).
     last_day = today_ + timedelta(weeks=4)
-    free = services.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
+    free = planning.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
     for row in overdue_rows:
         planned = row["planned"]
         row["choices"] = free.first(today_, last_day, limit=CHOICES_ON_WORKLIST)

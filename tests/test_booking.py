@@ -10,7 +10,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedules import services
+from schedules import planning, services
 from schedules.models import Booking, Dose, Slot, TreatmentCourse
 from tests.conftest import make_patient
 
@@ -231,7 +231,7 @@ def test_suggestions_are_chained_from_the_slot_before(course, unit, nurse):
     make_slot(unit, tuesday + timedelta(days=14))
     make_slot(unit, tuesday + timedelta(days=28))
     course = TreatmentCourse.objects.prefetch_related("events", "doses").get(pk=course.pk)
-    suggestions = services.suggest_slots(course=course, unit=unit, count=3)
+    suggestions = planning.suggest_slots(course=course, unit=unit, count=3)
     assert [s.planned.number for s in suggestions] == [1, 2, 3]
     assert [s.slot.local_date for s in suggestions] == [
         tuesday,
@@ -472,7 +472,7 @@ def test_suggestions_follow_the_engine_chain(unit, nurse, frozen_monday, open_da
             make_patient(f"P{start_offset}-{len(open_days)}"), MONDAY + timedelta(start_offset)
         )
         course = TreatmentCourse.objects.prefetch_related("events", "doses").get(pk=course.pk)
-        suggestions = services.suggest_slots(course=course, unit=unit, count=3)
+        suggestions = planning.suggest_slots(course=course, unit=unit, count=3)
         calendar = unit.calendar(MONDAY, MONDAY + timedelta(days=200))
         # Bank holidays close the unit even where a slot exists (Good Friday is 3 April).
         free_days = sorted(

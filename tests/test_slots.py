@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from schedules import services
+from schedules import planning, services
 from schedules.models import Booking, Closure, SessionTemplate, Slot
 from tests.conftest import make_patient
 from tests.test_booking import LONDON, frozen, make_course
@@ -210,7 +210,7 @@ def test_free_slots_skip_full_and_newly_closed_days(unit, nurse, frozen_monday):
     tuesday = MONDAY + timedelta(days=1)
     Closure.objects.create(unit=unit, start_date=tuesday, end_date=tuesday, reason="Staff")
     calendar = unit.calendar(MONDAY, MONDAY + timedelta(days=6))
-    free = services.FreeSlots(
+    free = planning.FreeSlots(
         unit=unit, calendar=calendar, first=MONDAY, last=MONDAY + timedelta(days=6)
     )
     days = {slot.local_date for slot in free.slots}
@@ -225,7 +225,7 @@ def test_slot_of_a_session_no_longer_run_is_neither_offered_nor_bookable(
     slot = Slot.objects.on_day(unit, MONDAY).first()
     SessionTemplate.objects.filter(unit=unit, weekday=0).update(active=False)
     calendar = unit.calendar(MONDAY, MONDAY)
-    free = services.FreeSlots(unit=unit, calendar=calendar, first=MONDAY, last=MONDAY)
+    free = planning.FreeSlots(unit=unit, calendar=calendar, first=MONDAY, last=MONDAY)
     assert free.slots == []
     with pytest.raises(services.SlotUnavailable, match="no longer offered"):
         services.book_dose_number(course=make_course(patient), number=1, slot=slot, booked_by=nurse)

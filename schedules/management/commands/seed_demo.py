@@ -21,7 +21,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from patients.models import Consent, Patient
-from schedules import engine, services
+from schedules import engine, planning, services
 from schedules.models import Closure, Dose, SessionTemplate, TreatmentCourse, Unit
 
 DEMO_USERS = [
@@ -240,7 +240,7 @@ class Command(BaseCommand):
         ).get(pk=course.pk)
         choices = [
             (suggestion.planned.number, suggestion.slot)
-            for suggestion in services.suggest_slots(course=course, unit=unit, count=count)
+            for suggestion in planning.suggest_slots(course=course, unit=unit, count=count)
             if suggestion.slot is not None
         ]
         if choices:
