@@ -33,6 +33,13 @@ class ServiceError(Exception):
     """A refused action; str(error) is the message shown to the nurse."""
 
 
+class DiaryBusy(ServiceError):
+    """The write met a deadlock or serialization failure and still did after its retries
+    (`schedules.retry`). Nothing was saved; trying again a moment later works."""
+
+    MESSAGE = "The unit's diary was busy, please try again."
+
+
 class CourseError(ServiceError):
     pass
 
