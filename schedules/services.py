@@ -544,13 +544,18 @@ def book_next_doses(
     return bookings
 
 
+def _lock_course_of(booking: Booking) -> TreatmentCourse:
+    """Lock order step 1 for a booking: its course (a booking's dose never changes)."""
+    course_id = Booking.objects.values_list("dose__course_id", flat=True).get(pk=booking.pk)
+    return _lock_course(TreatmentCourse(pk=course_id))
+
+
 def _lock_booking(booking: Booking, *, also_slots=()) -> Booking:
     """Lock order steps 1–3 for one booking: its course, then its slot (and `also_slots`, by
     id), then the booking itself. Returns it fresh, with dose, course, patient, slot and unit
     loaded (not locked). A booking's dose and slot never change, so they are read first."""
-    ids = Booking.objects.filter(pk=booking.pk).values("dose__course_id", "slot_id").get()
-    _lock_course(TreatmentCourse(pk=ids["dose__course_id"]))
-    _lock_slots([ids["slot_id"], *also_slots])
+    _lock_course_of(booking)
+    _lock_slots([Booking.objects.values_list("slot_id", flat=True).get(pk=booking.pk), *also_slots])
     return _locking(Booking.objects.select_related("dose__course__patient", "slot__unit")).get(
         pk=booking.pk
     )
@@ -660,17 +665,13 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     Locks: the course, then the slots of this booking and of the later ones by id, then the
     bookings.
     """
-    course = _lock_course(
-        TreatmentCourse(
-            pk=Booking.objects.values("dose__course_id").get(pk=booking.pk)["dose__course_id"]
-        )
-    )
+    course = _lock_course_of(booking)
     later_slots = (
         Booking.objects.active()
         .filter(dose__course=course, dose__number__gt=booking.dose.number)
         .values_list("slot_id", flat=True)
     )
-    booking = _lock_booking(booking, also_slots=list(later_slots))
+    booking = _lock_booking(booking, also_slots=later_slots)
     if booking.status == Booking.Status.NOSHOW:
         booking.cancelled_later = []  # Marked twice (a double click): nothing more to do.
         return booking
@@ -709,7 +710,7 @@ def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **deta
     Locks: the course, then the slots of the dose's active bookings, the bookings, the dose.
     """
     course = _lock_course(dose.course)
-    active = dose.bookings.active().values_list("pk", "slot_id")
+    active = list(dose.bookings.active().values_list("pk", "slot_id"))
     _lock_slots(slot_id for _, slot_id in active)
     _lock_bookings(pk for pk, _ in active)
     dose = _locking(Dose.objects).get(pk=dose.pk)
