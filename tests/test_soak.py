@@ -31,7 +31,7 @@ def test_soak_of_concurrent_writes_keeps_the_diary_consistent():
     assert outcome.deadlocks == 0
     assert soak.check_invariants(world, outcome) == []
     # Every kind of write ran, and enough of them succeeded for the run to mean something.
-    assert set(outcome.ops) == {name for name, _, _ in soak.MIX}
+    assert set(outcome.ops) == {name for name, _ in soak.MIX}
     assert len(outcome.done) >= 20, (outcome.ops, outcome.refused)
     if postgres:
         # The lock order, not the retries, is what keeps the diary usable: with every write
