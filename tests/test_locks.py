@@ -213,3 +213,16 @@ def test_slot_generation_run_twice_at_once_makes_each_slot_once(unit):
     assert sorted(result.created for result in results) == [0, 30]
     assert Slot.objects.count() == 30
     assert at(MONDAY, 9) in set(Slot.objects.values_list("start", flat=True))
+
+
+@pytest.mark.django_db
+def test_booking_a_slot_removed_meanwhile_is_refused_not_a_500(unit, nurse):
+    """A nurse picks a slot from the page while the slots are regenerated and it goes."""
+    with frozen(MONDAY):
+        course = make_course(make_patient("H740"))
+        slot = make_slot(unit, MONDAY)
+        form_slot = Slot.objects.get(pk=slot.pk)
+        slot.delete()
+        with pytest.raises(services.SlotUnavailable, match="no longer offered"):
+            services.book_dose_number(course=course, number=1, slot=form_slot, booked_by=nurse)
+    assert not course.doses.exists()
