@@ -37,9 +37,10 @@ check: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-## Performance figures (printed, not asserted).
+## Performance figures (printed, not asserted); booking throughput on DATABASE_URL's server.
 bench: install
 	$(PY) docs/bench.py
+	$(PY) docs/bench_booking.py
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3

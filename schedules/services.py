@@ -1,10 +1,27 @@
 """Writes that touch several rows. Each is keyword-only, atomic, validates, and raises a
 `ServiceError` subclass whose message a nurse can read.
 
-Lock order, everywhere: the course row first, then the slot row. Locking the course serialises
-everything that happens to one patient's schedule (same-day rule, the dose chain); locking the
-slot serialises the capacity count. With SQLite the IMMEDIATE transaction mode serialises writers
-instead (see settings).
+The lock order (issue 11). Every write that touches several rows takes its row locks in this
+one order, so two writes can wait for each other but never in a circle (a deadlock):
+
+1. the course, or courses by id (`_lock_course`, `_lock_courses`): everything that happens to
+   one patient's schedule, one at a time (same-day rule, the dose chain, consent);
+2. the slot(s), by id (`_lock_slots`): the capacity count of each slot;
+3. the booking(s) (`_lock_booking`, `_lock_bookings`);
+4. the dose.
+
+Never the unit row: it is shared by every write, so locking it would queue the whole diary
+behind one click, and it was the row the deadlocks of issue 11 met on. Two runs of
+`generate_slots` are kept apart by a transaction-level advisory lock instead. Every
+`select_for_update` names what it locks with `of=("self",)` (a `select_related` table is read,
+not locked) and, except where a slot may be deleted, takes `FOR NO KEY UPDATE`, which lets a
+new booking or dose reference the locked row (its foreign key check takes `FOR KEY SHARE`).
+A service may lock a row it already holds again (a nested service call); it may not go back
+up the list. Rows that only one service ever locks (a consent) may come after the course.
+
+What still meets a deadlock or a serialization failure is retried by `retry_when_busy` and
+then refused with `DiaryBusy` (`schedules/retry.py`). With SQLite the IMMEDIATE transaction
+mode serialises writers instead (see settings), and these locks are no-ops.
 """
 
 import dataclasses
@@ -12,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,10 +44,18 @@ from schedules.models import (
     Unit,
     UnitCalendar,
 )
+from schedules.retry import retry_when_busy
 
 
 class ServiceError(Exception):
     """A refused action; str(error) is the message shown to the nurse."""
+
+
+class DiaryBusy(ServiceError):
+    """The write met a deadlock or serialization failure and still did after its retries
+    (`schedules.retry`). Nothing was saved; trying again a moment later works."""
+
+    MESSAGE = "The unit's diary was busy, please try again."
 
 
 class CourseError(ServiceError):
@@ -79,8 +104,48 @@ class BookingStateError(BookingError):
     pass
 
 
+GENERATE_SLOTS_LOCK = 1100  # advisory lock class for `generate_slots`, keyed by unit id
+
+
+def _locking(queryset, *, no_key: bool = True):
+    return queryset.select_for_update(of=("self",), no_key=no_key)
+
+
 def _lock_course(course: TreatmentCourse) -> TreatmentCourse:
-    return TreatmentCourse.objects.select_for_update().select_related("patient").get(pk=course.pk)
+    """Lock order step 1: the course row (not its patient), returned fresh with its patient."""
+    return _locking(TreatmentCourse.objects.select_related("patient")).get(pk=course.pk)
+
+
+def _lock_courses(ids) -> list[TreatmentCourse]:
+    """Lock order step 1 for several courses: by id."""
+    return list(_locking(TreatmentCourse.objects.filter(pk__in=ids)).order_by("pk"))
+
+
+def _lock_slots(ids, *, for_delete: bool = False) -> dict[int, Slot]:
+    """Lock order step 2: the slots, by id, in one statement (PostgreSQL locks the rows in the
+    order it returns them). Returns them fresh by id, with unit and template.
+
+    A slot deleted meanwhile (slots regenerated) is refused as no longer offered."""
+    ids = sorted(set(ids))
+    slots = {
+        slot.pk: slot
+        for slot in _locking(
+            Slot.objects.select_related("unit", "template").filter(pk__in=ids),
+            no_key=not for_delete,
+        ).order_by("pk")
+    }
+    if len(slots) != len(ids):
+        raise SlotUnavailable("That slot is no longer offered; choose another slot.")
+    return slots
+
+
+def _lock_bookings(ids) -> list[Booking]:
+    """Lock order step 3 for several bookings (their course and slots already locked)."""
+    return list(
+        _locking(Booking.objects.select_related("dose", "slot__unit").filter(pk__in=ids)).order_by(
+            "pk"
+        )
+    )
 
 
 def _bump_calendar_sequence(dose: Dose) -> None:
@@ -94,6 +159,7 @@ def _bump_calendar_sequence(dose: Dose) -> None:
 # Courses ---------------------------------------------------------------------------------------
 
 
+@retry_when_busy
 @transaction.atomic
 def start_course(*, patient: Patient, start_date: date, started_by) -> TreatmentCourse:
     """Start a treatment course with dose 1 due on `start_date` (day 0).
@@ -101,7 +167,7 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
     Refused unless the SOD1 mutation is confirmed and both consents are on file and not
     withdrawn (DESIGN §2 eligibility gate; US PI §1, EU SmPC 4.1).
     """
-    patient = Patient.objects.select_for_update().prefetch_related("consents").get(pk=patient.pk)
+    patient = _locking(Patient.objects.prefetch_related("consents")).get(pk=patient.pk)
     blockers = patient.treatment_blockers(on=start_date)
     if blockers:
         raise CourseError("Cannot start treatment: " + " ".join(blockers))
@@ -121,11 +187,15 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
 
 
 def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
-    bookings = list(
+    """Under the course lock (so the course's bookings cannot change): lock their slots, then
+    the bookings, and cancel them."""
+    future = list(
         Booking.objects.active()
         .filter(dose__course=course, slot__start__gte=timezone.now())
-        .select_related("dose")
+        .values_list("pk", "slot_id")
     )
+    _lock_slots(slot_id for _, slot_id in future)
+    bookings = _lock_bookings(pk for pk, _ in future)
     for booking in bookings:
         booking.status = Booking.Status.CANCELLED
         booking.cancel_reason = reason
@@ -134,21 +204,23 @@ def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
     return len(bookings)
 
 
+@retry_when_busy
 @transaction.atomic
 def withdraw_consent(*, consent, withdrawn_on: date) -> int:
     """Record a consent's withdrawal and cancel the patient's future bookings, which can no
     longer go ahead (DESIGN §2: no dose is booked or given without both consents). Returns
     how many bookings were cancelled.
 
-    The patient's open course is locked first, as `book_dose` does, so a booking being made
-    at the same moment either finishes before the withdrawal or sees it and is refused.
+    Locks: the patient's open course(s) by id first, as `book_dose` does, so a booking being
+    made at the same moment either finishes before the withdrawal or sees it and is refused;
+    then the consent; then the future bookings' slots and the bookings.
     """
-    courses = list(
-        TreatmentCourse.objects.select_for_update()
-        .filter(patient_id=consent.patient_id)
+    courses = _lock_courses(
+        TreatmentCourse.objects.filter(patient_id=consent.patient_id)
         .exclude(status=TreatmentCourse.Status.STOPPED)
+        .values("pk")
     )
-    consent = type(consent).objects.select_for_update().get(pk=consent.pk)
+    consent = _locking(type(consent).objects).get(pk=consent.pk)
     if consent.withdrawn_on is not None:
         raise ServiceError(
             f"This consent was already withdrawn on {consent.withdrawn_on:%d %b %Y}."
@@ -202,12 +274,15 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
     course.save(update_fields=["status"])
 
 
+@retry_when_busy
 @transaction.atomic
 def pause_course(*, course, on: date, reason: str, reason_detail: str = "", recorded_by) -> int:
     """Pause treatment and cancel future bookings (DESIGN §2). Returns how many were cancelled.
 
     Reasons from the labels' warnings: side effects; respiratory or spinal changes that make
     the lumbar puncture unsafe (US PI §5; EU SmPC 4.4).
+
+    Locks: the course, then its future bookings' slots and the bookings.
     """
     course = _lock_course(course)
     if course.status != TreatmentCourse.Status.ACTIVE:
@@ -223,10 +298,13 @@ def pause_course(*, course, on: date, reason: str, reason_detail: str = "", reco
     return _cancel_future_bookings(course, "Treatment paused")
 
 
+@retry_when_busy
 @transaction.atomic
 def resume_course(*, course, on: date, restart_loading: bool = False, recorded_by) -> None:
     """Resume a paused course: the next dose is due as soon as possible (DESIGN §2). Restarting
-    the loading doses is a clinician's recorded choice, never automatic."""
+    the loading doses is a clinician's recorded choice, never automatic.
+
+    Locks: the course."""
     course = _lock_course(course)
     if course.status != TreatmentCourse.Status.PAUSED:
         raise CourseError("Only a paused course can be resumed.")
@@ -242,9 +320,12 @@ def resume_course(*, course, on: date, restart_loading: bool = False, recorded_b
     )
 
 
+@retry_when_busy
 @transaction.atomic
 def stop_course(*, course, on: date, reason: str, reason_detail: str = "", recorded_by) -> int:
-    """Stop treatment: the course is closed and future bookings are cancelled (DESIGN §2)."""
+    """Stop treatment: the course is closed and future bookings are cancelled (DESIGN §2).
+
+    Locks: the course, then its future bookings' slots and the bookings."""
     course = _lock_course(course)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise CourseError("This course is already stopped.")
@@ -283,11 +364,13 @@ def _later_booking(course: TreatmentCourse, number: int) -> Booking | None:
     )
 
 
+@retry_when_busy
 @transaction.atomic
 def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -> Booking:
     """Book `dose` into `slot`.
 
-    1. Lock the course (one patient's schedule changes one at a time), then the slot.
+    1. Lock the course (one patient's schedule changes one at a time), then the slot (its
+       capacity count). Inserting the booking takes a key-share lock on the slot and the dose.
     2. Refuse what is unsafe or impossible: a full slot, a dose already booked or given, a
        course that is not active, a patient without SOD1 confirmation or consents, a slot in
        the past or on a closed day, a second booking the same day, a dose booked before the
@@ -298,11 +381,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     4. Insert the booking; the partial unique constraint backs up "one active booking per dose".
     """
     course = _lock_course(dose.course)
-    slot = (
-        Slot.objects.select_for_update(of=("self",))
-        .select_related("unit", "template")
-        .get(pk=slot.pk)
-    )
+    slot = _lock_slots([slot.pk])[slot.pk]
     dose = Dose.objects.get(pk=dose.pk)
     unit = slot.unit
     slot_day = slot.local_date
@@ -395,13 +474,16 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     return booking
 
 
+@retry_when_busy
 @transaction.atomic
 def book_dose_number(
     *, course: TreatmentCourse, number: int, slot: Slot, booked_by, override_reason: str = ""
 ) -> Booking:
     """Book dose `number` of `course`, creating its Dose row in the same transaction, so a
     refused booking leaves nothing behind. A replay of the same booking (a double click)
-    returns the existing booking instead of failing."""
+    returns the existing booking instead of failing.
+
+    Locks: the course, then the slot (`book_dose`); the new dose row is the course's."""
     if number < 1:
         raise DoseOutOfOrder("Dose numbers start at 1.")
     course = _lock_course(course)
@@ -421,6 +503,7 @@ def _prefixed(error: BookingError, prefix: str) -> BookingError:
     return type(error)(message)
 
 
+@retry_when_busy
 @transaction.atomic
 def book_next_doses(
     *,
@@ -433,12 +516,17 @@ def book_next_doses(
 
     Each dose's window is checked against the bookings made just before it, so the chain is
     the engine's. Any refusal rolls back the whole set and names the dose it stopped at.
+
+    Locks: the course, then every chosen slot by id up front (booking in dose order would take
+    them in date order, which is not id order once slots have been regenerated).
     """
     if not choices:
         raise BookingError("Choose at least one slot to book.")
     numbers = [number for number, _ in choices]
     if len(set(numbers)) != len(numbers):
         raise BookingError("Each dose can only be booked once.")
+    _lock_course(course)
+    _lock_slots(slot.pk for _, slot in choices)
     bookings = []
     for number, slot in sorted(choices, key=lambda choice: choice[0]):
         try:
@@ -456,12 +544,20 @@ def book_next_doses(
     return bookings
 
 
-def _lock_booking(booking: Booking) -> Booking:
-    _lock_course(booking.dose.course)
-    return (
-        Booking.objects.select_for_update()
-        .select_related("dose__course__patient", "slot__unit")
-        .get(pk=booking.pk)
+def _lock_course_of(booking: Booking) -> TreatmentCourse:
+    """Lock order step 1 for a booking: its course (a booking's dose never changes)."""
+    course_id = Booking.objects.values_list("dose__course_id", flat=True).get(pk=booking.pk)
+    return _lock_course(TreatmentCourse(pk=course_id))
+
+
+def _lock_booking(booking: Booking, *, also_slots=()) -> Booking:
+    """Lock order steps 1–3 for one booking: its course, then its slot (and `also_slots`, by
+    id), then the booking itself. Returns it fresh, with dose, course, patient, slot and unit
+    loaded (not locked). A booking's dose and slot never change, so they are read first."""
+    _lock_course_of(booking)
+    _lock_slots([Booking.objects.values_list("slot_id", flat=True).get(pk=booking.pk), *also_slots])
+    return _locking(Booking.objects.select_related("dose__course__patient", "slot__unit")).get(
+        pk=booking.pk
     )
 
 
@@ -472,12 +568,15 @@ def _cancel(booking: Booking, reason: str) -> None:
     _bump_calendar_sequence(booking.dose)
 
 
+@retry_when_busy
 @transaction.atomic
 def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
     """Cancel a booking with a reason.
 
     A booking with a later dose booked after it cannot be cancelled on its own: the later
     dose is counted from this one (EU SmPC 4.2), so the nurse moves or cancels it first.
+
+    Locks: the course, the booking's slot, the booking.
     """
     booking = _lock_booking(booking)
     if not reason.strip():
@@ -498,6 +597,7 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
     return booking
 
 
+@retry_when_busy
 @transaction.atomic
 def reschedule_booking(
     *, booking: Booking, slot: Slot, rescheduled_by, override_reason: str = ""
@@ -507,8 +607,10 @@ def reschedule_booking(
     window they are flagged on the Overdue & rebook list, never moved silently.
 
     Replaying the same move (a double click) returns the booking it made.
+
+    Locks: the course, then the old and the new slot by id, then the booking.
     """
-    booking = _lock_booking(booking)
+    booking = _lock_booking(booking, also_slots=[slot.pk])
     if booking.status == Booking.Status.CANCELLED:
         current = booking.dose.bookings.active().select_related("slot__unit").first()
         if current is not None and current.slot_id == slot.pk:
@@ -530,9 +632,12 @@ def _check_on_the_day(booking: Booking, action: str) -> None:
         raise BookingStateError(f"A patient can only be marked {action} on the day of the visit.")
 
 
+@retry_when_busy
 @transaction.atomic
 def mark_arrived(*, booking: Booking, marked_by) -> Booking:
-    """Booked → arrived, on the day. Marking it twice (a double click) changes nothing."""
+    """Booked → arrived, on the day. Marking it twice (a double click) changes nothing.
+
+    Locks: the course, the booking's slot, the booking."""
     booking = _lock_booking(booking)
     if booking.status == Booking.Status.ARRIVED:
         return booking
@@ -547,6 +652,7 @@ def mark_arrived(*, booking: Booking, marked_by) -> Booking:
     return booking
 
 
+@retry_when_busy
 @transaction.atomic
 def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     """FHIR 'noshow'. The dose becomes due again (overdue: as soon as possible, DESIGN §2).
@@ -555,8 +661,17 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     was not given, so they would be too early (EU SmPC 4.2). They are listed in
     `booking.cancelled_later` for the message to the nurse, and the doses come back on the
     worklists once the missed dose is rebooked.
+
+    Locks: the course, then the slots of this booking and of the later ones by id, then the
+    bookings.
     """
-    booking = _lock_booking(booking)
+    course = _lock_course_of(booking)
+    later_slots = (
+        Booking.objects.active()
+        .filter(dose__course=course, dose__number__gt=booking.dose.number)
+        .values_list("slot_id", flat=True)
+    )
+    booking = _lock_booking(booking, also_slots=later_slots)
     if booking.status == Booking.Status.NOSHOW:
         booking.cancelled_later = []  # Marked twice (a double click): nothing more to do.
         return booking
@@ -571,18 +686,19 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     booking.status = Booking.Status.NOSHOW
     booking.save(update_fields=["status", "updated_at"])
     _bump_calendar_sequence(booking.dose)
-    later = list(
+    later = _lock_bookings(
         Booking.objects.active()
         .filter(dose__course=booking.dose.course, dose__number__gt=booking.dose.number)
-        .select_related("dose", "slot__unit")
-        .order_by("dose__number")
+        .values("pk")
     )
+    later.sort(key=lambda other: other.dose.number)
     for other in later:
         _cancel(other, f"Dose {booking.dose.number} was missed: rebook after it is given.")
     booking.cancelled_later = later
     return booking
 
 
+@retry_when_busy
 @transaction.atomic
 def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **details) -> Dose:
     """Record that a dose was given: 100 mg/15 mL intrathecal bolus by lumbar puncture (US PI
@@ -590,9 +706,14 @@ def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **deta
 
     `details` are the procedure record: operator, needle, imaging, csf_removed_ml, vial_batch,
     vial_expiry, notes.
+
+    Locks: the course, then the slots of the dose's active bookings, the bookings, the dose.
     """
     course = _lock_course(dose.course)
-    dose = Dose.objects.select_for_update().get(pk=dose.pk)
+    active = list(dose.bookings.active().values_list("pk", "slot_id"))
+    _lock_slots(slot_id for _, slot_id in active)
+    _lock_bookings(pk for pk, _ in active)
+    dose = _locking(Dose.objects).get(pk=dose.pk)
     if dose.given_at:
         raise BookingError(f"Dose {dose.number} was already recorded as given.")
     if course.status != TreatmentCourse.Status.ACTIVE:
@@ -675,11 +796,14 @@ def _wanted_slots(unit: Unit, calendar: UnitCalendar, first: date, last: date, n
     return wanted
 
 
+@retry_when_busy
 @transaction.atomic
 def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None = None):
     """Make the unit's future slots match its session templates and closures. Idempotent.
 
-    1. Lock the unit, so two runs (the nightly command, a nurse's button) do not interleave.
+    1. Take the unit's generation lock (a transaction-level advisory lock on PostgreSQL; on
+       SQLite writers are serialised anyway), so two runs (the nightly command, a nurse's
+       button) do not interleave. Never the unit row (see the lock order above).
     2. Work out the slots the templates give on each open day from `start` (never before
        today) for `weeks` weeks (the unit's horizon by default), skipping closures and, when
        the unit closes on them, England's bank holidays.
@@ -691,7 +815,10 @@ def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None =
     One-off extra sessions (slots without a template) are left alone, but their bookings are
     reported when a closure now covers their day.
     """
-    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [GENERATE_SLOTS_LOCK, unit.pk])
+    unit = Unit.objects.get(pk=unit.pk)
     today = timezone.localdate()
     first = max(start or today, today)
     weeks = unit.horizon_weeks if weeks is None else weeks
@@ -702,13 +829,12 @@ def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None =
     now = timezone.now()
     wanted = _wanted_slots(unit, calendar, first, last, now)
 
-    # Claim the future slots first (a locking read cannot carry the booked-count aggregate),
-    # so a booking being made meanwhile finishes before its slot is withdrawn or deleted.
-    list(
-        Slot.objects.select_for_update()
-        .between(unit, first, last)
-        .filter(start__gt=now)
-        .values_list("pk", flat=True)
+    # Claim the future slots first, by id (a locking read cannot carry the booked-count
+    # aggregate), so a booking being made meanwhile finishes before its slot is withdrawn or
+    # deleted. FOR UPDATE, not NO KEY: a slot nobody booked may be deleted.
+    _lock_slots(
+        Slot.objects.between(unit, first, last).filter(start__gt=now).values_list("pk", flat=True),
+        for_delete=True,
     )
     existing = {
         slot.start: slot
