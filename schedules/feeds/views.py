@@ -26,7 +26,7 @@ from patients.services import (
     revoke_feed_link,
     revoke_staff_feed_link,
 )
-from schedules import ical
+from schedules.feeds import ical
 from schedules.models import Booking, Unit
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
