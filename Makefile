@@ -37,9 +37,9 @@ check: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-## Performance figures (printed, not asserted).
+## Performance at 5,000 patients on PostgreSQL (DATABASE_URL), gunicorn, real HTTP: writes docs/performance.md.
 bench: install
-	$(PY) docs/bench.py
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench.py --patients 5000 --write docs/performance.md
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3
