@@ -21,6 +21,10 @@ from patients.models import Patient
 from schedules import engine
 
 
+class UnitMissing(Exception):
+    """The installation has no day-care unit yet; the message says what an admin must do."""
+
+
 class Unit(models.Model):
     """A hospital day-care unit and its booking policy (unit policy, not label rules)."""
 
@@ -72,11 +76,14 @@ class Unit(models.Model):
 
     @classmethod
     def current(cls) -> "Unit":
-        """The unit this installation serves (one per deployment for now)."""
+        """The unit this installation serves (one per deployment for now). Reading never
+        writes: an admin (or `seed_demo`) creates the unit; until then pages say so
+        (`UnitMissing`, shown by `schedules.middleware.UnitMissingMiddleware`)."""
         unit = cls.objects.order_by("pk").first()
         if unit is None:
-            unit = cls.objects.create(
-                name="Day-care unit", address="Address not set", phone="Phone not set"
+            raise UnitMissing(
+                "No day-care unit is set up yet: an administrator must add one (name, address "
+                "and phone) in the admin before patients can be scheduled."
             )
         return unit
 
@@ -536,3 +543,40 @@ class Booking(models.Model):
     @property
     def local_date(self) -> date:
         return self.slot.local_date
+
+
+class CourseOutlook(models.Model):
+    """What the worklists filter on, kept beside a course's facts (issue 8).
+
+    Derived, never a fact: `schedules.planning.refresh_next_due` rewrites the row from the
+    engine's plan at the end of every service that changes the course, and the nightly
+    `refresh_next_due` command rewrites every row for the passage of time. Not audited (it
+    holds nothing anyone decided), so its rewrites leave no history noise.
+    """
+
+    course = models.OneToOneField(
+        TreatmentCourse, on_delete=models.CASCADE, primary_key=True, related_name="outlook"
+    )
+    next_due = models.DateField(
+        "next dose to book is due",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Due date of the first dose that may be booked now; empty when there is "
+        "nothing to book (not active, every next dose booked, or a history to check).",
+    )
+    next_number = models.PositiveIntegerField(null=True, blank=True)
+    problem = models.BooleanField(
+        default=False, help_text="The recorded history contradicts itself: a clinician checks."
+    )
+    flagged = models.BooleanField(
+        default=False,
+        help_text="A booked dose sits outside its window with no clinician's reason recorded.",
+    )
+    refreshed_on = models.DateField()
+
+    class Meta:
+        verbose_name = "course outlook"
+
+    def __str__(self):
+        return f"Outlook of course {self.course_id}: next due {self.next_due or '—'}"

@@ -113,11 +113,13 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
         raise CourseError("This patient already has a treatment course.")
     try:
         with transaction.atomic():
-            return TreatmentCourse.objects.create(
+            course = TreatmentCourse.objects.create(
                 patient=patient, start_date=start_date, started_by=started_by
             )
     except IntegrityError:
         raise CourseError("This patient already has a treatment course.") from None
+    planning.refresh_next_due(course)
+    return course
 
 
 def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
@@ -159,10 +161,13 @@ def withdraw_consent(*, consent, withdrawn_on: date) -> int:
         raise ServiceError("The date cannot be in the future.")
     consent.withdrawn_on = withdrawn_on
     consent.save(update_fields=["withdrawn_on"])
-    return sum(
+    cancelled = sum(
         _cancel_future_bookings(course, f"{consent.get_kind_display()} withdrawn")
         for course in courses
     )
+    for course in courses:
+        planning.refresh_next_due(course)
+    return cancelled
 
 
 def _check_event_date(course: TreatmentCourse, on: date) -> None:
@@ -220,7 +225,9 @@ def pause_course(*, course, on: date, reason: str, reason_detail: str = "", reco
         reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
-    return _cancel_future_bookings(course, "Treatment paused")
+    cancelled = _cancel_future_bookings(course, "Treatment paused")
+    planning.refresh_next_due(course)
+    return cancelled
 
 
 @transaction.atomic
@@ -240,6 +247,7 @@ def resume_course(*, course, on: date, restart_loading: bool = False, recorded_b
         restart_loading=restart_loading,
         recorded_by=recorded_by,
     )
+    planning.refresh_next_due(course)
 
 
 @transaction.atomic
@@ -256,7 +264,9 @@ def stop_course(*, course, on: date, reason: str, reason_detail: str = "", recor
         reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
-    return _cancel_future_bookings(course, "Treatment stopped")
+    cancelled = _cancel_future_bookings(course, "Treatment stopped")
+    planning.refresh_next_due(course)
+    return cancelled
 
 
 # Bookings --------------------------------------------------------------------------------------
@@ -392,6 +402,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise AlreadyBooked(f"Dose {dose.number} is already booked.", booking=existing) from None
     if dose.bookings.exclude(pk=booking.pk).exists():
         _bump_calendar_sequence(dose)
+    planning.refresh_next_due(course)
     return booking
 
 
@@ -495,6 +506,7 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
             f"from it: cancel dose {later.dose.number} first, or reschedule this booking."
         )
     _cancel(booking, reason.strip())
+    planning.refresh_next_due(booking.dose.course)
     return booking
 
 
@@ -580,6 +592,7 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     for other in later:
         _cancel(other, f"Dose {booking.dose.number} was missed: rebook after it is given.")
     booking.cancelled_later = later
+    planning.refresh_next_due(booking.dose.course)
     return booking
 
 
@@ -624,6 +637,7 @@ def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **deta
     dose.save()
     dose.bookings.active().update(status=Booking.Status.FULFILLED, updated_at=timezone.now())
     _bump_calendar_sequence(dose)
+    planning.refresh_next_due(course)
     return dose
 
 

@@ -110,7 +110,9 @@ class Command(BaseCommand):
         return users
 
     def seed_unit(self) -> Unit:
-        unit = Unit.current()
+        unit = Unit.objects.order_by("pk").first() or Unit.objects.create(
+            name="Neurology Day Unit", address="-", phone="-"
+        )
         if not unit.session_templates.exists():
             unit.name = "Neurology Day Unit"
             unit.address = "Ward 7, St Elsewhere Hospital, 1 Hospital Road, London SE1 7EH"
