@@ -94,6 +94,26 @@ def _bump_calendar_sequence(dose: Dose) -> None:
 # Courses ---------------------------------------------------------------------------------------
 
 
+# Course starts: the drug's first trials began in 2016; a start before 2000 is a typo. Older
+# starts stay allowed (patients transfer in with doses given elsewhere). A start more than a
+# year ahead is a typo too (a year typed 2062): nobody books a first dose that far out.
+EARLIEST_COURSE_START = date(2000, 1, 1)
+COURSE_START_AHEAD_DAYS = 365
+
+
+def _check_start_date(start_date: date) -> None:
+    today = timezone.localdate()
+    if start_date < EARLIEST_COURSE_START:
+        raise CourseError(
+            f"{start_date:%d %b %Y} is before {EARLIEST_COURSE_START:%Y}: check the year."
+        )
+    if (start_date - today).days > COURSE_START_AHEAD_DAYS:
+        raise CourseError(
+            f"{start_date:%d %b %Y} is more than a year ahead: check the year. A course can "
+            "start at most a year from today."
+        )
+
+
 @transaction.atomic
 def start_course(*, patient: Patient, start_date: date, started_by) -> TreatmentCourse:
     """Start a treatment course with dose 1 due on `start_date` (day 0).
@@ -102,6 +122,7 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
     withdrawn (DESIGN §2 eligibility gate; US PI §1, EU SmPC 4.1).
     """
     patient = Patient.objects.select_for_update().prefetch_related("consents").get(pk=patient.pk)
+    _check_start_date(start_date)
     blockers = patient.treatment_blockers(on=start_date)
     if blockers:
         raise CourseError("Cannot start treatment: " + " ".join(blockers))
@@ -170,14 +191,23 @@ def withdraw_consent(*, consent, withdrawn_on: date) -> int:
     return cancelled
 
 
-def _check_event_date(course: TreatmentCourse, on: date) -> None:
+def _event_date(course: TreatmentCourse, on: date, kind: str) -> date:
+    """The date a decision is recorded on, or a refusal.
+
+    A course whose start is still ahead (a typo such as 2062, or a start postponed) can be
+    paused or stopped today: the decision is recorded on its start date, so nothing is ever
+    projected from it, and the engine's rule "no event before the start" still holds.
+    """
     if on < course.start_date:
-        raise CourseError("The date cannot be before the course started.")
-    if on > timezone.localdate():
+        if kind == CourseEvent.Kind.RESUME or course.start_date <= timezone.localdate():
+            raise CourseError("The date cannot be before the course started.")
+        on = course.start_date
+    elif on > timezone.localdate():
         raise CourseError("The date cannot be in the future.")
     last = course.events.order_by("-on").first()
     if last and on < last.on:
         raise CourseError(f"The date cannot be before the last change ({last.on:%d %b %Y}).")
+    return on
 
 
 def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields) -> None:
@@ -190,7 +220,7 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
             )
         if reason == CourseEvent.Reason.OTHER and not reason_detail.strip():
             raise CourseError("Say why, since the reason is “Other”.")
-    _check_event_date(course, on)
+    on = _event_date(course, on, kind)
     CourseEvent.objects.create(
         course=course,
         kind=kind,
