@@ -74,7 +74,8 @@ def patient_list(request):
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
 
     courses = [patient.open_courses[0] for patient in page if patient.open_courses]
-    plans = planning.plans_for(courses, today=timezone.localdate(), unit=Unit.current())
+    # count=1: the doses given and the next one, all the list shows.
+    plans = planning.plans_for(courses, today=timezone.localdate(), unit=Unit.current(), count=1)
     rows = []
     for patient in page:
         course = patient.open_courses[0] if patient.open_courses else None

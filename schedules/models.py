@@ -580,3 +580,28 @@ class CourseOutlook(models.Model):
 
     def __str__(self):
         return f"Outlook of course {self.course_id}: next due {self.next_due or '—'}"
+
+
+class ProjectedDose(models.Model):
+    """A dose the engine projects and nobody has booked yet, kept for the capacity forecast
+    (issue 8), like `CourseOutlook`: derived, rewritten by `planning.refresh_next_due` and the
+    nightly pass, never edited. `on` is the engine's date (for an overdue dose, the next open
+    day as of `CourseOutlook.refreshed_on`)."""
+
+    course = models.ForeignKey(
+        TreatmentCourse, on_delete=models.CASCADE, related_name="projected_doses"
+    )
+    number = models.PositiveSmallIntegerField()
+    on = models.DateField(db_index=True)
+    due = models.DateField()
+    window_end = models.DateField()
+    overdue = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "projected dose"
+        constraints = [
+            models.UniqueConstraint(fields=["course", "number"], name="projected_dose_once")
+        ]
+
+    def __str__(self):
+        return f"Course {self.course_id} dose {self.number} projected {self.on}"

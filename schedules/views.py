@@ -632,6 +632,24 @@ def week(request):
 
 
 @login_required
+@view_permission
+@require_GET
+def capacity(request):
+    """Demand and capacity ahead (issue 8): per open day places, booked, due but unbooked;
+    weeks that cannot fit their due doses; how many more patients can start next month."""
+    weeks = request.GET.get("weeks", "12")
+    if not weeks.isdigit() or not 1 <= int(weeks) <= planning.FORECAST_MAX_WEEKS:
+        messages.warning(request, f"Choose 1 to {planning.FORECAST_MAX_WEEKS} weeks; showing 12.")
+        weeks = "12"
+    report = planning.forecast_report(Unit.current(), weeks=int(weeks), today=_today())
+    return render(
+        request,
+        "schedules/capacity.html",
+        {"report": report, "weeks": int(weeks), "today": _today()},
+    )
+
+
+@login_required
 @permission_required("schedules.add_slot", raise_exception=True)
 @require_POST
 def generate(request):

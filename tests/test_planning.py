@@ -208,6 +208,17 @@ def test_worklists_page_beyond_fifty_rows(name, unit, nurse_client, time_machine
         make_course(make_patient(f"W{index:03d}", family_name=f"Page{index:03d}"), start=start)
     first = nurse_client.get(reverse(name)).content.decode()
     second = nurse_client.get(reverse(name) + "?page=2").content.decode()
-    assert "Page000" in first and "Page054" not in first
-    assert "Page054" in second and "Page000" not in second
+    assert "Page000" in first and "Page029" not in first
+    assert "Page029" in second and "Page000" not in second
     assert f"{planning.WORKLIST_PAGE_SIZE + 5} in all" in first
+
+
+@pytest.mark.no_unit
+def test_no_unit_yet_is_a_clear_page_and_reading_writes_nothing(db, nurse_client):
+    from schedules.models import Unit
+
+    for name in ("schedules:today", "schedules:needs_booking", "patients:list"):
+        response = nurse_client.get(reverse(name))
+        assert response.status_code == 503
+        assert "No day-care unit is set up yet" in response.content.decode()
+    assert not Unit.objects.exists()
