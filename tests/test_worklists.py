@@ -33,6 +33,9 @@ def populate(unit, nurse, count: int):
             if len(Booking.objects.filter(slot__in=slots_today)) < 6:
                 slot = slots_today[index % 3]
                 services.book_dose_number(course=course, number=1, slot=slot, booked_by=nurse)
+        elif stage == 1 and index == 1:  # dose 1 given a week ago, dose 2 due next week
+            course = make_course(patient, start=MONDAY - timedelta(days=7))
+            Dose.objects.create(course=course, number=1, given_at=at(MONDAY - timedelta(days=7)))
         elif stage == 1:  # due in a few weeks
             make_course(patient, start=MONDAY + timedelta(days=index % 35))
         elif stage == 2:  # dose 1 given, dose 2 overdue
