@@ -6,7 +6,7 @@ projections are computed by `schedules.engine` from them and never stored.
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -19,6 +19,13 @@ from simple_history.models import HistoricalRecords
 
 from patients.models import Patient
 from schedules import engine
+
+
+@lru_cache(maxsize=16)
+def _england_bank_holidays(years: tuple[int, ...]) -> dict:
+    """{date: name} for those years; worked out once per process (about 10 ms each time
+    otherwise, on every page that reads the unit's open days). A plain dict, read-only."""
+    return dict(holidays.country_holidays("GB", subdiv="ENG", years=list(years)))
 
 
 class UnitMissing(Exception):
@@ -100,7 +107,7 @@ class Unit(models.Model):
     def bank_holidays(self, years) -> dict:
         if not self.closed_on_bank_holidays:
             return {}
-        return holidays.country_holidays("GB", subdiv="ENG", years=list(years))
+        return _england_bank_holidays(tuple(years))
 
     def calendar(self, start: date, end: date) -> "UnitCalendar":
         return UnitCalendar(self, start, end)
