@@ -37,10 +37,11 @@ check: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
-## Performance figures (printed, not asserted); booking throughput on DATABASE_URL's server.
+## Performance at 5,000 patients on PostgreSQL (DATABASE_URL), gunicorn, real HTTP (writes
+## docs/performance.md); then booking throughput, deadlocks and retries on the same server.
 bench: install
-	$(PY) docs/bench.py
-	$(PY) docs/bench_booking.py
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench.py --patients 5000 --write docs/performance.md
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench_booking.py
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3

@@ -1,217 +1,298 @@
-"""Performance figures for the calendar feeds and the nurses' pages (`make bench`). Prints;
-never asserts.
+"""Performance of the pages a unit opens all day, as a unit would run it (`make bench`).
 
-Builds a throwaway SQLite database with one patient who has ten years of fortnightly-then-
-four-weekly doses (each given, with its fulfilled booking) and the next visits booked, then
-times through Django's test client, in process:
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tofersen_bench .venv/bin/python docs/bench.py
+    [--patients 5000] [--runs 60] [--port 8765] [--no-seed] [--write docs/performance.md]
 
-- the patient's feed, built from scratch (200),
-- the same feed answered from its ETag (304, no calendar built),
-- the staff feed of the unit (200) and its 304,
-- /healthz, which touches no database: the floor for any request through the stack.
-
-Then it loads `seed_demo` with 200 patients and times the pages a nurse opens all day: the
-patient list, a patient's page, Needs booking, Overdue & rebook, today's list and the month.
-
-Figures are per request, median and 95th percentile over many runs, on this machine.
+1. Recreates the database named in DATABASE_URL (PostgreSQL; it must be a scratch database:
+   the script drops it), migrates it and loads `seed_demo --patients N` (default 5,000).
+2. Serves it with gunicorn, 2 sync workers, DEBUG off, on 127.0.0.1 only.
+3. Times each page over real HTTP (a new connection per request, as a browser behind a proxy
+   would), `RUNS` requests each after a few warm-ups, and `/healthz` (no database) on the same
+   server in the same run as the floor. Every loop is bounded by its count and by a deadline.
+4. Stops gunicorn itself (also on error or Ctrl-C) and prints a Markdown table; `--write`
+   replaces the table in docs/performance.md, with the machine it ran on.
 """
 
+import argparse
+import http.client
 import os
+import platform
+import signal
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = int(os.environ.get("BENCH_RUNS", "200"))
-YEARS = 10
+PYTHON = sys.executable
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tofersen_bench"
+DEADLINE_SECONDS = 900  # the whole timing phase, whatever RUNS says
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+# Everything the timing phase needs, printed by one Django process as KEY=VALUE lines.
+PREPARE = """
+from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
+from patients.models import Patient
+from patients.services import issue_feed_link
+from schedules.models import TreatmentCourse
+
+nurse = User.objects.get(username="nurse")
+session = SessionStore()
+session[SESSION_KEY] = str(nurse.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = nurse.get_session_auth_hash()
+session.create()
+course = (
+    TreatmentCourse.objects.filter(status="active", doses__given_at__isnull=False)
+    .order_by("patient_id").select_related("patient").first()
+)
+patient = course.patient
+print("SESSION=" + session.session_key)
+print("PATIENT=" + str(patient.pk))
+print("SEARCH=" + patient.family_name)
+print("TOKEN=" + issue_feed_link(patient=patient, issued_by=nurse))
+print("PATIENTS=" + str(Patient.objects.count()))
+"""
 
 
-def configure(database: Path) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    # Production-like: DEBUG off (no query log kept), plain HTTP from the test client.
-    os.environ.update(
-        DEBUG="0",
-        SECRET_KEY="bench-only-throwaway-database",  # noqa: S106 - a scratch database
-        ALLOWED_HOSTS="testserver",
+def env(debug: bool, database_url: str) -> dict:
+    values = dict(os.environ)
+    values.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="tofersen_scheduler.settings",
+        DEBUG="1" if debug else "0",
+        SECRET_KEY="bench-only-throwaway-database-key-not-secret-0123456789",  # noqa: S106
+        ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
     )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tofersen_scheduler.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    return values
 
 
-def seed() -> tuple[str, str, int]:
-    """One patient, ten years of doses; returns (patient token, staff token, dose count)."""
-    from django.contrib.auth.models import Group, User
-
-    from patients.models import Consent, Patient
-    from patients.services import issue_feed_link, issue_staff_feed_link
-    from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
-
-    zone = ZoneInfo("Europe/London")
-    unit = Unit.objects.create(
-        name="Neurology Day Unit",
-        address="Ward 7, St Elsewhere Hospital, 1 Hospital Road, London SE1 7EH",
-        phone="020 7946 0000",
+def manage(*args, debug=True, database_url: str) -> str:
+    result = subprocess.run(  # noqa: S603 - our own manage.py
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env(debug, database_url),
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
-    nurse = User.objects.create_user("bench-nurse")
-    nurse.groups.add(Group.objects.get(name="Nurse"))
-    patient = Patient.objects.create(
-        hospital_number="BENCH1",
-        given_name="Bench",
-        family_name="Patient",
-        date_of_birth=date(1960, 1, 1),
-        sod1_variant="p.Ala5Val (A4V)",
-        sod1_confirmed_on=date(2015, 1, 1),
-    )
-    for kind in Consent.Kind.values:
-        Consent.objects.create(patient=patient, kind=kind, signed_on=date(2015, 1, 1))
-
-    today = date.today()
-    start = today - timedelta(days=365 * YEARS)
-    course = TreatmentCourse.objects.create(patient=patient, start_date=start)
-    day, number, rows = start, 1, []
-    while day < today + timedelta(days=60):
-        rows.append((number, day))
-        day += timedelta(days=14 if number < 3 else 28)
-        number += 1
-    for number, day in rows:
-        begins = datetime.combine(day, datetime.min.time(), tzinfo=zone).replace(hour=9)
-        slot = Slot.objects.create(
-            unit=unit, start=begins, end=begins + timedelta(hours=2), places=2
-        )
-        given = day < today
-        dose = Dose.objects.create(
-            course=course, number=number, given_at=begins + timedelta(minutes=30) if given else None
-        )
-        Booking.objects.create(
-            dose=dose,
-            slot=slot,
-            booked_by=nurse,
-            status=Booking.Status.FULFILLED if given else Booking.Status.BOOKED,
-        )
-    return (
-        issue_feed_link(patient=patient, issued_by=nurse),
-        issue_staff_feed_link(user=nurse),
-        len(rows),
-    )
+    if result.returncode:
+        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
 
 
-def timed(client, path: str, expect: int, runs: int = RUNS, **headers) -> list[float]:
-    response = client.get(path, **headers)
-    assert response.status_code == expect, (path, response.status_code)
-    samples = []
+def recreate(database_url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    if not name.startswith("tofersen_") or "bench" not in name:
+        sys.exit(f"Refusing to drop {name!r}: the bench database's name must contain 'bench'.")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def request(port: int, path: str, *, cookie: str = "", headers=None) -> tuple[int, float, dict]:
+    sent = {"Host": "127.0.0.1", "X-Forwarded-Proto": "https", **(headers or {})}
+    if cookie:
+        sent["Cookie"] = cookie
+    began = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers=sent)
+        response = connection.getresponse()
+        response.read()
+        elapsed = (time.perf_counter() - began) * 1000
+        return response.status, elapsed, dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+def wait_until_up(port: int, server: subprocess.Popen) -> None:
+    for _ in range(300):
+        if server.poll() is not None:
+            sys.exit("gunicorn exited before answering /healthz.")
+        try:
+            if request(port, "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("gunicorn did not answer /healthz within 30 seconds.")
+
+
+def time_page(port, path, *, runs, deadline, cookie="", headers=None, expect=200):
+    for _ in range(3):  # warm-up: worker imports, first-query caches
+        request(port, path, cookie=cookie, headers=headers)
+    timings = []
     for _ in range(runs):
-        began = time.perf_counter()
-        response = client.get(path, **headers)
-        samples.append((time.perf_counter() - began) * 1000)
-    return samples
+        if time.monotonic() > deadline:
+            break
+        status, elapsed, _ = request(port, path, cookie=cookie, headers=headers)
+        if status != expect:
+            sys.exit(f"GET {path} answered {status}, expected {expect}.")
+        timings.append(elapsed)
+    timings.sort()
+    p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
+    return statistics.median(timings), p95, len(timings)
 
 
-def count_queries(connection, request) -> int:
-    count = 0
-
-    def counter(execute, sql, params, many, context):
-        nonlocal count
-        count += 1
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(counter):
-        request()
-    return count
-
-
-def report(label: str, samples: list[float], extra: str = "") -> None:
-    ordered = sorted(samples)
-    p95 = ordered[int(len(ordered) * 0.95) - 1]
-    print(
-        f"{label:<44} median {statistics.median(ordered):7.2f} ms   p95 {p95:7.2f} ms   "
-        f"({1000 / statistics.median(ordered):6.0f}/s){extra}"
-    )
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} CPUs, {system}, Python {platform.python_version()}"
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        configure(Path(scratch) / "bench.sqlite3")
-        from django.db import connection
-        from django.test import Client
-        from django.urls import reverse
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "60")))
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--no-seed", action="store_true", help="Reuse the loaded database.")
+    parser.add_argument("--write", help="Replace the table in this Markdown file.")
+    parser.add_argument("--label", default="", help="A note for the table's heading.")
+    options = parser.parse_args()
+    database_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    if not database_url.startswith("postgres"):
+        sys.exit("The bench runs on PostgreSQL: set DATABASE_URL=postgres://…/tofersen_bench.")
 
-        patient_token, staff_token, doses = seed()
-        client = Client()
-        feed = reverse("feeds:patient_feed", kwargs={"token": patient_token})
-        staff = reverse("feeds:staff_feed", kwargs={"token": staff_token})
-
-        first = client.get(feed)
-        etag, size = first["ETag"], len(first.content)
-        built = count_queries(connection, lambda: client.get(feed))
-        conditional = count_queries(connection, lambda: client.get(feed, HTTP_IF_NONE_MATCH=etag))
-        staff_etag = client.get(staff)["ETag"]
-
-        print(f"Calendar feeds, {RUNS} requests each, SQLite, Django test client (in process)")
-        print(f"Patient with {YEARS} years of doses: {doses} doses, feed {size} bytes\n")
-        report(
-            "patient feed, built (200)",
-            timed(client, feed, 200),
-            f"   {built} queries",
-        )
-        report(
-            "patient feed, If-None-Match (304)",
-            timed(client, feed, 304, HTTP_IF_NONE_MATCH=etag),
-            f"   {conditional} queries",
-        )
-        report("staff feed, built (200)", timed(client, staff, 200))
-        report(
-            "staff feed, If-None-Match (304)",
-            timed(client, staff, 304, HTTP_IF_NONE_MATCH=staff_etag),
-        )
-        report("/healthz (floor, no database)", timed(client, "/healthz", 200))
-        nurse_pages(connection)
-
-
-def nurse_pages(connection) -> None:
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
-    from django.test import Client, override_settings
-    from django.urls import reverse
-
-    from patients.models import Patient
-
-    # seed_demo refuses to run with DEBUG off; this database is a scratch copy.
-    with override_settings(DEBUG=True):
-        call_command("seed_demo", patients=200, stdout=open(os.devnull, "w"))  # noqa: SIM115
-    client = Client()
-    client.force_login(User.objects.get(username="nurse"))
-    patient = Patient.objects.filter(courses__status="active").first()
+    seconds = None
+    if not options.no_seed:
+        recreate(database_url)
+        manage("migrate", "--noinput", database_url=database_url)
+        began = time.monotonic()
+        manage("seed_demo", "--patients", str(options.patients), database_url=database_url)
+        seconds = time.monotonic() - began
+        print(f"seed_demo --patients {options.patients}: {seconds:.0f} s", flush=True)
+    manage("collectstatic", "--noinput", "--verbosity", "0", debug=False, database_url=database_url)
+    facts = dict(
+        line.split("=", 1)
+        for line in manage("shell", "-c", PREPARE, database_url=database_url).splitlines()
+        if "=" in line
+    )
+    cookie = f"sessionid={facts['SESSION']}"
     pages = [
-        ("patient list (50 of 200 patients)", reverse("patients:list")),
-        ("patient page", reverse("patients:detail", args=[patient.pk])),
-        ("needs booking", reverse("schedules:needs_booking")),
-        ("overdue & rebook", reverse("schedules:overdue")),
-        ("today's list", reverse("schedules:today")),
-        ("calendar month", reverse("schedules:calendar")),
+        ("/healthz (floor, no database)", "/healthz", {}, 200),
+        ("Today", "/today/", {}, 200),
+        ("Needs booking", "/needs-booking/", {}, 200),
+        ("Overdue & rebook", "/overdue/", {}, 200),
+        ("Month", "/calendar/", {}, 200),
+        ("Week", "/calendar/week/", {}, 200),
+        ("Patient list", "/patients/", {}, 200),
+        ("A patient's page", f"/patients/{facts['PATIENT']}/", {}, 200),
+        ("Search", f"/patients/?q={facts['SEARCH']}", {}, 200),
     ]
-    runs = max(RUNS // 10, 5)
-    print(f"\nNurses' pages, seed_demo with 200 patients, {runs} requests each")
-    # Static files are served by WhiteNoise in production; here the plain storage avoids
-    # needing a collected manifest.
-    plain = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    with override_settings(STORAGES=plain):
-        for label, path in pages:
-            queries = count_queries(connection, lambda path=path: client.get(path))
-            report(label, timed(client, path, 200, runs=runs), f"   {queries} queries")
+    feed = f"/feeds/{facts['TOKEN']}.ics"
+
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "tofersen_scheduler.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{options.port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env(False, database_url),
+        start_new_session=True,
+    )
+    rows = []
+    try:
+        wait_until_up(options.port, server)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        for name, path, headers, expect in pages:
+            rows.append(
+                (
+                    name,
+                    *time_page(
+                        options.port,
+                        path,
+                        runs=options.runs,
+                        deadline=deadline,
+                        cookie=cookie,
+                        headers=headers,
+                        expect=expect,
+                    ),
+                )
+            )
+            print(
+                f"{rows[-1][0]:<32} p50 {rows[-1][1]:7.1f} ms  p95 {rows[-1][2]:7.1f} ms",
+                flush=True,
+            )
+        etag = request(options.port, feed)[2].get("ETag", "")
+        for name, headers, expect in [
+            ("Patient feed (200)", {}, 200),
+            ("Patient feed (304, If-None-Match)", {"If-None-Match": etag}, 304),
+        ]:
+            rows.append(
+                (
+                    name,
+                    *time_page(
+                        options.port,
+                        feed,
+                        runs=options.runs,
+                        deadline=deadline,
+                        headers=headers,
+                        expect=expect,
+                    ),
+                )
+            )
+            print(
+                f"{rows[-1][0]:<32} p50 {rows[-1][1]:7.1f} ms  p95 {rows[-1][2]:7.1f} ms",
+                flush=True,
+            )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+    version = subprocess.run(  # noqa: S603 - our own interpreter
+        [PYTHON, "-c", "import django, gunicorn; print(django.__version__, gunicorn.__version__)"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    heading = (
+        f"{facts['PATIENTS']} patients, PostgreSQL, gunicorn {version[1]} (2 sync workers), "
+        f"Django {version[0]}, DEBUG off, real HTTP on 127.0.0.1; {options.runs} requests a "
+        f"page after 3 warm-ups. {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}."
+    )
+    if seconds is not None:
+        heading += f" seed_demo took {seconds:.0f} s."
+    if options.label:
+        heading = f"{options.label}: {heading}"
+    table = [heading, "", "| Page | p50 ms | p95 ms | requests |", "|---|---:|---:|---:|"]
+    table += [f"| {name} | {p50:.1f} | {p95:.1f} | {count} |" for name, p50, p95, count in rows]
+    text = "\n".join(table)
+    print("\n" + text)
+    if options.write:
+        target = ROOT / options.write
+        old = target.read_text() if target.exists() else f"{BEGIN}\n{END}\n"
+        before, _, rest = old.partition(BEGIN)
+        _, _, after = rest.partition(END)
+        target.write_text(f"{before}{BEGIN}\n{text}\n{END}{after}")
 
 
 if __name__ == "__main__":

@@ -26,11 +26,9 @@ from patients.forms import (
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
 from schedules import planning, services
-from schedules.engine import DoseState
 from schedules.models import Booking, CourseEvent, Dose, TreatmentCourse, Unit
 
 PATIENTS_PER_PAGE = 50
-GIVEN = DoseState.GIVEN
 
 
 def _open_courses():
@@ -75,16 +73,13 @@ def patient_list(request):
         patients = patients.filter(match)
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
 
-    unit = Unit.current()
-    today = timezone.localdate()
-    calendar = planning.open_calendar(unit, today)
+    courses = [patient.open_courses[0] for patient in page if patient.open_courses]
+    # count=1: the doses given and the next one, all the list shows.
+    plans = planning.plans_for(courses, today=timezone.localdate(), unit=Unit.current(), count=1)
     rows = []
     for patient in page:
         course = patient.open_courses[0] if patient.open_courses else None
-        upcoming = None
-        if course is not None:
-            plan = planning.plan_for(course, today=today, unit=unit, calendar=calendar)
-            upcoming = next((p for p in plan if p.state != GIVEN), None)
+        upcoming = planning.next_dose(plans[course.pk]) if course is not None else None
         rows.append({"patient": patient, "course": course, "next": upcoming})
     return render(
         request, "patients/patient_list.html", {"page": page, "rows": rows, "query": query}
@@ -143,22 +138,9 @@ def patient_detail(request, pk):
     timeline, plan_problem = [], ""
     if course is not None:
         calendar = planning.open_calendar(unit, today)
-        doses = {dose.number: dose for dose in course.doses.all()}
         plan = planning.plan_for(course, today=today, unit=unit, calendar=calendar)
         plan_problem = plan.problem
-        for planned in plan:
-            dose = doses.get(planned.number)
-            timeline.append(
-                {
-                    "plan": planned,
-                    "dose": dose,
-                    "booking": dose.active_booking if dose else None,
-                    # A due date on a weekend or bank holiday: book the next open day in the
-                    # window (the engine never moves a date that is not yet due).
-                    "closed": planned.state in (DoseState.DUE, DoseState.PLANNED)
-                    and not calendar.is_open(planned.date),
-                }
-            )
+        timeline = planning.timeline(plan, calendar)
     feed_token = (
         FeedToken.objects.active().filter(patient=patient).select_related("issued_by").first()
     )

@@ -219,7 +219,7 @@ def plan(
             phase, interval = Phase.LOADING, LOADING_INTERVAL_DAYS
         else:
             phase, interval = Phase.MAINTENANCE, MAINTENANCE_INTERVAL_DAYS
-        due = start if previous_anchor is None else previous_anchor + timedelta(days=interval)
+        due = start if previous_anchor is None else _shift(previous_anchor, interval)
         if resume is not None:
             # Safe side of a resume: as soon as possible, but never sooner than the interval.
             due = max(due, resume.on)
@@ -246,8 +246,8 @@ def plan(
                 due=due,
                 state=state,
                 date=on,
-                window_start=due - timedelta(days=policy.book_early_days),
-                window_end=due + timedelta(days=policy.flag_late_days),
+                window_start=_shift(due, -policy.book_early_days),
+                window_end=_shift(due, policy.flag_late_days),
             )
         )
         previous_anchor = on
@@ -259,10 +259,21 @@ def _first_open_day(today: date, is_open: Callable[[date], bool] | None) -> date
     if is_open is None:
         return today
     for offset in range(OPEN_DAY_SEARCH_DAYS + 1):
-        day = today + timedelta(days=offset)
+        day = _shift(today, offset)
         if is_open(day):
             return day
     return today
+
+
+def _shift(day: date, days: int) -> date:
+    """`day` moved by `days`, or a one-line ScheduleError when the calendar ends first (a
+    start typed as 9999-12-31 must give a message, never an OverflowError)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        raise ScheduleError(
+            f"{day:%d %b %Y} is too far from today to plan from; check the dates recorded."
+        ) from None
 
 
 def _check_date(name: str, value: object) -> None:

@@ -6,7 +6,7 @@ projections are computed by `schedules.engine` from them and never stored.
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -19,6 +19,17 @@ from simple_history.models import HistoricalRecords
 
 from patients.models import Patient
 from schedules import engine
+
+
+@lru_cache(maxsize=16)
+def _england_bank_holidays(years: tuple[int, ...]) -> dict:
+    """{date: name} for those years; worked out once per process (about 10 ms each time
+    otherwise, on every page that reads the unit's open days). A plain dict, read-only."""
+    return dict(holidays.country_holidays("GB", subdiv="ENG", years=list(years)))
+
+
+class UnitMissing(Exception):
+    """The installation has no day-care unit yet; the message says what an admin must do."""
 
 
 class Unit(models.Model):
@@ -72,11 +83,14 @@ class Unit(models.Model):
 
     @classmethod
     def current(cls) -> "Unit":
-        """The unit this installation serves (one per deployment for now)."""
+        """The unit this installation serves (one per deployment for now). Reading never
+        writes: an admin (or `seed_demo`) creates the unit; until then pages say so
+        (`UnitMissing`, shown by `schedules.middleware.UnitMissingMiddleware`)."""
         unit = cls.objects.order_by("pk").first()
         if unit is None:
-            unit = cls.objects.create(
-                name="Day-care unit", address="Address not set", phone="Phone not set"
+            raise UnitMissing(
+                "No day-care unit is set up yet: an administrator must add one (name, address "
+                "and phone) in the admin before patients can be scheduled."
             )
         return unit
 
@@ -93,7 +107,7 @@ class Unit(models.Model):
     def bank_holidays(self, years) -> dict:
         if not self.closed_on_bank_holidays:
             return {}
-        return holidays.country_holidays("GB", subdiv="ENG", years=list(years))
+        return _england_bank_holidays(tuple(years))
 
     def calendar(self, start: date, end: date) -> "UnitCalendar":
         return UnitCalendar(self, start, end)
@@ -536,3 +550,65 @@ class Booking(models.Model):
     @property
     def local_date(self) -> date:
         return self.slot.local_date
+
+
+class CourseOutlook(models.Model):
+    """What the worklists filter on, kept beside a course's facts (issue 8).
+
+    Derived, never a fact: `schedules.planning.refresh_next_due` rewrites the row from the
+    engine's plan at the end of every service that changes the course, and the nightly
+    `refresh_next_due` command rewrites every row for the passage of time. Not audited (it
+    holds nothing anyone decided), so its rewrites leave no history noise.
+    """
+
+    course = models.OneToOneField(
+        TreatmentCourse, on_delete=models.CASCADE, primary_key=True, related_name="outlook"
+    )
+    next_due = models.DateField(
+        "next dose to book is due",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Due date of the first dose that may be booked now; empty when there is "
+        "nothing to book (not active, every next dose booked, or a history to check).",
+    )
+    next_number = models.PositiveIntegerField(null=True, blank=True)
+    problem = models.BooleanField(
+        default=False, help_text="The recorded history contradicts itself: a clinician checks."
+    )
+    flagged = models.BooleanField(
+        default=False,
+        help_text="A booked dose sits outside its window with no clinician's reason recorded.",
+    )
+    refreshed_on = models.DateField()
+
+    class Meta:
+        verbose_name = "course outlook"
+
+    def __str__(self):
+        return f"Outlook of course {self.course_id}: next due {self.next_due or '—'}"
+
+
+class ProjectedDose(models.Model):
+    """A dose the engine projects and nobody has booked yet, kept for the capacity forecast
+    (issue 8), like `CourseOutlook`: derived, rewritten by `planning.refresh_next_due` and the
+    nightly pass, never edited. `on` is the engine's date (for an overdue dose, the next open
+    day as of `CourseOutlook.refreshed_on`)."""
+
+    course = models.ForeignKey(
+        TreatmentCourse, on_delete=models.CASCADE, related_name="projected_doses"
+    )
+    number = models.PositiveSmallIntegerField()
+    on = models.DateField(db_index=True)
+    due = models.DateField()
+    window_end = models.DateField()
+    overdue = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "projected dose"
+        constraints = [
+            models.UniqueConstraint(fields=["course", "number"], name="projected_dose_once")
+        ]
+
+    def __str__(self):
+        return f"Course {self.course_id} dose {self.number} projected {self.on}"

@@ -8,16 +8,36 @@ date arithmetic and no window rule. `services.py` holds writes only and reads th
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, Prefetch
+from django.core.paginator import Page, Paginator
+from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
 from schedules import engine
-from schedules.models import Dose, Slot, TreatmentCourse, Unit, UnitCalendar
+from schedules.models import (
+    Booking,
+    CourseOutlook,
+    Dose,
+    ProjectedDose,
+    Slot,
+    TreatmentCourse,
+    Unit,
+    UnitCalendar,
+)
 
 # The doses a nurse may book now: the first pending dose of an active course.
 BOOKABLE_STATES = (engine.DoseState.DUE, engine.DoseState.OVERDUE)
+
+# How many rows a worklist shows a page: a request plans only the courses it shows (issue 8).
+WORKLIST_PAGE_SIZE = 25
+# How far ahead Overdue & rebook offers slots for an overdue dose ("as soon as possible").
+OVERDUE_CHOICE_WEEKS = 4
+CHOICES_ON_WORKLIST = 3
+
+# How far ahead unbooked doses are kept for the capacity forecast.
+PROJECTION_WEEKS = 26
+FORECAST_MAX_WEEKS = 26
 
 # One horizon for everyone: how far ahead "as soon as possible" may look for an open day (the
 # engine searches a year). timedelta, not replace(year=…): 29 February has no year-later twin.
@@ -163,3 +183,599 @@ def suggest_slots(
             break
         extra[pending.number] = slot.local_date
     return suggestions
+
+
+# Reading a course's plan for a page ------------------------------------------------------------
+
+
+def course_queryset():
+    """Courses with everything the engine and the worklists need, in a fixed number of
+    queries: patient, consents (for blockers), events, doses with their active booking and
+    any missed appointment."""
+    return TreatmentCourse.objects.select_related("patient").prefetch_related(
+        "events",
+        "patient__consents",
+        Prefetch(
+            "doses",
+            queryset=Dose.objects.with_active_booking().prefetch_related(
+                Prefetch(
+                    "bookings",
+                    queryset=Booking.objects.filter(status=Booking.Status.NOSHOW).select_related(
+                        "slot__unit"
+                    ),
+                    to_attr="noshow_bookings",
+                )
+            ),
+        ),
+    )
+
+
+@dataclass
+class TimelineRow:
+    """One dose on a patient's record, as the record shows it."""
+
+    plan: engine.PlannedDose
+    dose: Dose | None
+    booking: Booking | None
+    # A due date on a weekend or bank holiday: book the next open day in the window (the
+    # engine never moves a date that is not yet due).
+    closed: bool
+    # May be booked now (DUE or OVERDUE): the one rule, BOOKABLE_STATES.
+    bookable: bool
+    # Booked outside the unit's window (an earlier dose moved).
+    outside_window: bool
+
+
+def timeline(plan: CoursePlan, calendar: UnitCalendar) -> list[TimelineRow]:
+    doses = {dose.number: dose for dose in plan.course.doses.all()}
+    rows = []
+    for planned in plan:
+        dose = doses.get(planned.number)
+        rows.append(
+            TimelineRow(
+                plan=planned,
+                dose=dose,
+                booking=dose.active_booking if dose else None,
+                closed=planned.state in (engine.DoseState.DUE, engine.DoseState.PLANNED)
+                and not calendar.is_open(planned.date),
+                bookable=planned.state in BOOKABLE_STATES,
+                outside_window=planned.state == engine.DoseState.BOOKED and planned.outside_window,
+            )
+        )
+    return rows
+
+
+def next_dose(plan: CoursePlan) -> engine.PlannedDose | None:
+    """The first dose not yet given: what the patient list shows. Its `date` is the one the
+    record shows (booked, due, or for an overdue dose the next open day); its `due` says
+    since when an overdue dose is late."""
+    return next((p for p in plan if p.state != engine.DoseState.GIVEN), None)
+
+
+def plans_for(courses, *, today: date, unit: Unit, **options) -> dict[int, CoursePlan]:
+    """Plans for the courses a page shows, with one calendar: {course id: plan}."""
+    calendar = open_calendar(unit, today)
+    return {
+        c.pk: plan_for(c, today=today, unit=unit, calendar=calendar, **options) for c in courses
+    }
+
+
+# What the worklists filter on ------------------------------------------------------------------
+
+
+def outlook_values(plan: CoursePlan) -> dict:
+    """The columns kept beside the facts, from a plan. Only an ACTIVE course has something to
+    book (paused, stopped and held-for-review courses have nothing)."""
+    course = plan.course
+    pending = plan.pending if course.status == TreatmentCourse.Status.ACTIVE else None
+    doses = {dose.number: dose for dose in course.doses.all()}
+    flagged = any(
+        p.state == engine.DoseState.BOOKED
+        and p.outside_window
+        and p.number in doses
+        and doses[p.number].active_booking is not None
+        and not doses[p.number].active_booking.override_reason
+        for p in plan
+    )
+    return {
+        "next_due": pending.due if pending else None,
+        "next_number": pending.number if pending else None,
+        "problem": bool(plan.problem) and course.status == TreatmentCourse.Status.ACTIVE,
+        "flagged": flagged,
+    }
+
+
+def projections(plan: CoursePlan, today: date) -> list[ProjectedDose]:
+    """The unbooked doses of an active course in the forecast's reach."""
+    if plan.course.status != TreatmentCourse.Status.ACTIVE or plan.problem:
+        return []
+    until = today + timedelta(weeks=PROJECTION_WEEKS)
+    unbooked = (engine.DoseState.DUE, engine.DoseState.OVERDUE, engine.DoseState.PLANNED)
+    return [
+        ProjectedDose(
+            course=plan.course,
+            number=p.number,
+            on=p.date,
+            due=p.due,
+            window_end=p.window_end,
+            overdue=p.state == engine.DoseState.OVERDUE,
+        )
+        for p in plan
+        if p.state in unbooked and p.date <= until
+    ]
+
+
+def refresh_next_due(course: TreatmentCourse, *, today: date | None = None) -> CourseOutlook:
+    """Rewrite the course's outlook (next due date, problem, flagged booking) from its facts.
+
+    Every service that changes a course's facts calls this last, inside its transaction, so a
+    worklist never lists a dose already booked. The first pending dose's due date depends only
+    on facts (the doses before it are given or booked), not on today; the nightly command
+    (`manage.py refresh_next_due`) covers anything else that moves with time.
+    """
+    today = today or timezone.localdate()
+    course = TreatmentCourse.objects.prefetch_related(
+        "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
+    ).get(pk=course.pk)
+    unit = Unit.objects.order_by("pk").first()
+    if unit is not None:
+        plan = plan_for(course, today=today, unit=unit)
+    else:  # no unit yet (an admin adds it): the due date does not depend on open days
+        try:
+            plan = CoursePlan(course, course.plan(today=today))
+        except engine.ScheduleError as error:
+            plan = CoursePlan(course, problem=str(error))
+    values = outlook_values(plan)
+    outlook, _ = CourseOutlook.objects.update_or_create(
+        course=course, defaults={**values, "refreshed_on": today}
+    )
+    ProjectedDose.objects.filter(course=course).delete()
+    ProjectedDose.objects.bulk_create(projections(plan, today))
+    return outlook
+
+
+def refresh_all(*, today: date | None = None, batch: int = 500) -> int:
+    """The nightly pass: every open course's outlook, in batches (a constant memory)."""
+    today = today or timezone.localdate()
+    unit = Unit.current()
+    calendar = open_calendar(unit, today)
+    courses = TreatmentCourse.objects.exclude(status=TreatmentCourse.Status.STOPPED)
+    ids = list(courses.order_by("pk").values_list("pk", flat=True))
+    done = 0
+    for first in range(0, len(ids), batch):
+        chunk = TreatmentCourse.objects.filter(pk__in=ids[first : first + batch]).prefetch_related(
+            "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
+        )
+        plans = [plan_for(c, today=today, unit=unit, calendar=calendar) for c in chunk]
+        rows = [
+            CourseOutlook(course=plan.course, refreshed_on=today, **outlook_values(plan))
+            for plan in plans
+        ]
+        ProjectedDose.objects.filter(course__in=[plan.course for plan in plans]).delete()
+        ProjectedDose.objects.bulk_create(
+            [projected for plan in plans for projected in projections(plan, today)]
+        )
+        CourseOutlook.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["course"],
+            update_fields=["next_due", "next_number", "problem", "flagged", "refreshed_on"],
+        )
+        done += len(rows)
+    # A stopped course has nothing to book.
+    ProjectedDose.objects.filter(course__status=TreatmentCourse.Status.STOPPED).delete()
+    CourseOutlook.objects.filter(course__status=TreatmentCourse.Status.STOPPED).exclude(
+        next_due=None, problem=False, flagged=False
+    ).update(next_due=None, next_number=None, problem=False, flagged=False, refreshed_on=today)
+    return done
+
+
+# Worklists -------------------------------------------------------------------------------------
+
+
+def _local_midnight(unit: Unit, day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=unit.zone)
+
+
+def _page(queryset, number) -> Page:
+    page = Paginator(queryset, WORKLIST_PAGE_SIZE).get_page(number)
+    page.object_list = list(page.object_list)  # one query, however often it is read
+    return page
+
+
+def _active():
+    return course_queryset().filter(status=TreatmentCourse.Status.ACTIVE)
+
+
+@dataclass
+class NeedsBookingRow:
+    course: TreatmentCourse
+    patient: object
+    planned: engine.PlannedDose
+    blockers: list[str]
+    choices: list[Slot] = field(default_factory=list)
+
+
+@dataclass
+class Problem:
+    course: TreatmentCourse
+    problem: str
+
+
+@dataclass
+class NeedsBooking:
+    rows: list[NeedsBookingRow]
+    problems: list[Problem]
+    overdue: int
+    weeks: int
+    page: Page
+
+
+def needs_booking(unit: Unit, *, today: date, page=1) -> NeedsBooking:
+    """Doses due from today to the unit's horizon with no booking, most urgent first, each with
+    the first free slots of its window. Filters on the outlook; plans only the page's courses."""
+    horizon = today + timedelta(weeks=unit.needs_booking_weeks)
+    due = _active().filter(outlook__next_due__gte=today, outlook__next_due__lte=horizon)
+    shown = _page(due.order_by("outlook__next_due", "patient__family_name", "pk"), page)
+    calendar = open_calendar(unit, today)
+    rows, problems = [], []
+    for course in shown.object_list:
+        plan = plan_for(course, today=today, unit=unit, calendar=calendar)
+        if plan.problem:
+            problems.append(Problem(course, plan.problem))
+        elif plan.pending is not None and plan.pending.state == engine.DoseState.DUE:
+            rows.append(
+                NeedsBookingRow(
+                    course=course,
+                    patient=course.patient,
+                    planned=plan.pending,
+                    blockers=course.patient.treatment_blockers(on=plan.pending.due),
+                )
+            )
+    problems += [
+        Problem(course, plan.problem)
+        for course in _active().filter(outlook__problem=True)
+        if (plan := plan_for(course, today=today, unit=unit, calendar=calendar)).problem
+    ]
+    if rows:
+        last = max(row.planned.window_end for row in rows)
+        free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last)
+        for row in rows:
+            row.choices = free.first(
+                max(row.planned.window_start, today),
+                row.planned.window_end,
+                limit=CHOICES_ON_WORKLIST,
+            )
+    overdue = TreatmentCourse.objects.filter(
+        status=TreatmentCourse.Status.ACTIVE, outlook__next_due__lt=today
+    ).count()
+    return NeedsBooking(rows, problems, overdue, unit.needs_booking_weeks, shown)
+
+
+@dataclass
+class OverdueRow:
+    course: TreatmentCourse
+    patient: object
+    planned: engine.PlannedDose
+    missed: Booking | None
+    late_days: int
+    blockers: list[str]
+    choices: list[Slot] = field(default_factory=list)
+
+
+@dataclass
+class FlaggedRow:
+    course: TreatmentCourse
+    patient: object
+    planned: engine.PlannedDose
+    booking: Booking
+    closed: str
+    outside: bool
+    early: bool
+    previous: engine.PlannedDose | None
+
+
+@dataclass
+class UnrecordedRow:
+    course: TreatmentCourse
+    patient: object
+    planned: engine.PlannedDose
+    booking: Booking
+
+
+@dataclass
+class OverdueWorklist:
+    overdue_rows: list[OverdueRow]
+    flagged: list[FlaggedRow]
+    unrecorded: list[UnrecordedRow]
+    problems: list[Problem]
+    page: Page
+
+
+def _attention_course_ids(unit: Unit, today: date, calendar: UnitCalendar) -> set[int]:
+    """Courses with a booking to look at: past with no outcome, on a day closed since it was
+    booked, or flagged outside its window. Bookings are bounded by the unit's places, not by
+    the number of patients, so this stays small."""
+    midnight = _local_midnight(unit, today)
+    ids = set(
+        Booking.objects.filter(status=Booking.Status.BOOKED, slot__start__lt=midnight)
+        .values_list("dose__course_id", flat=True)
+        .distinct()
+    )
+    for course_id, start in Booking.objects.filter(
+        status=Booking.Status.BOOKED, slot__start__gte=midnight
+    ).values_list("dose__course_id", "slot__start"):
+        if calendar.closure_reason(timezone.localtime(start, unit.zone).date()):
+            ids.add(course_id)
+    ids.update(
+        CourseOutlook.objects.filter(Q(flagged=True) | Q(problem=True)).values_list(
+            "course_id", flat=True
+        )
+    )
+    return ids
+
+
+def overdue(unit: Unit, *, today: date, page=1) -> OverdueWorklist:
+    """Overdue doses (with any missed appointment), bookings flagged because an earlier dose
+    moved or the day closed, and past appointments with no outcome recorded."""
+    calendar = open_calendar(unit, today)
+    late = _active().filter(outlook__next_due__lt=today)
+    shown = _page(late.order_by("outlook__next_due", "patient__family_name", "pk"), page)
+    courses = {course.pk: course for course in shown.object_list}
+    on_page = set(courses)
+    attention = _attention_course_ids(unit, today, calendar) - set(courses)
+    courses.update({course.pk: course for course in _active().filter(pk__in=attention)})
+    overdue_rows, flagged, unrecorded, problems = [], [], [], []
+    for course in courses.values():
+        plan = plan_for(course, today=today, unit=unit, calendar=calendar)
+        if plan.problem:
+            problems.append(Problem(course, plan.problem))
+            continue
+        doses = {dose.number: dose for dose in course.doses.all()}
+        previous = None
+        for planned in plan:
+            dose = doses.get(planned.number)
+            if planned.state == engine.DoseState.OVERDUE and course.pk in on_page:
+                missed = sorted(
+                    getattr(dose, "noshow_bookings", []) if dose else [],
+                    key=lambda b: b.slot.start,
+                )
+                overdue_rows.append(
+                    OverdueRow(
+                        course=course,
+                        patient=course.patient,
+                        planned=planned,
+                        missed=missed[-1] if missed else None,
+                        late_days=planned.days_late(today),
+                        blockers=course.patient.treatment_blockers(on=today),
+                    )
+                )
+            elif planned.state == engine.DoseState.BOOKED and dose is not None:
+                booking = dose.active_booking
+                # A closure or bank holiday added after booking: reported, never moved.
+                closed = calendar.closure_reason(planned.date) if planned.date >= today else ""
+                moved_out = planned.outside_window and not booking.override_reason
+                if closed or moved_out:
+                    flagged.append(
+                        FlaggedRow(
+                            course=course,
+                            patient=course.patient,
+                            planned=planned,
+                            booking=booking,
+                            closed=closed,
+                            outside=moved_out,
+                            early=planned.date < planned.window_start,
+                            previous=previous,
+                        )
+                    )
+                if planned.date < today:
+                    unrecorded.append(UnrecordedRow(course, course.patient, planned, booking))
+            previous = planned
+    overdue_rows.sort(key=lambda row: (row.planned.due, row.patient.family_name))
+    # Overdue doses: the first free slots from today (as soon as possible, DESIGN §2).
+    last_day = today + timedelta(weeks=OVERDUE_CHOICE_WEEKS)
+    if overdue_rows:
+        free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last_day)
+        for row in overdue_rows:
+            row.choices = free.first(today, last_day, limit=CHOICES_ON_WORKLIST)
+            for slot in row.choices:
+                window = row.planned.window_start, row.planned.window_end
+                slot.in_window = window[0] <= slot.local_date <= window[1]
+    flagged.sort(key=lambda row: row.booking.slot.start)
+    unrecorded.sort(key=lambda row: row.booking.slot.start)
+    return OverdueWorklist(overdue_rows, flagged, unrecorded, problems, shown)
+
+
+# The book page ---------------------------------------------------------------------------------
+
+CHOICES_ON_BOOK_PAGE = 8
+# How far "look further" searches from the date the nurse picks.
+LOOK_FURTHER_DAYS = 28
+
+
+def book_choices(
+    unit: Unit, planned: engine.PlannedDose, *, today: date, look_from: date | None = None
+) -> list[Slot]:
+    """Free slots for a dose: in its window from today; or, when the nurse looks further, the
+    four weeks from the date she picked. Each slot says whether it is in the window (outside
+    needs a clinician's reason)."""
+    if look_from is not None:
+        first, last, limit = look_from, look_from + timedelta(days=LOOK_FURTHER_DAYS), 20
+    else:
+        first = max(planned.window_start, today)
+        last, limit = max(planned.window_end, first), CHOICES_ON_BOOK_PAGE
+    free = FreeSlots(unit=unit, calendar=unit.calendar(first, last), first=first, last=last)
+    found = free.first(first, last, limit=limit)
+    for slot in found:
+        slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
+    return found
+
+
+# Demand and capacity ---------------------------------------------------------------------------
+
+
+@dataclass
+class ForecastDay:
+    """One open day: places offered, doses booked, and doses due (or projected) that day that
+    nobody has booked yet."""
+
+    date: date
+    places: int
+    booked: int
+    due_unbooked: int
+
+    @property
+    def over_capacity(self) -> bool:
+        return self.booked + self.due_unbooked > self.places
+
+    @property
+    def spare(self) -> int:
+        return self.places - self.booked - self.due_unbooked
+
+    @property
+    def over_by(self) -> int:
+        return max(-self.spare, 0)
+
+    def as_dict(self) -> dict:
+        return {
+            "date": self.date.isoformat(),
+            "places": self.places,
+            "booked": self.booked,
+            "due_unbooked": self.due_unbooked,
+            "over_capacity": self.over_capacity,
+        }
+
+
+def _demand_day(day: date, window_end: date, calendar: UnitCalendar, today: date) -> date:
+    """The day an unbooked dose lands on: its date, or the next open day in its window (a due
+    date on a weekend is booked on the next open day); never before today."""
+    day = max(day, today)
+    probe = day
+    while probe <= window_end:
+        if calendar.is_open(probe):
+            return probe
+        probe += timedelta(days=1)
+    return day
+
+
+def forecast(
+    unit: Unit, first: date, last: date, *, today: date | None = None
+) -> list[ForecastDay]:
+    """Per open day from `first` to `last`: places, booked, due but unbooked.
+
+    1. Places and bookings: the unit's slots (one aggregate query); a closed day offers none.
+    2. Demand: the unbooked doses kept beside each active course (`ProjectedDose`, written
+       with the outlook; no course is planned here), each counted once, on the day it lands:
+       its date, or the next open day in its window; an overdue dose on the first open day
+       from today (as soon as possible, DESIGN §2).
+    3. A day is over capacity when booked + due unbooked exceed its places.
+    """
+    today = today or timezone.localdate()
+    calendar = unit.calendar(min(first, today), last + timedelta(days=14))
+    days: dict[date, ForecastDay] = {}
+    for slot in Slot.objects.between(unit, first, last).with_booked_count():
+        slot.unit = unit
+        day = slot.local_date
+        entry = days.setdefault(day, ForecastDay(day, 0, 0, 0))
+        entry.booked += slot.booked_count
+        if calendar.is_open(day):  # a day closed since its slots were made offers none
+            entry.places += slot.places
+    probe = first
+    while probe <= last:
+        if calendar.is_open(probe):
+            days.setdefault(probe, ForecastDay(probe, 0, 0, 0))
+        probe += timedelta(days=1)
+    projected = ProjectedDose.objects.filter(
+        course__status=TreatmentCourse.Status.ACTIVE, on__lte=last
+    ).values_list("on", "window_end", "overdue")
+    for on, window_end, overdue in projected:
+        day = _demand_day(today if overdue else on, max(window_end, today), calendar, today)
+        if first <= day <= last:
+            days.setdefault(day, ForecastDay(day, 0, 0, 0)).due_unbooked += 1
+    return [days[day] for day in sorted(days)]
+
+
+@dataclass
+class WeekLoad:
+    first: date
+    places: int
+    booked: int
+    due_unbooked: int
+
+    @property
+    def cannot_fit(self) -> bool:
+        """More doses due this week than places left: some will fall outside their window."""
+        return self.due_unbooked > self.places - self.booked
+
+
+def weeks_of(days: list[ForecastDay]) -> list[WeekLoad]:
+    weeks: dict[date, WeekLoad] = {}
+    for day in days:
+        monday = day.date - timedelta(days=day.date.weekday())
+        week = weeks.setdefault(monday, WeekLoad(monday, 0, 0, 0))
+        week.places += day.places
+        week.booked += day.booked
+        week.due_unbooked += day.due_unbooked
+    return [weeks[monday] for monday in sorted(weeks)]
+
+
+# A new patient's first four weeks: loading doses on days 0, 14 and 28 (US PI §2.1), so up to
+# three visits in the month they start.
+VISITS_IN_FIRST_MONTH = engine.LOADING_DOSE_COUNT
+
+
+@dataclass
+class StartCapacity:
+    """ "How many more patients can we start next month?" with how it was worked out."""
+
+    first: date
+    last: date
+    places: int
+    booked: int
+    due_unbooked: int
+    spare: int
+    patients: int
+    visits_each: int = VISITS_IN_FIRST_MONTH
+
+    @property
+    def sentence(self) -> str:
+        return (
+            f"{self.first:%B %Y}: about {self.patients} more patient(s) can start. "
+            f"{self.places} places − {self.booked} booked − {self.due_unbooked} due but not "
+            f"yet booked = {self.spare} spare; each new patient needs {self.visits_each} "
+            f"loading visits in the first four weeks (days 0, 14 and 28)."
+        )
+
+
+def start_capacity(unit: Unit, *, today: date | None = None) -> StartCapacity:
+    """Spare places next calendar month (places − booked − due unbooked, days over capacity
+    counting none), divided by the three loading visits a new patient needs in that month."""
+    today = today or timezone.localdate()
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    days = forecast(unit, first, last, today=today)
+    spare = sum(max(day.spare, 0) for day in days)
+    return StartCapacity(
+        first=first,
+        last=last,
+        places=sum(day.places for day in days),
+        booked=sum(day.booked for day in days),
+        due_unbooked=sum(day.due_unbooked for day in days),
+        spare=spare,
+        patients=spare // VISITS_IN_FIRST_MONTH,
+    )
+
+
+@dataclass
+class ForecastReport:
+    days: list[ForecastDay]
+    weeks: list[WeekLoad]
+    start: StartCapacity
+
+
+def forecast_report(unit: Unit, *, weeks: int, today: date | None = None) -> ForecastReport:
+    """The forecast page and command: `weeks` from today, by day and by week, and the answer
+    to "how many more patients can we start next month?"."""
+    today = today or timezone.localdate()
+    days = forecast(unit, today, today + timedelta(weeks=weeks, days=-1), today=today)
+    return ForecastReport(days, weeks_of(days), start_capacity(unit, today=today))

@@ -159,6 +159,26 @@ def _bump_calendar_sequence(dose: Dose) -> None:
 # Courses ---------------------------------------------------------------------------------------
 
 
+# Course starts: the drug's first trials began in 2016; a start before 2000 is a typo. Older
+# starts stay allowed (patients transfer in with doses given elsewhere). A start more than a
+# year ahead is a typo too (a year typed 2062): nobody books a first dose that far out.
+EARLIEST_COURSE_START = date(2000, 1, 1)
+COURSE_START_AHEAD_DAYS = 365
+
+
+def _check_start_date(start_date: date) -> None:
+    today = timezone.localdate()
+    if start_date < EARLIEST_COURSE_START:
+        raise CourseError(
+            f"{start_date:%d %b %Y} is before {EARLIEST_COURSE_START:%Y}: check the year."
+        )
+    if (start_date - today).days > COURSE_START_AHEAD_DAYS:
+        raise CourseError(
+            f"{start_date:%d %b %Y} is more than a year ahead: check the year. A course can "
+            "start at most a year from today."
+        )
+
+
 @retry_when_busy
 @transaction.atomic
 def start_course(*, patient: Patient, start_date: date, started_by) -> TreatmentCourse:
@@ -168,6 +188,7 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
     withdrawn (DESIGN §2 eligibility gate; US PI §1, EU SmPC 4.1).
     """
     patient = _locking(Patient.objects.prefetch_related("consents")).get(pk=patient.pk)
+    _check_start_date(start_date)
     blockers = patient.treatment_blockers(on=start_date)
     if blockers:
         raise CourseError("Cannot start treatment: " + " ".join(blockers))
@@ -179,11 +200,13 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
         raise CourseError("This patient already has a treatment course.")
     try:
         with transaction.atomic():
-            return TreatmentCourse.objects.create(
+            course = TreatmentCourse.objects.create(
                 patient=patient, start_date=start_date, started_by=started_by
             )
     except IntegrityError:
         raise CourseError("This patient already has a treatment course.") from None
+    planning.refresh_next_due(course)
+    return course
 
 
 def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
@@ -231,20 +254,32 @@ def withdraw_consent(*, consent, withdrawn_on: date) -> int:
         raise ServiceError("The date cannot be in the future.")
     consent.withdrawn_on = withdrawn_on
     consent.save(update_fields=["withdrawn_on"])
-    return sum(
+    cancelled = sum(
         _cancel_future_bookings(course, f"{consent.get_kind_display()} withdrawn")
         for course in courses
     )
+    for course in courses:
+        planning.refresh_next_due(course)
+    return cancelled
 
 
-def _check_event_date(course: TreatmentCourse, on: date) -> None:
+def _event_date(course: TreatmentCourse, on: date, kind: str) -> date:
+    """The date a decision is recorded on, or a refusal.
+
+    A course whose start is still ahead (a typo such as 2062, or a start postponed) can be
+    paused or stopped today: the decision is recorded on its start date, so nothing is ever
+    projected from it, and the engine's rule "no event before the start" still holds.
+    """
     if on < course.start_date:
-        raise CourseError("The date cannot be before the course started.")
-    if on > timezone.localdate():
+        if kind == CourseEvent.Kind.RESUME or course.start_date <= timezone.localdate():
+            raise CourseError("The date cannot be before the course started.")
+        on = course.start_date
+    elif on > timezone.localdate():
         raise CourseError("The date cannot be in the future.")
     last = course.events.order_by("-on").first()
     if last and on < last.on:
         raise CourseError(f"The date cannot be before the last change ({last.on:%d %b %Y}).")
+    return on
 
 
 def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields) -> None:
@@ -257,7 +292,7 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
             )
         if reason == CourseEvent.Reason.OTHER and not reason_detail.strip():
             raise CourseError("Say why, since the reason is “Other”.")
-    _check_event_date(course, on)
+    on = _event_date(course, on, kind)
     CourseEvent.objects.create(
         course=course,
         kind=kind,
@@ -295,7 +330,9 @@ def pause_course(*, course, on: date, reason: str, reason_detail: str = "", reco
         reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
-    return _cancel_future_bookings(course, "Treatment paused")
+    cancelled = _cancel_future_bookings(course, "Treatment paused")
+    planning.refresh_next_due(course)
+    return cancelled
 
 
 @retry_when_busy
@@ -318,6 +355,7 @@ def resume_course(*, course, on: date, restart_loading: bool = False, recorded_b
         restart_loading=restart_loading,
         recorded_by=recorded_by,
     )
+    planning.refresh_next_due(course)
 
 
 @retry_when_busy
@@ -337,7 +375,9 @@ def stop_course(*, course, on: date, reason: str, reason_detail: str = "", recor
         reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
-    return _cancel_future_bookings(course, "Treatment stopped")
+    cancelled = _cancel_future_bookings(course, "Treatment stopped")
+    planning.refresh_next_due(course)
+    return cancelled
 
 
 # Bookings --------------------------------------------------------------------------------------
@@ -471,6 +511,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise AlreadyBooked(f"Dose {dose.number} is already booked.", booking=existing) from None
     if dose.bookings.exclude(pk=booking.pk).exists():
         _bump_calendar_sequence(dose)
+    planning.refresh_next_due(course)
     return booking
 
 
@@ -594,6 +635,7 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
             f"from it: cancel dose {later.dose.number} first, or reschedule this booking."
         )
     _cancel(booking, reason.strip())
+    planning.refresh_next_due(booking.dose.course)
     return booking
 
 
@@ -695,6 +737,7 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     for other in later:
         _cancel(other, f"Dose {booking.dose.number} was missed: rebook after it is given.")
     booking.cancelled_later = later
+    planning.refresh_next_due(booking.dose.course)
     return booking
 
 
@@ -745,6 +788,7 @@ def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **deta
     dose.save()
     dose.bookings.active().update(status=Booking.Status.FULFILLED, updated_at=timezone.now())
     _bump_calendar_sequence(dose)
+    planning.refresh_next_due(course)
     return dose
 
 

@@ -23,11 +23,6 @@ from schedules import calendar_grid, engine, planning, services
 from schedules.forms import CancelForm, FindSlotsForm, SlotChoiceForm
 from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
 
-# How many free slots a page offers before the nurse asks for more.
-CHOICES_ON_WORKLIST = 3
-CHOICES_ON_BOOK_PAGE = 8
-# How far "look further" searches from the date the nurse picks.
-LOOK_FURTHER_DAYS = 28
 # Far beyond any real course (13 doses a year), small enough to refuse nonsense in URLs.
 MAX_DOSE_NUMBER = 1000
 
@@ -40,22 +35,7 @@ change_permission = permission_required("schedules.change_booking", raise_except
 
 
 def _course_queryset():
-    return TreatmentCourse.objects.select_related("patient").prefetch_related(
-        "events",
-        "patient__consents",
-        Prefetch(
-            "doses",
-            queryset=Dose.objects.with_active_booking().prefetch_related(
-                Prefetch(
-                    "bookings",
-                    queryset=Booking.objects.filter(status=Booking.Status.NOSHOW).select_related(
-                        "slot__unit"
-                    ),
-                    to_attr="noshow_bookings",
-                )
-            ),
-        ),
-    )
+    return planning.course_queryset()
 
 
 def _get_course(course_id: int) -> TreatmentCourse:
@@ -89,21 +69,6 @@ def _today() -> date:
     return timezone.localdate()
 
 
-def _plan(course, *, unit, calendar, today, **options):
-    """The engine's plan, or (None, message) when the recorded history contradicts itself:
-    a page shows that to the nurse instead of failing."""
-    try:
-        return planning.plan_course(
-            course, unit=unit, calendar=calendar, today=today, **options
-        ), ""
-    except engine.ScheduleError as error:
-        return None, f"The schedule needs checking by a clinician: {error}"
-
-
-def _open_calendar(unit: Unit, today: date):
-    return planning.open_calendar(unit, today)
-
-
 def _dose_objects(course) -> dict[int, Dose]:
     return {dose.number: dose for dose in course.doses.all()}
 
@@ -119,26 +84,13 @@ def home(request):
 # Booking ---------------------------------------------------------------------------------------
 
 
-def _slot_options(free, planned, today, look_from):
-    """Free slots in the dose's window; or, when the nurse looks further, from that date."""
-    if look_from is not None:
-        found = free.first(look_from, look_from + timedelta(days=LOOK_FURTHER_DAYS), limit=20)
-    else:
-        found = free.first(
-            max(planned.window_start, today), planned.window_end, limit=CHOICES_ON_BOOK_PAGE
-        )
-    for slot in found:
-        slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
-    return found
-
-
 def _booking_page(request, *, course, number, unit, form, booking=None, status=200):
     """The book or reschedule page for dose `number`: its due date and window from the
     engine (counted from the doses before it) and the free slots to choose from."""
     today = _today()
-    calendar = _open_calendar(unit, today)
-    plan, problem = _plan(course, unit=unit, calendar=calendar, today=today, before=number)
-    planned = next((p for p in plan or [] if p.number == number), None)
+    plan = planning.plan_for(course, today=today, unit=unit, before=number)
+    problem = plan.problem
+    planned = plan.dose(number)
     doses = _dose_objects(course)
     dose = doses.get(number)
     context = {
@@ -162,8 +114,7 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
         elif active is not None:
             context["already"] = active
         elif planned.state not in planning.BOOKABLE_STATES:
-            first = next((p.number for p in plan if p.state in planning.BOOKABLE_STATES), None)
-            context["book_first"] = first
+            context["book_first"] = plan.pending.number if plan.pending else None
     context["blockers"] = course.patient.treatment_blockers(on=max(planned.date, today))
     later = next(
         (
@@ -183,16 +134,7 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
             look_from = None
     context["find"] = find
     context["look_from"] = look_from
-    first = look_from or max(planned.window_start, today)
-    last = (
-        look_from + timedelta(days=LOOK_FURTHER_DAYS)
-        if look_from
-        else max(planned.window_end, first)
-    )
-    free = planning.FreeSlots(
-        unit=unit, calendar=unit.calendar(first, last), first=first, last=last
-    )
-    options = _slot_options(free, planned, today, look_from)
+    options = planning.book_choices(unit, planned, today=today, look_from=look_from)
     if booking is not None:
         options = [slot for slot in options if slot.pk != booking.slot_id]
     context["options"] = options
@@ -449,11 +391,13 @@ def noshow(request, booking_id: int):
 
 def _phase_lookup(courses, *, unit, calendar, today):
     """{course id: {dose number: phase}} from the engine, one plan per course."""
-    phases = {}
-    for course in courses:
-        plan, _ = _plan(course, unit=unit, calendar=calendar, today=today)
-        phases[course.pk] = {p.number: p.phase for p in plan or []}
-    return phases
+    return {
+        course.pk: {
+            p.number: p.phase
+            for p in planning.plan_for(course, today=today, unit=unit, calendar=calendar)
+        }
+        for course in courses
+    }
 
 
 def _slots_with_patients(unit: Unit, first: date, last: date):
@@ -502,7 +446,7 @@ def day(request, day: date):
     slots = _slots_with_patients(unit, day, day)
     courses = {b.dose.course.pk: b.dose.course for s in slots for b in s.listed_bookings}
     phases = _phase_lookup(
-        courses.values(), unit=unit, calendar=_open_calendar(unit, today_), today=today_
+        courses.values(), unit=unit, calendar=planning.open_calendar(unit, today_), today=today_
     )
     for slot in slots:
         for booking in slot.listed_bookings:
@@ -528,58 +472,23 @@ def day(request, day: date):
     )
 
 
-def _active_courses():
-    return _course_queryset().filter(status=TreatmentCourse.Status.ACTIVE)
-
-
 @login_required
 @view_permission
 @require_GET
 def needs_booking(request):
     """Doses due in the next weeks with no booking, most urgent first, with the first free
-    slots of each window offered as one-click choices."""
-    unit = Unit.current()
+    slots of each window offered as one-click choices (built by `planning.needs_booking`)."""
     today_ = _today()
-    horizon = today_ + timedelta(weeks=unit.needs_booking_weeks)
-    calendar = _open_calendar(unit, today_)
-    rows, problems, overdue = [], [], 0
-    for course in _active_courses():
-        plan, problem = _plan(course, unit=unit, calendar=calendar, today=today_)
-        if problem:
-            problems.append({"course": course, "problem": problem})
-            continue
-        pending = next((p for p in plan if p.state in planning.BOOKABLE_STATES), None)
-        if pending is None:
-            continue
-        if pending.state == engine.DoseState.OVERDUE:
-            overdue += 1
-            continue
-        if pending.due > horizon:
-            continue
-        rows.append(
-            {
-                "course": course,
-                "patient": course.patient,
-                "planned": pending,
-                "blockers": course.patient.treatment_blockers(on=pending.due),
-            }
-        )
-    rows.sort(key=lambda row: (row["planned"].due, row["patient"].family_name))
-    last_day = horizon + timedelta(days=unit.flag_late_days + 1)
-    free = planning.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
-    for row in rows:
-        planned = row["planned"]
-        row["choices"] = free.first(
-            max(planned.window_start, today_), planned.window_end, limit=CHOICES_ON_WORKLIST
-        )
+    worklist = planning.needs_booking(Unit.current(), today=today_, page=request.GET.get("page"))
     return render(
         request,
         "schedules/needs_booking.html",
         {
-            "rows": rows,
-            "problems": problems,
-            "overdue": overdue,
-            "weeks": unit.needs_booking_weeks,
+            "rows": worklist.rows,
+            "problems": worklist.problems,
+            "overdue": worklist.overdue,
+            "weeks": worklist.weeks,
+            "page": worklist.page,
             "today": today_,
             "here": request.get_full_path(),
         },
@@ -591,82 +500,18 @@ def needs_booking(request):
 @require_GET
 def overdue(request):
     """Overdue doses (with any missed appointment), bookings flagged because an earlier dose
-    moved, and past appointments with no outcome recorded."""
-    unit = Unit.current()
+    moved, and past appointments with no outcome recorded (built by `planning.overdue`)."""
     today_ = _today()
-    calendar = _open_calendar(unit, today_)
-    overdue_rows, flagged, unrecorded, problems = [], [], [], []
-    for course in _active_courses():
-        plan, problem = _plan(course, unit=unit, calendar=calendar, today=today_)
-        if problem:
-            problems.append({"course": course, "problem": problem})
-            continue
-        doses = _dose_objects(course)
-        previous = None
-        for planned in plan:
-            dose = doses.get(planned.number)
-            if planned.state == engine.DoseState.OVERDUE:
-                missed = sorted(
-                    getattr(dose, "noshow_bookings", []) if dose else [],
-                    key=lambda b: b.slot.start,
-                )
-                overdue_rows.append(
-                    {
-                        "course": course,
-                        "patient": course.patient,
-                        "planned": planned,
-                        "missed": missed[-1] if missed else None,
-                        "late_days": planned.days_late(today_),
-                        "blockers": course.patient.treatment_blockers(on=today_),
-                    }
-                )
-            elif planned.state == engine.DoseState.BOOKED and dose is not None:
-                booking = dose.active_booking
-                # A closure or bank holiday added after booking: reported, never moved.
-                closed = calendar.closure_reason(planned.date) if planned.date >= today_ else ""
-                moved_out = planned.outside_window and not booking.override_reason
-                if closed or moved_out:
-                    flagged.append(
-                        {
-                            "course": course,
-                            "patient": course.patient,
-                            "planned": planned,
-                            "booking": booking,
-                            "closed": closed,
-                            "outside": moved_out,
-                            "early": planned.date < planned.window_start,
-                            "previous": previous,
-                        }
-                    )
-                if planned.date < today_:
-                    unrecorded.append(
-                        {
-                            "course": course,
-                            "patient": course.patient,
-                            "planned": planned,
-                            "booking": booking,
-                        }
-                    )
-            previous = planned
-    overdue_rows.sort(key=lambda row: row["planned"].due)
-    # Overdue doses: the first free slots from today (as soon as possible, DESIGN §2).
-    last_day = today_ + timedelta(weeks=4)
-    free = planning.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
-    for row in overdue_rows:
-        planned = row["planned"]
-        row["choices"] = free.first(today_, last_day, limit=CHOICES_ON_WORKLIST)
-        for slot in row["choices"]:
-            slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
-    flagged.sort(key=lambda row: row["booking"].slot.start)
-    unrecorded.sort(key=lambda row: row["booking"].slot.start)
+    worklist = planning.overdue(Unit.current(), today=today_, page=request.GET.get("page"))
     return render(
         request,
         "schedules/overdue.html",
         {
-            "overdue_rows": overdue_rows,
-            "flagged": flagged,
-            "unrecorded": unrecorded,
-            "problems": problems,
+            "overdue_rows": worklist.overdue_rows,
+            "flagged": worklist.flagged,
+            "unrecorded": worklist.unrecorded,
+            "problems": worklist.problems,
+            "page": worklist.page,
             "today": today_,
             "here": request.get_full_path(),
             "can_override": request.user.has_perm("schedules.override_booking_window"),
@@ -783,6 +628,24 @@ def week(request):
             "next_week": next_week if calendar_grid.in_range(next_week) else None,
             "today": today_,
         },
+    )
+
+
+@login_required
+@view_permission
+@require_GET
+def capacity(request):
+    """Demand and capacity ahead (issue 8): per open day places, booked, due but unbooked;
+    weeks that cannot fit their due doses; how many more patients can start next month."""
+    weeks = request.GET.get("weeks", "12")
+    if not weeks.isdigit() or not 1 <= int(weeks) <= planning.FORECAST_MAX_WEEKS:
+        messages.warning(request, f"Choose 1 to {planning.FORECAST_MAX_WEEKS} weeks; showing 12.")
+        weeks = "12"
+    report = planning.forecast_report(Unit.current(), weeks=int(weeks), today=_today())
+    return render(
+        request,
+        "schedules/capacity.html",
+        {"report": report, "weeks": int(weeks), "today": _today()},
     )
 
 

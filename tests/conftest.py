@@ -50,14 +50,28 @@ def clinician_client(client, clinician):
     return client
 
 
+@pytest.fixture(autouse=True)
+def installed_unit(request):
+    """Every installation has its unit (an admin or `seed_demo` creates it; reading never
+    does), so every database test starts with one, not yet open on any day. Mark a test
+    `no_unit` to see what happens before the unit is set up."""
+    names = request.fixturenames
+    if request.node.get_closest_marker("no_unit") or not (
+        {"db", "transactional_db"} & set(names) or request.node.get_closest_marker("django_db")
+    ):
+        return None
+    request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
+    return Unit.objects.create(name="Day-care unit", address="Not set", phone="Not set")
+
+
 @pytest.fixture
-def unit(db):
+def unit(db, installed_unit):
     """A unit open Monday to Friday with three 2-hour slots of two places from 09:00."""
-    unit = Unit.objects.create(
-        name="Neurology Day Unit",
-        address="Ward 7, St Elsewhere Hospital, 1 Hospital Road, London SE1 7EH",
-        phone="020 7946 0000",
-    )
+    unit = installed_unit
+    unit.name = "Neurology Day Unit"
+    unit.address = "Ward 7, St Elsewhere Hospital, 1 Hospital Road, London SE1 7EH"
+    unit.phone = "020 7946 0000"
+    unit.save()
     for weekday in range(5):
         SessionTemplate.objects.create(
             unit=unit, weekday=weekday, start_time=time(9), slot_minutes=120, slot_count=3, places=2

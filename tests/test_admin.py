@@ -106,8 +106,9 @@ def test_patient_list_makes_a_constant_number_of_queries(
 ):
     _patients_with_courses(count, clinician)
 
-    # session, user, permissions, count, unit, patients, courses, events, doses, bookings
-    with django_assert_num_queries(10):
+    # session, user, permissions, count, unit, patients, courses, events, doses, bookings,
+    # and the unit's open days (sessions, closures): the list's dates are the record's
+    with django_assert_num_queries(12):
         response = nurse_client.get(reverse("patients:list"))
 
     assert response.status_code == 200

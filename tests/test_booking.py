@@ -28,7 +28,10 @@ def frozen(day: date = MONDAY, hour: int = 8):
 
 
 def make_course(patient, start: date = MONDAY) -> TreatmentCourse:
-    return TreatmentCourse.objects.create(patient=patient, start_date=start)
+    """A course written directly (no eligibility check), with its worklist outlook."""
+    course = TreatmentCourse.objects.create(patient=patient, start_date=start)
+    planning.refresh_next_due(course)
+    return course
 
 
 def make_slot(unit, day: date, hour: int = 9, places: int = 2) -> Slot:

@@ -228,6 +228,9 @@ def test_bad_input_is_refused(arguments, message):
         ),
         pytest.param(["--start", "2026-01-05", "--count", "0"], "at least 1", id="count 0"),
         pytest.param(["--start", "2026-01-05", "--count", "-1"], "at least 1", id="count -1"),
+        pytest.param(
+            ["--start", "9999-12-01"], "too far from today to plan", id="end of the calendar"
+        ),
     ],
 )
 def test_command_line_errors_are_one_line_without_traceback(arguments, message):

@@ -19,7 +19,8 @@ from django.urls import reverse
 
 from patients.models import FeedToken
 from patients.services import issue_feed_link, issue_staff_feed_link, revoke_feed_link
-from schedules import ical, services
+from schedules import services
+from schedules.feeds import ical
 from schedules.models import Booking, Dose, Slot
 from tests.conftest import make_patient, make_user
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from patients.models import FeedToken
 from patients.services import issue_feed_link, issue_staff_feed_link, revoke_feed_link
 from schedules import services
-from schedules.feed_views import qr_svg
+from schedules.feeds.views import qr_svg
 from schedules.models import Slot
 from tests.conftest import make_patient
 

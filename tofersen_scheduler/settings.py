@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "schedules.middleware.UnitMissingMiddleware",
 ]
 
 ROOT_URLCONF = "tofersen_scheduler.urls"

@@ -18,6 +18,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", include("patients.urls")),
-    path("feeds/", include("schedules.feed_urls")),
+    path("feeds/", include("schedules.feeds.urls")),
     path("", include("schedules.urls")),
 ]

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from patients.models import Patient
 from patients.services import issue_feed_link
-from schedules.feed_views import feed_url
+from schedules.feeds.links import feed_url
 
 
 class Command(BaseCommand):

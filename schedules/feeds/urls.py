@@ -6,7 +6,7 @@ only that alphabet and a sane length, so anything else is a plain 404 from the r
 
 from django.urls import path, re_path
 
-from schedules import feed_views
+from schedules.feeds import views as feed_views
 
 app_name = "feeds"
 

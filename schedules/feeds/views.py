@@ -8,7 +8,6 @@ years. Pages that issue, revoke or print a link follow the usual view shape.
 from datetime import timedelta
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
@@ -26,7 +25,8 @@ from patients.services import (
     revoke_feed_link,
     revoke_staff_feed_link,
 )
-from schedules import ical
+from schedules.feeds import ical
+from schedules.feeds.links import feed_url, subscribe_url, webcal_url
 from schedules.models import Booking, Unit
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
@@ -37,20 +37,6 @@ STAFF_LINK_SESSION_KEY = "feeds:staff_link_once"
 # for "calendar last updated on the patient's phone".
 FETCH_RECORD_INTERVAL = timedelta(minutes=1)
 STAFF_FEED_PERMISSION = "schedules.view_booking"
-
-
-def feed_url(raw_token: str, *, staff: bool = False) -> str:
-    name = "feeds:staff_feed" if staff else "feeds:patient_feed"
-    return settings.SITE_URL + reverse(name, kwargs={"token": raw_token})
-
-
-def subscribe_url(raw_token: str) -> str:
-    return settings.SITE_URL + reverse("feeds:subscribe", kwargs={"token": raw_token})
-
-
-def webcal_url(url: str) -> str:
-    """The same link with the webcal scheme, which makes Apple Calendar and Outlook subscribe."""
-    return "webcal://" + url.split("://", 1)[1]
 
 
 def _feed_headers(response: HttpResponse) -> HttpResponse:

@@ -1,0 +1,1 @@
+"""Calendar feeds: time-zone blocks and events (`ical`), views and links (`views`), URLs."""

@@ -1,0 +1,58 @@
+"""Demand and capacity ahead: per open day, places, doses booked, doses due but unbooked.
+
+    python manage.py capacity_forecast [--weeks 12] [--json]
+
+With `--json`: a list of objects `date`, `places`, `booked`, `due_unbooked`, `over_capacity`
+(DESIGN §4). Without: a table, the weeks whose due doses cannot fit, and how many more
+patients the unit can start next month, with the sum behind the number.
+"""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from schedules import planning
+from schedules.models import Unit, UnitMissing
+
+
+class Command(BaseCommand):
+    help = "Per open day ahead: places, booked, due but unbooked, over capacity."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--weeks", default="12", help="How many weeks ahead (1 to 26).")
+        parser.add_argument("--json", action="store_true", help="Print JSON rows.")
+
+    def handle(self, *args, weeks, json: bool, **options):
+        if not str(weeks).isdigit() or not 1 <= int(weeks) <= planning.FORECAST_MAX_WEEKS:
+            raise CommandError(
+                f"--weeks: expected a whole number from 1 to {planning.FORECAST_MAX_WEEKS}, "
+                f"got {weeks!r}."
+            )
+        try:
+            unit = Unit.current()
+        except UnitMissing as error:
+            raise CommandError(str(error)) from None
+        today = timezone.localdate()
+        report = planning.forecast_report(unit, weeks=int(weeks), today=today)
+        if json:
+            self.stdout.write(dumps([day.as_dict() for day in report.days]))
+            return
+        self.stdout.write(f"{'Date':<16}{'Places':>7}{'Booked':>7}{'Due':>7}  Over")
+        for day in report.days:
+            over = "yes" if day.over_capacity else ""
+            self.stdout.write(
+                f"{day.date:%a %d %b %Y}  {day.places:>5}{day.booked:>7}"
+                f"{day.due_unbooked:>7}  {over}"
+            )
+        for week in report.weeks:
+            if week.cannot_fit:
+                self.stdout.write(
+                    f"Week of {week.first:%d %b %Y}: {week.due_unbooked} doses due, "
+                    f"{week.places - week.booked} places left."
+                )
+        self.stdout.write(report.start.sentence)
+
+
+def dumps(rows) -> str:
+    return json.dumps(rows, indent=2)
