@@ -305,7 +305,7 @@ def projections(plan: CoursePlan, today: date) -> list[ProjectedDose]:
     ]
 
 
-def refresh_next_due(course: TreatmentCourse, *, today: date | None = None) -> CourseOutlook:
+def refresh_next_due(course: TreatmentCourse, *, today: date | None = None) -> None:
     """Rewrite the course's outlook (next due date, problem, flagged booking) from its facts.
 
     Every service that changes a course's facts calls this last, inside its transaction, so a
@@ -325,13 +325,13 @@ def refresh_next_due(course: TreatmentCourse, *, today: date | None = None) -> C
             plan = CoursePlan(course, course.plan(today=today))
         except engine.ScheduleError as error:
             plan = CoursePlan(course, problem=str(error))
-    values = outlook_values(plan)
-    outlook, _ = CourseOutlook.objects.update_or_create(
-        course=course, defaults={**values, "refreshed_on": today}
-    )
+    values = {**outlook_values(plan), "refreshed_on": today}
+    # The caller holds the course lock, so a plain update is safe and takes no extra row lock
+    # (update_or_create would lock the outlook row outside the services' lock order).
+    if not CourseOutlook.objects.filter(course=course).update(**values):
+        CourseOutlook.objects.create(course=course, **values)
     ProjectedDose.objects.filter(course=course).delete()
     ProjectedDose.objects.bulk_create(projections(plan, today))
-    return outlook
 
 
 def refresh_all(*, today: date | None = None, batch: int = 500) -> int:
