@@ -11,21 +11,24 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from patients.models import Patient
 from schedules import engine, planning
 from schedules.models import (
+    AdverseEvent,
     Booking,
     CourseEvent,
     Dose,
+    FollowUpCall,
     Slot,
     TreatmentCourse,
     Unit,
     UnitCalendar,
+    Visit,
 )
 
 
@@ -79,16 +82,30 @@ class BookingStateError(BookingError):
     pass
 
 
+class AdministrationError(BookingError):
+    """The dose record is incomplete, early, out of order or in the future."""
+
+
+class VisitError(ServiceError):
+    """A visit step refused: checks incomplete, wrong stage, bad time."""
+
+
+class AdverseEventError(ServiceError):
+    pass
+
+
 def _lock_course(course: TreatmentCourse) -> TreatmentCourse:
     return TreatmentCourse.objects.select_for_update().select_related("patient").get(pk=course.pk)
 
 
 def _bump_calendar_sequence(dose: Dose) -> None:
     """iCalendar SEQUENCE goes up whenever the appointment's time or status changes
-    (RFC 5545 §3.8.7.4)."""
-    Dose.objects.filter(pk=dose.pk).update(
-        calendar_sequence=F("calendar_sequence") + 1, updated_at=timezone.now()
-    )
+    (RFC 5545 §3.8.7.4). Saved through the model, so the change leaves a history row; callers
+    hold the course lock, so the read-increment-write cannot race."""
+    fresh = Dose.objects.get(pk=dose.pk)
+    fresh.calendar_sequence += 1
+    fresh.save(update_fields=["calendar_sequence", "updated_at"])
+    dose.calendar_sequence = fresh.calendar_sequence
 
 
 # Courses ---------------------------------------------------------------------------------------
@@ -134,19 +151,35 @@ def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
     return len(bookings)
 
 
+def bookings_cancelled_by_withdrawal(patient) -> list[Booking]:
+    """The future bookings a consent withdrawal would cancel (for the confirmation page)."""
+    return list(
+        Booking.objects.active()
+        .filter(dose__course__patient=patient, slot__start__gte=timezone.now())
+        .exclude(dose__course__status=TreatmentCourse.Status.STOPPED)
+        .select_related("dose", "slot__unit")
+        .order_by("slot__start")
+    )
+
+
 @transaction.atomic
-def withdraw_consent(*, consent, withdrawn_on: date) -> int:
-    """Record a consent's withdrawal and cancel the patient's future bookings, which can no
-    longer go ahead (DESIGN §2: no dose is booked or given without both consents). Returns
-    how many bookings were cancelled.
+def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
+    """Record a consent's withdrawal, cancel the patient's future bookings, which can no
+    longer go ahead, and hold the open course for a clinician's review (DESIGN §2: no dose is
+    booked or given without both consents; nothing is projected while held). Treatment resumes
+    only after a new consent and a clinician's "continue" decision. Returns how many bookings
+    were cancelled.
 
     The patient's open course is locked first, as `book_dose` does, so a booking being made
-    at the same moment either finishes before the withdrawal or sees it and is refused.
+    at the same moment either finishes before the withdrawal or sees it and is refused. A
+    withdrawal dated on or before a dose already given is refused: the record would say a dose
+    was given without consent, so the date must be checked.
     """
     courses = list(
-        TreatmentCourse.objects.select_for_update()
+        TreatmentCourse.objects.select_for_update(of=("self",))
         .filter(patient_id=consent.patient_id)
         .exclude(status=TreatmentCourse.Status.STOPPED)
+        .order_by("pk")
     )
     consent = type(consent).objects.select_for_update().get(pk=consent.pk)
     if consent.withdrawn_on is not None:
@@ -157,12 +190,48 @@ def withdraw_consent(*, consent, withdrawn_on: date) -> int:
         raise ServiceError("Consent cannot be withdrawn before it was signed.")
     if withdrawn_on > timezone.localdate():
         raise ServiceError("The date cannot be in the future.")
+    given_after = (
+        Dose.objects.filter(course__in=courses, given_at__isnull=False)
+        .order_by("-given_at")
+        .first()
+    )
+    if given_after is not None and timezone.localdate(given_after.given_at) >= withdrawn_on:
+        raise ServiceError(
+            f"Dose {given_after.number} was given on {given_after.given_at:%d %b %Y}, on or "
+            "after that date: check the withdrawal date with a clinician."
+        )
     consent.withdrawn_on = withdrawn_on
     consent.save(update_fields=["withdrawn_on"])
-    return sum(
-        _cancel_future_bookings(course, f"{consent.get_kind_display()} withdrawn")
-        for course in courses
+    reason = f"{consent.get_kind_display()} withdrawn"
+    cancelled = 0
+    for course in courses:
+        cancelled += _cancel_future_bookings(course, reason)
+        if course.status != TreatmentCourse.Status.HELD:
+            _hold(
+                course,
+                reason=CourseEvent.Reason.CONSENT_WITHDRAWN,
+                reason_detail=reason,
+                recorded_by=withdrawn_by,
+            )
+    return cancelled
+
+
+def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
+    """Put the course on hold for clinical review, dated today, in the caller's transaction
+    and under its course lock."""
+    today = timezone.localdate()
+    last = course.events.order_by("-on").first()
+    on = max(today, last.on) if last else today
+    CourseEvent.objects.create(
+        course=course,
+        kind=CourseEvent.Kind.HOLD,
+        on=max(on, course.start_date),
+        reason=reason,
+        reason_detail=reason_detail,
+        recorded_by=recorded_by,
     )
+    course.status = TreatmentCourse.Status.HELD
+    course.save(update_fields=["status"])
 
 
 def _check_event_date(course: TreatmentCourse, on: date) -> None:
@@ -198,6 +267,7 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
         CourseEvent.Kind.PAUSE: TreatmentCourse.Status.PAUSED,
         CourseEvent.Kind.RESUME: TreatmentCourse.Status.ACTIVE,
         CourseEvent.Kind.STOP: TreatmentCourse.Status.STOPPED,
+        CourseEvent.Kind.HOLD: TreatmentCourse.Status.HELD,
     }[kind]
     course.save(update_fields=["status"])
 
@@ -316,6 +386,8 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     if dose.given_at:
         raise BookingError(f"Dose {dose.number} has already been given.")
     if course.status != TreatmentCourse.Status.ACTIVE:
+        if course.status == TreatmentCourse.Status.HELD:
+            raise CourseNotActive(_not_active_message(course))
         raise CourseNotActive(
             f"Treatment is {course.get_status_display().lower()}: a clinician must resume it "
             "before a dose can be booked."
@@ -543,6 +615,7 @@ def mark_arrived(*, booking: Booking, marked_by) -> Booking:
     _check_on_the_day(booking, "arrived")
     booking.status = Booking.Status.ARRIVED
     booking.save(update_fields=["status", "updated_at"])
+    _visit_for(booking)
     _bump_calendar_sequence(booking.dose)
     return booking
 
@@ -583,48 +656,541 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     return booking
 
 
+def _not_active_message(course: TreatmentCourse) -> str:
+    if course.status == TreatmentCourse.Status.HELD:
+        return (
+            "Treatment is on hold for clinical review: a clinician must record the review "
+            "decision first."
+        )
+    return f"Treatment is {course.get_status_display().lower()}."
+
+
+# The procedure record (DESIGN §2 "Procedure"); the three required ones with what to ask for.
+ADMINISTRATION_FIELDS = frozenset(
+    {
+        "operator",
+        "needle",
+        "imaging",
+        "csf_removed_ml",
+        "volume_injected_ml",
+        "vial_batch",
+        "vial_expiry",
+        "notes",
+    }
+)
+REQUIRED_DETAILS = {
+    "operator": "who did the lumbar puncture",
+    "vial_batch": "the vial batch",
+    "vial_expiry": "the vial expiry date",
+}
+# About 10 mL of CSF is removed first; 15 mL (100 mg) is injected (US PI §2.2, leaflet).
+CSF_USUAL_ML = (Decimal(5), Decimal(20))
+VOLUME_ML = Decimal(15)
+
+
+def administration_warnings(details: dict) -> list[str]:
+    """What a clinician should double-check in a procedure record (saved anyway)."""
+    warnings = []
+    csf = details.get("csf_removed_ml")
+    if csf is not None and not CSF_USUAL_ML[0] <= Decimal(csf) <= CSF_USUAL_ML[1]:
+        warnings.append(
+            f"CSF removed was {csf} mL: usually about 10 mL (5–20 mL). Check the record."
+        )
+    volume = details.get("volume_injected_ml")
+    if volume is not None and Decimal(volume) != VOLUME_ML:
+        warnings.append(f"Volume injected was {volume} mL, not 15 mL (100 mg). Check the record.")
+    return warnings
+
+
 @transaction.atomic
-def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **details) -> Dose:
+def record_administration(
+    *, dose: Dose, given_at: datetime, recorded_by, override_reason: str = "", **details
+) -> Dose:
     """Record that a dose was given: 100 mg/15 mL intrathecal bolus by lumbar puncture (US PI
     §2.2). The next dose is then counted from this date (EU SmPC 4.2).
 
-    `details` are the procedure record: operator, needle, imaging, csf_removed_ml, vial_batch,
-    vial_expiry, notes.
+    `details` are the procedure record: operator, needle, imaging, csf_removed_ml,
+    volume_injected_ml, vial_batch, vial_expiry, notes. Operator, batch and expiry are required
+    here, not only in the form.
+
+    Recording rules (DESIGN §2): every earlier dose is given; never in the future; dose 1 not
+    before the course start; never on or before the previous dose; before the dose's window
+    only by a clinician with `override_reason` (kept on the dose and flagged on the timeline).
+    When the dose has a booking, the patient must have arrived and the pre-dose checks must be
+    complete. The returned dose carries `warnings` (CSF or volume outside the usual).
     """
+    unknown = set(details) - ADMINISTRATION_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown administration details: {', '.join(sorted(unknown))}")
+    missing = [
+        label
+        for name, label in REQUIRED_DETAILS.items()
+        if details.get(name) is None or not str(details.get(name)).strip()
+    ]
+    if missing:
+        raise AdministrationError("Record " + ", ".join(missing) + " before saving the dose.")
     course = _lock_course(dose.course)
-    dose = Dose.objects.select_for_update().get(pk=dose.pk)
+    active = dose.bookings.active().first()
+    booking = _lock_booking(active) if active is not None else None
+    dose = Dose.objects.select_for_update(of=("self",)).get(pk=dose.pk)
     if dose.given_at:
-        raise BookingError(f"Dose {dose.number} was already recorded as given.")
+        raise AdministrationError(f"Dose {dose.number} was already recorded as given.")
     if course.status != TreatmentCourse.Status.ACTIVE:
-        raise CourseNotActive(f"Treatment is {course.get_status_display().lower()}.")
+        raise CourseNotActive(_not_active_message(course))
     given_on = timezone.localdate(given_at)
     blockers = course.patient.treatment_blockers(on=given_on)
     if blockers:
         raise NotEligible("Cannot record the dose: " + " ".join(blockers))
     if given_at > timezone.now():
-        raise BookingError("The time given cannot be in the future.")
+        raise AdministrationError("The time given cannot be in the future.")
+    if given_on < course.start_date:
+        raise AdministrationError(
+            f"The course started on {course.start_date:%d %b %Y}: a dose cannot be recorded "
+            "before that."
+        )
     expiry = details.get("vial_expiry")
     if expiry and expiry < given_on:
-        raise BookingError("The vial had expired on that date: check the batch and expiry.")
-    fresh = planning.fresh_plan(course, unit=Unit.current(), today=given_on)
-    planned = {p.number: p for p in fresh}
-    this = planned.get(dose.number)
-    if this is None or this.state == engine.DoseState.PLANNED:
-        raise DoseOutOfOrder(f"Dose {dose.number - 1} must be recorded first.")
-    previous = planned.get(dose.number - 1)
-    if previous is not None and given_on <= previous.date:
-        raise BookingError(
-            f"Dose {dose.number} cannot be given on or before dose {previous.number} "
-            f"({previous.date:%d %b %Y})."
+        raise AdministrationError("The vial had expired on that date: check the batch and expiry.")
+    given_before = dict(
+        Dose.objects.filter(
+            course=course, number__lt=dose.number, given_at__isnull=False
+        ).values_list("number", "given_at")
+    )
+    not_given = [n for n in range(1, dose.number) if n not in given_before]
+    if not_given:
+        raise DoseOutOfOrder(
+            f"Dose {not_given[0]} is not recorded as given: record what happened at that "
+            f"visit first (given, or not given and rebooked) before dose {dose.number}."
         )
+    previous = given_before.get(dose.number - 1)
+    if previous is not None and given_on <= timezone.localdate(previous):
+        raise AdministrationError(
+            f"Dose {dose.number} cannot be given on or before dose {dose.number - 1} "
+            f"({timezone.localdate(previous):%d %b %Y})."
+        )
+    if booking is not None:
+        visit = booking.visit_or_none
+        if booking.status != Booking.Status.ARRIVED or visit is None:
+            raise AdministrationError(
+                f"Dose {dose.number} is booked for {booking.slot}: mark the patient arrived "
+                "and complete the pre-dose checks first."
+            )
+        if not visit.checks_complete:
+            raise AdministrationError(
+                "The pre-dose checks are not complete: finish them (a clinician decides on "
+                "any new symptom or pregnancy) before the dose is given."
+            )
+    try:
+        fresh = planning.fresh_plan(course, unit=Unit.current(), today=given_on, before=dose.number)
+    except engine.ScheduleError as error:
+        raise AdministrationError(f"The schedule needs checking by a clinician: {error}") from None
+    this = next((p for p in fresh if p.number == dose.number), None)
+    override_reason = override_reason.strip()
+    if this is not None and given_on < this.window_start:
+        if not _can_override(recorded_by):
+            raise AdministrationError(
+                f"Dose {dose.number} is due {this.due:%d %b %Y}: giving it on "
+                f"{given_on:%d %b %Y} is early. Only a clinician may record it, with a reason."
+            )
+        if not override_reason:
+            raise AdministrationError(
+                f"Dose {dose.number} is due {this.due:%d %b %Y}: give a reason for giving it early."
+            )
+    else:
+        override_reason = ""
     for field, value in details.items():
-        setattr(dose, field, value)
+        setattr(dose, field, value.strip() if isinstance(value, str) else value)
     dose.given_at = given_at
     dose.given_by = recorded_by
+    dose.override_reason = override_reason
+    dose.calendar_sequence += 1
     dose.save()
-    dose.bookings.active().update(status=Booking.Status.FULFILLED, updated_at=timezone.now())
-    _bump_calendar_sequence(dose)
+    if booking is not None:
+        booking.status = Booking.Status.FULFILLED
+        booking.save(update_fields=["status", "updated_at"])
+    dose.warnings = administration_warnings(details)
     return dose
+
+
+# The visit -------------------------------------------------------------------------------------
+
+
+def _visit_for(booking: Booking) -> Visit:
+    visit = booking.visit_or_none
+    if visit is None:
+        visit = Visit.objects.create(booking=booking, arrived_at=timezone.now())
+    return visit
+
+
+@transaction.atomic
+def record_checks(
+    *,
+    booking: Booking,
+    recorded_by,
+    identity_confirmed: bool,
+    blood_sample_taken: bool,
+    pregnancy: str = "",
+    clotting_checked: bool | None = None,
+    symptom_headache: bool = False,
+    symptom_neck_stiffness: bool = False,
+    symptom_vision: bool = False,
+    symptom_numbness_weakness: bool = False,
+) -> Visit:
+    """Save the pre-dose checks (DESIGN §2 "Before"; patient leaflet). Consents are read from
+    the record, not typed. A 'yes' to a new symptom, or to pregnancy or breastfeeding, stops
+    the checks until a clinician decides (`clear_checks`). The pregnancy question must be
+    answered for a patient who could be pregnant."""
+    booking = _lock_booking(booking)
+    if booking.status != Booking.Status.ARRIVED:
+        raise VisitError(
+            f"This booking is {booking.get_status_display().lower()}: the checks are done "
+            "after the patient has arrived."
+        )
+    patient = booking.dose.course.patient
+    if not identity_confirmed:
+        raise VisitError("Confirm the patient's identity (name and date of birth) first.")
+    if patient.could_be_pregnant and pregnancy not in (Visit.Pregnancy.NO, Visit.Pregnancy.YES):
+        raise VisitError("Ask about pregnancy and breastfeeding and record the answer.")
+    if pregnancy not in Visit.Pregnancy.values:
+        raise VisitError("Choose an answer to the pregnancy question.")
+    visit = _visit_for(booking)
+    visit.identity_confirmed = True
+    visit.consents_on_file = not patient.treatment_blockers(on=booking.local_date)
+    visit.symptom_headache = bool(symptom_headache)
+    visit.symptom_neck_stiffness = bool(symptom_neck_stiffness)
+    visit.symptom_vision = bool(symptom_vision)
+    visit.symptom_numbness_weakness = bool(symptom_numbness_weakness)
+    visit.pregnancy = pregnancy
+    visit.blood_sample_taken = bool(blood_sample_taken)
+    visit.clotting_checked = clotting_checked
+    visit.checks_by = recorded_by
+    visit.checks_at = timezone.now()
+    visit.cleared_by = None
+    visit.cleared_note = ""
+    visit.save()
+    return visit
+
+
+@transaction.atomic
+def clear_checks(*, booking: Booking, cleared_by, note: str) -> Visit:
+    """A clinician's decision that the dose may go ahead despite a 'yes' in the checks."""
+    booking = _lock_booking(booking)
+    visit = booking.visit_or_none
+    if booking.status != Booking.Status.ARRIVED or visit is None or not visit.checks_at:
+        raise VisitError("There are no pre-dose checks waiting for a decision.")
+    if not note.strip():
+        raise VisitError("Write the clinical decision: why the dose may go ahead.")
+    if not _can_override(cleared_by):
+        raise VisitError("Only a clinician can decide that the dose may go ahead.")
+    visit.cleared_by = cleared_by
+    visit.cleared_note = note.strip()
+    visit.save(update_fields=["cleared_by", "cleared_note", "updated_at"])
+    return visit
+
+
+def _cancel_later_bookings(booking: Booking, why: str) -> list[Booking]:
+    later = list(
+        Booking.objects.active()
+        .filter(dose__course=booking.dose.course, dose__number__gt=booking.dose.number)
+        .select_related("dose", "slot__unit")
+        .order_by("dose__number")
+    )
+    for other in later:
+        _cancel(other, why)
+    return later
+
+
+@transaction.atomic
+def record_not_given(*, booking: Booking, reason: str, recorded_by, detail: str = "") -> Booking:
+    """The visit ended without the dose (DESIGN §2): the booking is closed (NOT_GIVEN, shown
+    as cancelled in the feed) and anchors nothing, so the dose stays due or overdue and goes on
+    the Overdue & rebook list. Later bookings, counted from this visit, are cancelled and
+    listed in `booking.cancelled_later`. Sending it twice changes nothing."""
+    booking = _lock_booking(booking)
+    if booking.status == Booking.Status.NOT_GIVEN:
+        booking.cancelled_later = []
+        return booking
+    if reason not in Visit.NotGivenReason.values:
+        raise VisitError("Choose why the dose was not given.")
+    detail = detail.strip()
+    if reason == Visit.NotGivenReason.OTHER and not detail:
+        raise VisitError("Say why, since the reason is “Other”.")
+    if booking.status not in (Booking.Status.ARRIVED, Booking.Status.BOOKED):
+        raise VisitError(
+            f"This booking is {booking.get_status_display().lower()}: it cannot be recorded "
+            "as not given."
+        )
+    if booking.local_date > timezone.localdate():
+        raise VisitError("A visit can only be recorded as not given on or after its day.")
+    visit = _visit_for(booking)
+    visit.not_given_reason = reason
+    visit.not_given_detail = detail
+    visit.save(update_fields=["not_given_reason", "not_given_detail", "updated_at"])
+    booking.status = Booking.Status.NOT_GIVEN
+    booking.cancel_reason = Visit.NotGivenReason(reason).label + (f": {detail}" if detail else "")
+    booking.save(update_fields=["status", "cancel_reason", "updated_at"])
+    _bump_calendar_sequence(booking.dose)
+    booking.cancelled_later = _cancel_later_bookings(
+        booking, f"Dose {booking.dose.number} was not given: rebook after it is given."
+    )
+    return booking
+
+
+def _given_visit(booking: Booking) -> tuple[Booking, Visit]:
+    booking = _lock_booking(booking)
+    if booking.status != Booking.Status.FULFILLED:
+        raise VisitError("Observation and discharge are recorded after the dose is given.")
+    visit = booking.visit_or_none
+    if visit is None:
+        visit = Visit.objects.create(booking=booking, arrived_at=booking.dose.given_at)
+    return booking, visit
+
+
+def _check_time(at: datetime, after: datetime, what: str) -> None:
+    if at > timezone.now() + timedelta(minutes=1):
+        raise VisitError(f"The {what} time cannot be in the future.")
+    if at < after:
+        raise VisitError(f"The {what} time cannot be before the dose was given.")
+
+
+@transaction.atomic
+def start_observation(*, booking: Booking, recorded_by, at: datetime | None = None) -> Visit:
+    """Observation after the dose: 60–90 minutes (patient leaflet). Twice changes nothing."""
+    booking, visit = _given_visit(booking)
+    if visit.observation_start:
+        return visit
+    at = at or timezone.now()
+    _check_time(at, booking.dose.given_at, "observation start")
+    visit.observation_start = at
+    visit.save(update_fields=["observation_start", "updated_at"])
+    return visit
+
+
+# The leaflet's observation: 60–90 minutes after the dose.
+MIN_OBSERVATION = timedelta(minutes=60)
+
+
+@transaction.atomic
+def record_discharge(*, booking: Booking, recorded_by, at: datetime | None = None) -> Visit:
+    """End observation and discharge. The visit carries `warnings` when the patient left less
+    than 60 minutes after the dose (patient leaflet: 60–90 minutes of observation)."""
+    booking, visit = _given_visit(booking)
+    visit.warnings = []
+    if visit.discharged_at:
+        return visit
+    at = at or timezone.now()
+    _check_time(at, booking.dose.given_at, "discharge")
+    if visit.observation_start and at < visit.observation_start:
+        raise VisitError("Discharge cannot be before observation started.")
+    visit.observation_start = visit.observation_start or booking.dose.given_at
+    visit.observation_end = visit.observation_end or at
+    visit.discharged_at = at
+    visit.save()
+    minutes = int((at - booking.dose.given_at).total_seconds() // 60)
+    if at - booking.dose.given_at < MIN_OBSERVATION:
+        visit.warnings.append(
+            f"Discharged {minutes} minutes after the dose: the leaflet asks for 60–90 minutes "
+            "of observation. Note why in the record."
+        )
+    return visit
+
+
+# Adverse events and holds ----------------------------------------------------------------------
+
+ADVERSE_EVENT_FIELDS = frozenset(
+    {
+        "term_detail",
+        "severity",
+        "relation",
+        "action_taken",
+        "outcome",
+        "resolved_on",
+        "triage",
+        "advice",
+    }
+)
+
+
+@transaction.atomic
+def record_adverse_event(
+    *, course, term: str, onset: date, serious: bool, recorded_by, dose=None, **details
+) -> AdverseEvent:
+    """Record an adverse event against the course, and the dose it followed when it did.
+
+    A serious neurological event (myelitis, radiculitis, aseptic meningitis, papilloedema or
+    raised intracranial pressure; US PI §5, EU SmPC 4.4) or any event marked serious puts the
+    open course on hold for clinical review (DESIGN §2): nothing is booked, given or projected
+    until a clinician records continue, pause or stop. A PLPH with triage answers gets the
+    matching step of the PLPH pathway stored as its advice. `event.held` says whether this
+    event put the course on hold.
+    """
+    unknown = set(details) - ADVERSE_EVENT_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown adverse-event details: {', '.join(sorted(unknown))}")
+    course = _lock_course(course)
+    if term not in AdverseEvent.Term.values:
+        raise AdverseEventError("Choose the event from the list (or “Other” and describe it).")
+    if term == AdverseEvent.Term.OTHER and not str(details.get("term_detail", "")).strip():
+        raise AdverseEventError("Describe the event, since it is “Other”.")
+    if onset is None:
+        raise AdverseEventError("Give the date the event started.")
+    if onset > timezone.localdate():
+        raise AdverseEventError("The onset date cannot be in the future.")
+    if onset < course.start_date:
+        raise AdverseEventError("The onset date cannot be before the course started.")
+    resolved_on = details.get("resolved_on")
+    if resolved_on and resolved_on < onset:
+        raise AdverseEventError("The event cannot resolve before it started.")
+    if dose is not None:
+        dose = Dose.objects.get(pk=dose.pk)
+        if dose.course_id != course.pk or not dose.given_at:
+            raise AdverseEventError("Link the event to a dose of this course that was given.")
+        if onset < timezone.localdate(dose.given_at):
+            raise AdverseEventError(
+                f"The event started before dose {dose.number} was given: link it to an "
+                "earlier dose or to none."
+            )
+    triage = details.get("triage") or {}
+    if term == AdverseEvent.Term.PLPH and triage:
+        details["advice"] = plph_advice(triage).advice
+    event = AdverseEvent.objects.create(
+        course=course,
+        dose=dose,
+        term=term,
+        onset=onset,
+        serious=bool(serious),
+        recorded_by=recorded_by,
+        **{k: (v.strip() if isinstance(v, str) else v) for k, v in details.items()},
+    )
+    event.held = False
+    if event.needs_review and course.status not in (
+        TreatmentCourse.Status.STOPPED,
+        TreatmentCourse.Status.HELD,
+    ):
+        _hold(
+            course,
+            reason=CourseEvent.Reason.SERIOUS_EVENT,
+            reason_detail=f"{event.label} from {onset:%d %b %Y}",
+            recorded_by=recorded_by,
+        )
+        event.held = True
+    return event
+
+
+class ReviewDecision(models.TextChoices):
+    CONTINUE = "continue", "Continue treatment"
+    PAUSE = "pause", "Pause treatment"
+    STOP = "stop", "Stop treatment"
+
+
+@transaction.atomic
+def record_review_decision(*, course, decision: str, on: date, note: str, recorded_by) -> int:
+    """A clinician's review of a held course (DESIGN §2): continue (the next dose is due as
+    soon as possible, never sooner than its interval), pause or stop (future bookings are
+    cancelled). Continuing needs the SOD1 confirmation and both consents on file. Returns how
+    many bookings were cancelled."""
+    course = _lock_course(course)
+    if course.status != TreatmentCourse.Status.HELD:
+        raise CourseError("This course is not on hold for review.")
+    if decision not in ReviewDecision.values:
+        raise CourseError("Choose continue, pause or stop.")
+    if not note.strip():
+        raise CourseError("Write the review note: what was decided and why.")
+    if not _can_override(recorded_by):
+        raise CourseError("Only a clinician can record the review decision.")
+    if decision == ReviewDecision.CONTINUE:
+        blockers = course.patient.treatment_blockers(on=on)
+        if blockers:
+            raise CourseError("Cannot continue treatment: " + " ".join(blockers))
+    kind = {
+        ReviewDecision.CONTINUE: CourseEvent.Kind.RESUME,
+        ReviewDecision.PAUSE: CourseEvent.Kind.PAUSE,
+        ReviewDecision.STOP: CourseEvent.Kind.STOP,
+    }[ReviewDecision(decision)]
+    _record_decision(
+        course,
+        kind=kind,
+        on=on,
+        reason=CourseEvent.Reason.REVIEW if kind != CourseEvent.Kind.RESUME else "",
+        reason_detail=note,
+        recorded_by=recorded_by,
+    )
+    if kind == CourseEvent.Kind.RESUME:
+        return 0
+    return _cancel_future_bookings(course, f"Clinical review: treatment {decision}")
+
+
+# PLPH triage (DESIGN §2 PLPH pathway) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlphStep:
+    step: str  # "urgent", "blood_patch", "conservative", "not_plph"
+    advice: str
+
+
+PLPH_CONSERVATIVE = (
+    "Conservative care: lie flat, drink 2–3 litres of fluid a day, take paracetamol or "
+    "ibuprofen, and caffeine (coffee, tea or cola). Call back if it is no better in 24–48 hours."
+)
+PLPH_RED_FLAGS = ("fever", "neck_stiffness_with_fever", "vision_change", "new_weakness")
+
+
+def plph_advice(answers: dict) -> PlphStep:
+    """The matching step of the PLPH pathway for the triage answers (DESIGN §2):
+
+    - red flags (fever, neck stiffness with fever, vision change, new weakness) → urgent
+      medical review, whatever else;
+    - typical PLPH (within 48 h of the procedure, worse upright, better lying), severe and
+      still present after 24 hours or more despite conservative measures → refer to
+      anaesthetics for an epidural blood patch;
+    - otherwise typical PLPH → conservative care;
+    - not typical → clinician review of another cause of headache.
+    """
+    if any(answers.get(flag) for flag in PLPH_RED_FLAGS):
+        return PlphStep(
+            "urgent",
+            "Red flag: urgent medical review today (possible meningitis or raised pressure). "
+            "Do not wait for the next visit.",
+        )
+    typical = answers.get("onset_within_48h") and answers.get("postural")
+    if not typical:
+        return PlphStep(
+            "not_plph",
+            "Not a typical post-lumbar-puncture headache: a clinician reviews other causes.",
+        )
+    hours = int(answers.get("hours_since_onset") or 0)
+    if answers.get("severity") == "severe" and hours >= 24 and answers.get("conservative_tried"):
+        return PlphStep(
+            "blood_patch",
+            "Severe and persisting despite conservative care: refer to anaesthetics for an "
+            "epidural blood patch.",
+        )
+    return PlphStep("conservative", PLPH_CONSERVATIVE)
+
+
+# Follow-up calls ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_follow_up_call(
+    *, dose: Dose, outcome: str, recorded_by, note: str = "", adverse_event=None
+) -> FollowUpCall:
+    """A nurse's call one or two days after a dose (DESIGN §2 safety net)."""
+    _lock_course(dose.course)
+    dose = Dose.objects.get(pk=dose.pk)
+    if not dose.given_at:
+        raise VisitError("Follow-up calls are for doses that were given.")
+    if outcome not in FollowUpCall.Outcome.values:
+        raise VisitError("Choose the outcome of the call.")
+    return FollowUpCall.objects.create(
+        dose=dose,
+        outcome=outcome,
+        note=note.strip(),
+        adverse_event=adverse_event,
+        called_at=timezone.now(),
+        called_by=recorded_by,
+    )
 
 
 # Slots -----------------------------------------------------------------------------------------
