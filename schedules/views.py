@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from schedules import calendar_grid, engine, planning, services
 from schedules.forms import CancelForm, FindSlotsForm, SlotChoiceForm
 from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
+from schedules.worklists import held_courses
 
 # How many free slots a page offers before the nurse asks for more.
 CHOICES_ON_WORKLIST = 3
@@ -461,7 +462,7 @@ def _slots_with_patients(unit: Unit, first: date, last: date):
     course prefetched for the engine: a constant number of queries."""
     bookings = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
-        .select_related("dose__course__patient")
+        .select_related("dose__course__patient", "visit")
         .prefetch_related(
             "dose__course__events",
             "dose__course__patient__consents",
@@ -667,6 +668,7 @@ def overdue(request):
             "flagged": flagged,
             "unrecorded": unrecorded,
             "problems": problems,
+            "held": held_courses(),
             "today": today_,
             "here": request.get_full_path(),
             "can_override": request.user.has_perm("schedules.override_booking_window"),
