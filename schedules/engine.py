@@ -215,7 +215,7 @@ def plan(
             else len(resume_dates)
         )
         resume = resumes[end - 1] if end > next_resume else None
-        restart = any(event.restart_loading for event in resumes[next_resume:end])
+        restart = _restarts_loading(resumes[next_resume:end])
         next_resume = end
 
         if restart:
@@ -226,8 +226,7 @@ def plan(
             phase, interval = Phase.MAINTENANCE, MAINTENANCE_INTERVAL_DAYS
         due = start if previous_anchor is None else previous_anchor + timedelta(days=interval)
         if resume is not None:
-            # Safe side of a resume: as soon as possible, but never sooner than the interval.
-            due = max(due, resume.on)
+            due = _not_before_interval(due, resume.on)
 
         if given_on is not None:
             state, on = DoseState.GIVEN, given_on
@@ -257,6 +256,18 @@ def plan(
         )
         previous_anchor = on
     return doses
+
+
+def _not_before_interval(due: date, resumed_on: date) -> date:
+    """Safe side of a resume: as soon as possible, but never sooner than the interval the
+    label sets after the previous dose (unit policy; see the module docstring)."""
+    return max(due, resumed_on)
+
+
+def _restarts_loading(resumes: Sequence[CourseEvent]) -> bool:
+    """Whether the resumes applied at one dose restart loading: any of them that chose it,
+    so a later pause and plain resume do not undo a clinician's decision (DESIGN §2)."""
+    return any(event.restart_loading for event in resumes)
 
 
 def _first_open_day(today: date, is_open: Callable[[date], bool] | None) -> date:

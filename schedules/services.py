@@ -222,7 +222,7 @@ def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
     today = timezone.localdate()
     last = course.events.order_by("-on").first()
     on = max(today, last.on) if last else today
-    CourseEvent.objects.create(
+    event = CourseEvent(
         course=course,
         kind=CourseEvent.Kind.HOLD,
         on=max(on, course.start_date),
@@ -230,6 +230,8 @@ def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
         reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
+    event._history_user = course._history_user = recorded_by
+    event.save()
     course.status = TreatmentCourse.Status.HELD
     course.save(update_fields=["status"])
 
@@ -255,7 +257,7 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
         if reason == CourseEvent.Reason.OTHER and not reason_detail.strip():
             raise CourseError("Say why, since the reason is “Other”.")
     _check_event_date(course, on)
-    CourseEvent.objects.create(
+    event = CourseEvent(
         course=course,
         kind=kind,
         on=on,
@@ -263,6 +265,8 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
         reason_detail=reason_detail.strip(),
         **fields,
     )
+    event._history_user = course._history_user = fields.get("recorded_by")
+    event.save()
     course.status = {
         CourseEvent.Kind.PAUSE: TreatmentCourse.Status.PAUSED,
         CourseEvent.Kind.RESUME: TreatmentCourse.Status.ACTIVE,
@@ -722,13 +726,7 @@ def record_administration(
     unknown = set(details) - ADMINISTRATION_FIELDS
     if unknown:
         raise TypeError(f"Unknown administration details: {', '.join(sorted(unknown))}")
-    missing = [
-        label
-        for name, label in REQUIRED_DETAILS.items()
-        if details.get(name) is None or not str(details.get(name)).strip()
-    ]
-    if missing:
-        raise AdministrationError("Record " + ", ".join(missing) + " before saving the dose.")
+    _check_required_details(details)
     course = _lock_course(dose.course)
     active = dose.bookings.active().first()
     booking = _lock_booking(active) if active is not None else None
@@ -738,9 +736,7 @@ def record_administration(
     if course.status != TreatmentCourse.Status.ACTIVE:
         raise CourseNotActive(_not_active_message(course))
     given_on = timezone.localdate(given_at)
-    blockers = course.patient.treatment_blockers(on=given_on)
-    if blockers:
-        raise NotEligible("Cannot record the dose: " + " ".join(blockers))
+    _check_eligible_to_give(course, given_on)
     if given_at > timezone.now():
         raise AdministrationError("The time given cannot be in the future.")
     if given_on < course.start_date:
@@ -748,9 +744,56 @@ def record_administration(
             f"The course started on {course.start_date:%d %b %Y}: a dose cannot be recorded "
             "before that."
         )
+    _check_vial_in_date(details, given_on)
+    _check_earlier_doses_given(course, dose, given_on)
+    if booking is not None:
+        _check_visit_ready(booking, dose)
+    override_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason)
+    for field, value in details.items():
+        setattr(dose, field, value.strip() if isinstance(value, str) else value)
+    dose.given_at = given_at
+    dose.given_by = recorded_by
+    dose.override_reason = override_reason
+    dose.calendar_sequence += 1
+    dose._history_user = recorded_by
+    dose.save()
+    if booking is not None:
+        booking.status = Booking.Status.FULFILLED
+        booking._history_user = recorded_by
+        booking.save(update_fields=["status", "updated_at"])
+    dose.warnings = administration_warnings(details)
+    return dose
+
+
+# The named checks of `record_administration`: each is one control of the hazard log
+# (docs/hazard-log.md), small enough that `make hazards` can remove it and watch its tests fail.
+
+
+def _check_required_details(details: dict) -> None:
+    missing = [
+        label
+        for name, label in REQUIRED_DETAILS.items()
+        if details.get(name) is None or not str(details.get(name)).strip()
+    ]
+    if missing:
+        raise AdministrationError("Record " + ", ".join(missing) + " before saving the dose.")
+
+
+def _check_eligible_to_give(course: TreatmentCourse, given_on: date) -> None:
+    """SOD1 confirmed and both consents in force on the day (DESIGN §2)."""
+    blockers = course.patient.treatment_blockers(on=given_on)
+    if blockers:
+        raise NotEligible("Cannot record the dose: " + " ".join(blockers))
+
+
+def _check_vial_in_date(details: dict, given_on: date) -> None:
     expiry = details.get("vial_expiry")
     if expiry and expiry < given_on:
         raise AdministrationError("The vial had expired on that date: check the batch and expiry.")
+
+
+def _check_earlier_doses_given(course: TreatmentCourse, dose: Dose, given_on: date) -> None:
+    """Every earlier dose given, and this one after the previous (DESIGN §2)."""
     given_before = dict(
         Dose.objects.filter(
             course=course, number__lt=dose.number, given_at__isnull=False
@@ -768,48 +811,43 @@ def record_administration(
             f"Dose {dose.number} cannot be given on or before dose {dose.number - 1} "
             f"({timezone.localdate(previous):%d %b %Y})."
         )
-    if booking is not None:
-        visit = booking.visit_or_none
-        if booking.status != Booking.Status.ARRIVED or visit is None:
-            raise AdministrationError(
-                f"Dose {dose.number} is booked for {booking.slot}: mark the patient arrived "
-                "and complete the pre-dose checks first."
-            )
-        if not visit.checks_complete:
-            raise AdministrationError(
-                "The pre-dose checks are not complete: finish them (a clinician decides on "
-                "any new symptom or pregnancy) before the dose is given."
-            )
+
+
+def _check_visit_ready(booking: Booking, dose: Dose) -> None:
+    """A booked dose is given at its visit: arrived, pre-dose checks complete (DESIGN §2)."""
+    visit = booking.visit_or_none
+    if booking.status != Booking.Status.ARRIVED or visit is None:
+        raise AdministrationError(
+            f"Dose {dose.number} is booked for {booking.slot}: mark the patient arrived "
+            "and complete the pre-dose checks first."
+        )
+    if not visit.checks_complete:
+        raise AdministrationError(
+            "The pre-dose checks are not complete: finish them (a clinician decides on "
+            "any new symptom or pregnancy) before the dose is given."
+        )
+
+
+def _check_not_early(course, dose, given_on: date, recorded_by, override_reason: str) -> str:
+    """Before its window only by a clinician with a reason (unit policy, DESIGN §2). Returns
+    the reason to keep ("" when the dose is not early)."""
     try:
         fresh = planning.fresh_plan(course, unit=Unit.current(), today=given_on, before=dose.number)
     except engine.ScheduleError as error:
         raise AdministrationError(f"The schedule needs checking by a clinician: {error}") from None
     this = next((p for p in fresh if p.number == dose.number), None)
-    override_reason = override_reason.strip()
-    if this is not None and given_on < this.window_start:
-        if not _can_override(recorded_by):
-            raise AdministrationError(
-                f"Dose {dose.number} is due {this.due:%d %b %Y}: giving it on "
-                f"{given_on:%d %b %Y} is early. Only a clinician may record it, with a reason."
-            )
-        if not override_reason:
-            raise AdministrationError(
-                f"Dose {dose.number} is due {this.due:%d %b %Y}: give a reason for giving it early."
-            )
-    else:
-        override_reason = ""
-    for field, value in details.items():
-        setattr(dose, field, value.strip() if isinstance(value, str) else value)
-    dose.given_at = given_at
-    dose.given_by = recorded_by
-    dose.override_reason = override_reason
-    dose.calendar_sequence += 1
-    dose.save()
-    if booking is not None:
-        booking.status = Booking.Status.FULFILLED
-        booking.save(update_fields=["status", "updated_at"])
-    dose.warnings = administration_warnings(details)
-    return dose
+    if this is None or given_on >= this.window_start:
+        return ""
+    if not _can_override(recorded_by):
+        raise AdministrationError(
+            f"Dose {dose.number} is due {this.due:%d %b %Y}: giving it on "
+            f"{given_on:%d %b %Y} is early. Only a clinician may record it, with a reason."
+        )
+    if not override_reason.strip():
+        raise AdministrationError(
+            f"Dose {dose.number} is due {this.due:%d %b %Y}: give a reason for giving it early."
+        )
+    return override_reason.strip()
 
 
 # The visit -------------------------------------------------------------------------------------
@@ -849,8 +887,7 @@ def record_checks(
     patient = booking.dose.course.patient
     if not identity_confirmed:
         raise VisitError("Confirm the patient's identity (name and date of birth) first.")
-    if patient.could_be_pregnant and pregnancy not in (Visit.Pregnancy.NO, Visit.Pregnancy.YES):
-        raise VisitError("Ask about pregnancy and breastfeeding and record the answer.")
+    _check_pregnancy_asked(patient, pregnancy)
     if pregnancy not in Visit.Pregnancy.values:
         raise VisitError("Choose an answer to the pregnancy question.")
     visit = _visit_for(booking)
@@ -867,8 +904,15 @@ def record_checks(
     visit.checks_at = timezone.now()
     visit.cleared_by = None
     visit.cleared_note = ""
+    visit._history_user = recorded_by
     visit.save()
     return visit
+
+
+def _check_pregnancy_asked(patient, pregnancy: str) -> None:
+    """Asked before each dose for a patient who could be pregnant (DESIGN §2 pregnancy)."""
+    if patient.could_be_pregnant and pregnancy not in (Visit.Pregnancy.NO, Visit.Pregnancy.YES):
+        raise VisitError("Ask about pregnancy and breastfeeding and record the answer.")
 
 
 @transaction.atomic
@@ -884,6 +928,7 @@ def clear_checks(*, booking: Booking, cleared_by, note: str) -> Visit:
         raise VisitError("Only a clinician can decide that the dose may go ahead.")
     visit.cleared_by = cleared_by
     visit.cleared_note = note.strip()
+    visit._history_user = cleared_by
     visit.save(update_fields=["cleared_by", "cleared_note", "updated_at"])
     return visit
 
@@ -925,6 +970,7 @@ def record_not_given(*, booking: Booking, reason: str, recorded_by, detail: str 
     visit = _visit_for(booking)
     visit.not_given_reason = reason
     visit.not_given_detail = detail
+    visit._history_user = booking._history_user = recorded_by
     visit.save(update_fields=["not_given_reason", "not_given_detail", "updated_at"])
     booking.status = Booking.Status.NOT_GIVEN
     booking.cancel_reason = Visit.NotGivenReason(reason).label + (f": {detail}" if detail else "")
@@ -962,6 +1008,7 @@ def start_observation(*, booking: Booking, recorded_by, at: datetime | None = No
     at = at or timezone.now()
     _check_time(at, booking.dose.given_at, "observation start")
     visit.observation_start = at
+    visit._history_user = recorded_by
     visit.save(update_fields=["observation_start", "updated_at"])
     return visit
 
@@ -985,6 +1032,7 @@ def record_discharge(*, booking: Booking, recorded_by, at: datetime | None = Non
     visit.observation_start = visit.observation_start or booking.dose.given_at
     visit.observation_end = visit.observation_end or at
     visit.discharged_at = at
+    visit._history_user = recorded_by
     visit.save()
     minutes = int((at - booking.dose.given_at).total_seconds() // 60)
     if at - booking.dose.given_at < MIN_OBSERVATION:
@@ -1053,7 +1101,7 @@ def record_adverse_event(
     triage = details.get("triage") or {}
     if term == AdverseEvent.Term.PLPH and triage:
         details["advice"] = plph_advice(triage).advice
-    event = AdverseEvent.objects.create(
+    event = AdverseEvent(
         course=course,
         dose=dose,
         term=term,
@@ -1062,6 +1110,8 @@ def record_adverse_event(
         recorded_by=recorded_by,
         **{k: (v.strip() if isinstance(v, str) else v) for k, v in details.items()},
     )
+    event._history_user = recorded_by
+    event.save()
     event.held = False
     if event.needs_review and course.status not in (
         TreatmentCourse.Status.STOPPED,
