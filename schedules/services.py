@@ -746,9 +746,12 @@ def record_administration(
         )
     _check_vial_in_date(details, given_on)
     _check_earlier_doses_given(course, dose, given_on)
+    late_entry = ""
     if booking is not None:
-        _check_visit_ready(booking, dose)
+        late_entry = _check_visit_ready(booking, dose, recorded_by, override_reason)
     override_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason)
+    if late_entry:
+        details["notes"] = "\n".join(filter(None, [details.get("notes", ""), late_entry]))
     for field, value in details.items():
         setattr(dose, field, value.strip() if isinstance(value, str) else value)
     dose.given_at = given_at
@@ -813,8 +816,18 @@ def _check_earlier_doses_given(course: TreatmentCourse, dose: Dose, given_on: da
         )
 
 
-def _check_visit_ready(booking: Booking, dose: Dose) -> None:
-    """A booked dose is given at its visit: arrived, pre-dose checks complete (DESIGN §2)."""
+def _check_visit_ready(booking: Booking, dose: Dose, recorded_by, reason: str) -> str:
+    """A booked dose is given at its visit: arrived, pre-dose checks complete (DESIGN §2).
+
+    A past visit left with no outcome may be recorded afterwards only by a clinician, with a
+    reason; returns the note that keeps that reason on the dose ("" otherwise)."""
+    if booking.status == Booking.Status.BOOKED and booking.local_date < timezone.localdate():
+        if not _can_override(recorded_by) or not reason.strip():
+            raise AdministrationError(
+                f"The visit on {booking.slot} has no record: a clinician may record the dose "
+                "afterwards, with a reason (for example, the record was made on paper)."
+            )
+        return f"Recorded after the visit day: {reason.strip()}"
     visit = booking.visit_or_none
     if booking.status != Booking.Status.ARRIVED or visit is None:
         raise AdministrationError(
@@ -826,6 +839,7 @@ def _check_visit_ready(booking: Booking, dose: Dose) -> None:
             "The pre-dose checks are not complete: finish them (a clinician decides on "
             "any new symptom or pregnancy) before the dose is given."
         )
+    return ""
 
 
 def _check_not_early(course, dose, given_on: date, recorded_by, override_reason: str) -> str:

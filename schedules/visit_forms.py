@@ -65,7 +65,7 @@ class GiveForm(forms.ModelForm):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     override_reason = forms.CharField(
-        label="Reason for giving before the window (clinicians only)",
+        label="Reason (clinicians only): given before the window, or recorded after the day",
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),

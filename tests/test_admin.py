@@ -131,8 +131,8 @@ def test_patient_page_makes_a_constant_number_of_queries(
         )
 
     # session, user, 2 × permissions, patient, consents, courses, events, doses, bookings,
-    # unit, session templates, closures, feed token
-    with django_assert_num_queries(14):
+    # unit, session templates, closures, feed token, adverse events
+    with django_assert_num_queries(15):
         response = nurse_client.get(reverse("patients:detail", args=[patient.pk]))
 
     assert response.content.decode().count(">Given</span>") == given

@@ -365,3 +365,17 @@ def test_visit_endpoints_refuse_a_bad_step_with_a_message_not_a_500(visit_day, n
     )
     assert response.status_code == 200
     assert "after the dose is given" in response.content.decode()
+
+
+def test_a_past_visit_without_outcome_is_recorded_late_only_by_a_clinician_with_a_reason(
+    visit_day, nurse, clinician
+):
+    booking = visit_day
+    with frozen(MONDAY + timedelta(days=1), 9):
+        nurse = type(nurse).objects.get(pk=nurse.pk)
+        with pytest.raises(services.AdministrationError, match="has no record"):
+            give(booking, clinician, when=at(MONDAY, 9, 30))
+        dose = give(booking, clinician, when=at(MONDAY, 9, 30), override_reason="Paper record")
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.FULFILLED
+    assert "Recorded after the visit day: Paper record" in dose.notes

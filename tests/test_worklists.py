@@ -56,7 +56,7 @@ PAGES = [
     ("schedules:today", None, "", 12),
     ("schedules:day", [MONDAY], "", 12),
     ("schedules:needs_booking", None, "", 14),
-    ("schedules:overdue", None, "", 14),
+    ("schedules:overdue", None, "", 15),  # + courses on hold for review
     ("schedules:calendar", None, "", 7),
     ("schedules:calendar", None, "?month=2026-04", 7),
     ("schedules:week", None, "", 12),
