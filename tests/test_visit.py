@@ -202,9 +202,20 @@ def test_not_given_visit_goes_on_the_rebook_list_and_leaves_the_feed(
     needs = nurse_client.get(reverse("schedules:needs_booking")).content.decode()
     assert visit_day.dose.course.patient.full_name in overdue + needs
 
+
+def test_the_feed_drops_the_confirmed_event_of_a_visit_not_given(visit_day, nurse, unit):
     from schedules import ical
 
-    assert Booking.Status.NOT_GIVEN not in ical.FEED_STATUSES
+    def events():
+        cal = ical.patient_calendar(visit_day.dose.course.patient, unit, today=MONDAY)
+        return [(str(e["uid"]), str(e["status"])) for e in cal.walk("VEVENT")]
+
+    uid = str(visit_day.dose.uid)
+    assert (uid, "CONFIRMED") in events()
+    services.mark_arrived(booking=visit_day, marked_by=nurse)
+    services.record_not_given(booking=visit_day, reason="no_drug", recorded_by=nurse)
+
+    assert (uid, "CONFIRMED") not in events()
 
 
 # Recording rules -------------------------------------------------------------------------------
