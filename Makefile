@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test install bench lint check browser clean
+.PHONY: run test install bench lint check browser clean hazards
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -36,6 +36,10 @@ lint: install
 check: install
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+## The safety case: remove each hazard's control and show its cited tests fail (docs/hazards.py).
+hazards: install
+	$(PY) docs/hazards.py
 
 ## Performance at 5,000 patients on PostgreSQL (DATABASE_URL), gunicorn, real HTTP (writes
 ## docs/performance.md); then booking throughput, deadlocks and retries on the same server.

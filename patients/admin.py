@@ -72,7 +72,14 @@ class FeedTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected feed links")
     def revoke(self, request, queryset):
-        from django.utils import timezone
+        """Through the services, so each revocation is locked, logged with who did it, and
+        follows the same rules as the patient page."""
+        from patients import services
 
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True).select_related("patient", "user"):
+            if token.patient_id:
+                count += services.revoke_feed_link(patient=token.patient, revoked_by=request.user)
+            else:
+                count += services.revoke_staff_feed_link(user=token.user)
         self.message_user(request, f"{count} feed link(s) revoked.")

@@ -193,7 +193,9 @@ def consent_withdraw(request, pk, consent_pk):
     if form.is_valid():
         try:
             cancelled = services.withdraw_consent(
-                consent=consent, withdrawn_on=form.cleaned_data["withdrawn_on"]
+                consent=consent,
+                withdrawn_on=form.cleaned_data["withdrawn_on"],
+                withdrawn_by=request.user,
             )
         except services.ServiceError as error:
             form.add_error(None, str(error))
@@ -201,13 +203,19 @@ def consent_withdraw(request, pk, consent_pk):
             messages.warning(
                 request,
                 f"{consent.get_kind_display()} withdrawn; {cancelled} future booking(s) "
-                "cancelled. No dose can be booked or given until a new consent is signed.",
+                "cancelled. Treatment is on hold: no dose can be booked or given until a new "
+                "consent is signed and a clinician records the review decision.",
             )
             return redirect("patients:detail", patient.pk)
     return render(
         request,
-        "patients/form.html",
-        {"form": form, "patient": patient, "title": f"Withdraw {consent.get_kind_display()}"},
+        "patients/consent_withdraw.html",
+        {
+            "form": form,
+            "patient": patient,
+            "title": f"Withdraw {consent.get_kind_display()}",
+            "to_cancel": services.bookings_cancelled_by_withdrawal(patient),
+        },
     )
 
 

@@ -2,14 +2,17 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from schedules.models import (
+    AdverseEvent,
     Booking,
     Closure,
     CourseEvent,
     Dose,
+    FollowUpCall,
     SessionTemplate,
     Slot,
     TreatmentCourse,
     Unit,
+    Visit,
 )
 
 
@@ -98,7 +101,7 @@ class TreatmentCourseAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CourseEvent)
-class CourseEventAdmin(admin.ModelAdmin):
+class CourseEventAdmin(SimpleHistoryAdmin):
     list_display = ["course", "kind", "on", "reason", "restart_loading", "recorded_by"]
     list_filter = ["kind", "reason", "on"]
     search_fields = ["course__patient__hospital_number", "course__patient__family_name"]
@@ -132,3 +135,25 @@ class BookingAdmin(SimpleHistoryAdmin):
     @admin.display(ordering="dose__course__patient__family_name")
     def patient(self, booking):
         return booking.dose.course.patient
+
+
+@admin.register(Visit)
+class VisitAdmin(SimpleHistoryAdmin):
+    """Read in the admin; the day list's services write visits (with who, in the history)."""
+
+    list_display = ["booking", "arrived_at", "checks_at", "not_given_reason", "discharged_at"]
+    list_select_related = ["booking__dose__course__patient", "booking__slot__unit"]
+    raw_id_fields = ["booking", "checks_by", "cleared_by"]
+
+
+@admin.register(AdverseEvent)
+class AdverseEventAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "course", "serious", "outcome", "recorded_by"]
+    list_filter = ["term", "serious", "outcome"]
+    raw_id_fields = ["course", "dose", "recorded_by"]
+
+
+@admin.register(FollowUpCall)
+class FollowUpCallAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "dose", "called_by"]
+    raw_id_fields = ["dose", "adverse_event", "called_by"]

@@ -36,8 +36,9 @@ Judgement calls on how facts are read:
 - Doses given are facts and are always listed, even when dated during a pause or after a stop.
 - The latest event decides whether anything is projected, whatever its date: a pause recorded
   for next week stops projection now, so nobody books past a clinician's decision.
-- When a course was resumed more than once between two doses, the latest resume decides both
-  the earliest date and whether loading restarts.
+- When a course was resumed more than once between two doses, the latest resume decides the
+  earliest date; a restart of loading chosen at any of them stays in force (a later pause and
+  plain resume do not undo a clinician's decision to restart loading).
 - Bookings are facts about the unit's diary, not about the patient's body, so ``plan`` never
   refuses them: when an earlier dose is cancelled or moved, a later booking that now sits too
   early (or follows a gap) is listed as BOOKED and flagged ``outside_window`` for a nurse to
@@ -81,6 +82,9 @@ class EventKind(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     STOP = "stop"
+    # Held for clinical review (a serious adverse event, a withdrawn consent): like a pause,
+    # nothing is projected until a clinician decides to continue (a RESUME), pause or stop.
+    HOLD = "hold"
 
 
 class ScheduleError(ValueError):
@@ -165,7 +169,7 @@ def plan(
     2. Walk the doses in order. ``due(n)`` is the previous anchor plus 14 days (loading) or
        28 days (maintenance). A RESUME dated after the previous dose and on or before this dose
        makes it due no earlier than the resume date, and may start a new loading series.
-    3. While the latest event is a PAUSE or STOP only the given doses are listed.
+    3. While the latest event is a PAUSE, HOLD or STOP only the given doses are listed.
     4. Otherwise the doses after the given ones are the booked ones (BOOKED even if in the
        past: the day list handles no-shows), then projected ones. Only the first of those is
        DUE or OVERDUE; an overdue one is projected to today or the next open day, and later
@@ -211,9 +215,10 @@ def plan(
             else len(resume_dates)
         )
         resume = resumes[end - 1] if end > next_resume else None
+        restart = _restarts_loading(resumes[next_resume:end])
         next_resume = end
 
-        if resume is not None and resume.restart_loading:
+        if restart:
             series_start = number
         if number - series_start < LOADING_DOSE_COUNT:
             phase, interval = Phase.LOADING, LOADING_INTERVAL_DAYS
@@ -221,8 +226,7 @@ def plan(
             phase, interval = Phase.MAINTENANCE, MAINTENANCE_INTERVAL_DAYS
         due = start if previous_anchor is None else _shift(previous_anchor, interval)
         if resume is not None:
-            # Safe side of a resume: as soon as possible, but never sooner than the interval.
-            due = max(due, resume.on)
+            due = _not_before_interval(due, resume.on)
 
         if given_on is not None:
             state, on = DoseState.GIVEN, given_on
@@ -252,6 +256,18 @@ def plan(
         )
         previous_anchor = on
     return doses
+
+
+def _not_before_interval(due: date, resumed_on: date) -> date:
+    """Safe side of a resume: as soon as possible, but never sooner than the interval the
+    label sets after the previous dose (unit policy; see the module docstring)."""
+    return max(due, resumed_on)
+
+
+def _restarts_loading(resumes: Sequence[CourseEvent]) -> bool:
+    """Whether the resumes applied at one dose restart loading: any of them that chose it,
+    so a later pause and plain resume do not undo a clinician's decision (DESIGN §2)."""
+    return any(event.restart_loading for event in resumes)
 
 
 def _first_open_day(today: date, is_open: Callable[[date], bool] | None) -> date:
@@ -361,11 +377,13 @@ def _check_events(start: date, events: Sequence[CourseEvent]) -> tuple[list[Cour
             )
         if state is EventKind.STOP:
             raise ScheduleError(f"The course was stopped; it cannot {kind} on {event.on}.")
-        if kind is EventKind.RESUME and state is not EventKind.PAUSE:
+        if kind is EventKind.RESUME and state not in (EventKind.PAUSE, EventKind.HOLD):
             raise ScheduleError(f"The course cannot resume on {event.on}: it was not paused.")
         if kind is EventKind.PAUSE and state is EventKind.PAUSE:
             raise ScheduleError(f"The course cannot pause on {event.on}: it is already paused.")
+        if kind is EventKind.HOLD and state is EventKind.HOLD:
+            raise ScheduleError(f"The course cannot be held on {event.on}: it is already held.")
         if kind is EventKind.RESUME:
             resumes.append(event)
         state = kind
-    return resumes, state not in (EventKind.PAUSE, EventKind.STOP)
+    return resumes, state not in (EventKind.PAUSE, EventKind.HOLD, EventKind.STOP)

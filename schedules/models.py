@@ -291,6 +291,9 @@ class TreatmentCourse(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
+        # A serious event or a withdrawn consent: nothing is booked, given or projected until a
+        # clinician records the review decision (DESIGN §2 adverse events).
+        HELD = "held", "On hold for clinical review"
         STOPPED = "stopped", "Stopped"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
@@ -324,6 +327,18 @@ class TreatmentCourse(models.Model):
 
     def get_absolute_url(self):
         return reverse("patients:detail", args=[self.patient_id])
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == self.Status.HELD
+
+    @property
+    def open_hold(self) -> "CourseEvent | None":
+        """The HOLD event that put the course on hold, while it is held."""
+        if not self.is_held:
+            return None
+        holds = [event for event in self.events.all() if event.kind == CourseEvent.Kind.HOLD]
+        return holds[-1] if holds else None
 
     def engine_events(self) -> list[engine.CourseEvent]:
         return [
@@ -381,18 +396,23 @@ class TreatmentCourse(models.Model):
 
 
 class CourseEvent(models.Model):
-    """A clinician's decision about a course: pause, resume (maybe restarting loading), stop."""
+    """A decision about a course: pause, resume (maybe restarting loading), stop; or a hold for
+    clinical review (a serious adverse event, a withdrawn consent) until a clinician decides."""
 
     class Kind(models.TextChoices):
         PAUSE = "pause", "Paused"
         RESUME = "resume", "Resumed"
         STOP = "stop", "Stopped"
+        HOLD = "hold", "Held for clinical review"
 
     class Reason(models.TextChoices):
         SIDE_EFFECTS = "side_effects", "Side effects"
         RESPIRATORY = "respiratory", "Respiratory change"
         SPINAL = "spinal", "Spinal change making lumbar puncture unsafe"
         PATIENT_CHOICE = "patient_choice", "Patient choice"
+        SERIOUS_EVENT = "serious_event", "Serious adverse event"
+        CONSENT_WITHDRAWN = "consent_withdrawn", "Consent withdrawn"
+        REVIEW = "review", "Clinical review decision"
         OTHER = "other", "Other"
 
     course = models.ForeignKey(TreatmentCourse, on_delete=models.CASCADE, related_name="events")
@@ -409,6 +429,8 @@ class CourseEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["on", "recorded_at", "pk"]
@@ -472,6 +494,19 @@ class Dose(models.Model):
     )
     vial_batch = models.CharField("vial batch", max_length=40, blank=True)
     vial_expiry = models.DateField("vial expiry", null=True, blank=True)
+    volume_injected_ml = models.DecimalField(
+        "volume injected (mL)",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="15 mL (100 mg) as a bolus over 1–3 minutes.",
+    )
+    override_reason = models.TextField(
+        "reason for giving early",
+        blank=True,
+        help_text="A clinician's reason for giving the dose before its window opened.",
+    )
     notes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -510,6 +545,9 @@ class Booking(models.Model):
         FULFILLED = "fulfilled", "Given"
         CANCELLED = "cancelled", "Cancelled"
         NOSHOW = "noshow", "Did not attend"
+        # The patient came but the dose was not given: the booking is closed, anchors nothing,
+        # and the dose stays due (DESIGN §2). Shown as cancelled in the patient's feed.
+        NOT_GIVEN = "not_given", "Not given"
 
     ACTIVE_STATUSES = (Status.BOOKED, Status.ARRIVED)
 
@@ -550,6 +588,290 @@ class Booking(models.Model):
     @property
     def local_date(self) -> date:
         return self.slot.local_date
+
+    @property
+    def visit_or_none(self) -> "Visit | None":
+        try:
+            return self.visit
+        except Visit.DoesNotExist:
+            return None
+
+    @property
+    def stage(self) -> "Visit.Stage":
+        """Where the visit is in its life (DESIGN §2 "Each visit"), for the day list and the
+        flow board: booked → arrived → checks done → given | not given → observation →
+        discharged; or did not attend, or cancelled."""
+        status, visit = self.status, self.visit_or_none
+        if status == self.Status.CANCELLED:
+            return Visit.Stage.CANCELLED
+        if status == self.Status.NOSHOW:
+            return Visit.Stage.NOSHOW
+        if status == self.Status.NOT_GIVEN:
+            return Visit.Stage.NOT_GIVEN
+        if status == self.Status.BOOKED:
+            return Visit.Stage.BOOKED
+        if status == self.Status.FULFILLED:
+            if visit is None:
+                return Visit.Stage.GIVEN
+            if visit.discharged_at:
+                return Visit.Stage.DISCHARGED
+            if visit.observation_start:
+                return Visit.Stage.OBSERVATION
+            return Visit.Stage.GIVEN
+        if visit is not None and visit.checks_complete:
+            return Visit.Stage.CHECKS_DONE
+        return Visit.Stage.ARRIVED
+
+    @property
+    def next_action(self) -> tuple[str, str] | None:
+        """(label, URL name) of the nurse's next step, or None when the visit is over. The
+        URL names take the booking id."""
+        return Visit.NEXT_ACTIONS.get(self.stage)
+
+
+class Visit(models.Model):
+    """What happened at the bedside for one booking: pre-dose checks, outcome, observation and
+    discharge (DESIGN §2 "Each visit"; patient leaflet). Created when the patient arrives."""
+
+    class Stage(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        ARRIVED = "arrived", "Arrived"
+        CHECKS_DONE = "checks_done", "Checks done"
+        GIVEN = "given", "Given"
+        NOT_GIVEN = "not_given", "Not given"
+        OBSERVATION = "observation", "In observation"
+        DISCHARGED = "discharged", "Discharged"
+        NOSHOW = "noshow", "Did not attend"
+        CANCELLED = "cancelled", "Cancelled"
+
+    NEXT_ACTIONS = {
+        Stage.BOOKED: ("Arrived", "schedules:arrived"),
+        Stage.ARRIVED: ("Pre-dose checks", "schedules:visit_checks"),
+        Stage.CHECKS_DONE: ("Record dose given", "schedules:visit_give"),
+        Stage.GIVEN: ("Start observation", "schedules:visit_observe"),
+        Stage.OBSERVATION: ("Discharge", "schedules:visit_discharge"),
+    }
+
+    class NotGivenReason(models.TextChoices):
+        LP_UNSUCCESSFUL = "lp_unsuccessful", "Lumbar puncture unsuccessful"
+        UNWELL = "unwell", "Patient unwell"
+        CHECKS_FAILED = "checks_failed", "Pre-dose checks failed"
+        DECLINED = "declined", "Patient declined"
+        NO_DRUG = "no_drug", "Drug not available"
+        OTHER = "other", "Other"
+
+    class Pregnancy(models.TextChoices):
+        NOT_APPLICABLE = "", "Not applicable"
+        NO = "no", "Not pregnant or breastfeeding"
+        YES = "yes", "Pregnant or breastfeeding"
+
+    booking = models.OneToOneField(Booking, on_delete=models.PROTECT, related_name="visit")
+    arrived_at = models.DateTimeField()
+    # Pre-dose checks (DESIGN §2, patient leaflet "Before").
+    identity_confirmed = models.BooleanField(default=False)
+    consents_on_file = models.BooleanField(
+        default=False, help_text="Read from the consent records when the checks were saved."
+    )
+    symptom_headache = models.BooleanField("severe headache", default=False)
+    symptom_neck_stiffness = models.BooleanField("neck stiffness", default=False)
+    symptom_vision = models.BooleanField("change in vision", default=False)
+    symptom_numbness_weakness = models.BooleanField("new numbness or weakness", default=False)
+    pregnancy = models.CharField(
+        "pregnancy or breastfeeding", max_length=3, choices=Pregnancy.choices, blank=True
+    )
+    blood_sample_taken = models.BooleanField(default=False)
+    clotting_checked = models.BooleanField(
+        "clotting and platelets checked",
+        null=True,
+        blank=True,
+        help_text="Only when the clinician asked for it; empty when not requested.",
+    )
+    checks_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    checks_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cleared_note = models.TextField(
+        "clinician's decision", blank=True, help_text="Why the dose may go ahead despite a 'yes'."
+    )
+    # Outcome.
+    not_given_reason = models.CharField(max_length=20, choices=NotGivenReason.choices, blank=True)
+    not_given_detail = models.TextField(blank=True)
+    observation_start = models.DateTimeField(null=True, blank=True)
+    observation_end = models.DateTimeField(null=True, blank=True)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(not_given_reason="other") | ~Q(not_given_detail=""),
+                name="visit_other_reason_explained",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Visit for {self.booking}"
+
+    SYMPTOM_FIELDS = (
+        "symptom_headache",
+        "symptom_neck_stiffness",
+        "symptom_vision",
+        "symptom_numbness_weakness",
+    )
+
+    @property
+    def symptoms(self) -> list[str]:
+        return [
+            str(self._meta.get_field(name).verbose_name)
+            for name in self.SYMPTOM_FIELDS
+            if getattr(self, name)
+        ]
+
+    @property
+    def needs_clinician(self) -> bool:
+        """A 'yes' to a new symptom or to pregnancy stops the checks until a clinician
+        decides (DESIGN §2)."""
+        return bool(self.symptoms or self.pregnancy == self.Pregnancy.YES) and not self.cleared_by
+
+    @property
+    def checks_complete(self) -> bool:
+        return bool(
+            self.checks_at
+            and self.identity_confirmed
+            and self.consents_on_file
+            and self.blood_sample_taken
+            and self.clotting_checked is not False
+            and not self.needs_clinician
+        )
+
+
+class AdverseEvent(models.Model):
+    """An adverse event recorded against the patient's course, and the dose it followed when it
+    did (DESIGN §2 adverse events; US PI §5, §6; EU SmPC 4.4, 4.8)."""
+
+    class Term(models.TextChoices):
+        PLPH = "plph", "Post-lumbar-puncture headache"
+        BACK_PAIN = "back_pain", "Back pain"
+        PROCEDURAL_PAIN = "procedural_pain", "Procedural pain"
+        PAIN_IN_EXTREMITY = "pain_extremity", "Pain in extremity"
+        FATIGUE = "fatigue", "Fatigue"
+        MYALGIA = "myalgia", "Myalgia"
+        ARTHRALGIA = "arthralgia", "Arthralgia"
+        PYREXIA = "pyrexia", "Pyrexia"
+        CSF_RAISED = "csf_raised", "Raised CSF white cells or protein"
+        MYELITIS = "myelitis", "Myelitis"
+        RADICULITIS = "radiculitis", "Radiculitis"
+        ASEPTIC_MENINGITIS = "aseptic_meningitis", "Aseptic meningitis"
+        PAPILLOEDEMA = "papilloedema", "Papilloedema / raised intracranial pressure"
+        OTHER = "other", "Other"
+
+    # Label warnings (US PI §5.1–5.4; EU SmPC 4.4): each needs a clinician's review.
+    SERIOUS_NEUROLOGICAL = frozenset(
+        {Term.MYELITIS, Term.RADICULITIS, Term.ASEPTIC_MENINGITIS, Term.PAPILLOEDEMA}
+    )
+
+    class Severity(models.TextChoices):
+        MILD = "mild", "Mild"
+        MODERATE = "moderate", "Moderate"
+        SEVERE = "severe", "Severe"
+
+    class Relation(models.TextChoices):
+        UNKNOWN = "", "Not assessed"
+        UNRELATED = "unrelated", "Not related"
+        PROCEDURE = "procedure", "Related to the lumbar puncture"
+        DRUG = "drug", "Related to the drug"
+
+    class Outcome(models.TextChoices):
+        ONGOING = "ongoing", "Ongoing"
+        RESOLVED = "resolved", "Resolved"
+        RESOLVED_SEQUELAE = "sequelae", "Resolved with after-effects"
+
+    course = models.ForeignKey(
+        TreatmentCourse, on_delete=models.PROTECT, related_name="adverse_events"
+    )
+    dose = models.ForeignKey(
+        Dose, on_delete=models.PROTECT, null=True, blank=True, related_name="adverse_events"
+    )
+    term = models.CharField(max_length=20, choices=Term.choices)
+    term_detail = models.CharField("description", max_length=200, blank=True)
+    onset = models.DateField()
+    severity = models.CharField(max_length=10, choices=Severity.choices, blank=True)
+    serious = models.BooleanField(default=False)
+    relation = models.CharField(
+        "relation to treatment", max_length=10, choices=Relation.choices, blank=True
+    )
+    action_taken = models.TextField(blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ONGOING)
+    resolved_on = models.DateField("date resolved", null=True, blank=True)
+    # PLPH triage (DESIGN §2 PLPH pathway): the answers and the advice given.
+    triage = models.JSONField(default=dict, blank=True)
+    advice = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-onset", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(term="other") | ~Q(term_detail=""),
+                name="adverseevent_other_term_described",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True) | Q(resolved_on__gte=F("onset")),
+                name="adverseevent_resolved_after_onset",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_term_display()} from {self.onset:%d %b %Y}"
+
+    @property
+    def needs_review(self) -> bool:
+        return self.serious or self.term in self.SERIOUS_NEUROLOGICAL
+
+    @property
+    def label(self) -> str:
+        if self.term == self.Term.OTHER:
+            return self.term_detail
+        return self.get_term_display()
+
+
+class FollowUpCall(models.Model):
+    """A nurse's call to a patient one or two days after a dose (DESIGN §2 safety net)."""
+
+    class Outcome(models.TextChoices):
+        NO_PROBLEMS = "no_problems", "No problems"
+        HEADACHE = "headache", "Headache: PLPH triage"
+        OTHER_EVENT = "other_event", "Other event recorded"
+        NO_ANSWER = "no_answer", "No answer, try again"
+
+    dose = models.ForeignKey(Dose, on_delete=models.PROTECT, related_name="follow_up_calls")
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    note = models.TextField(blank=True)
+    adverse_event = models.ForeignKey(
+        AdverseEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    called_at = models.DateTimeField()
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["called_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} ({self.called_at:%d %b %Y %H:%M})"
 
 
 class CourseOutlook(models.Model):

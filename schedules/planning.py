@@ -779,3 +779,21 @@ def forecast_report(unit: Unit, *, weeks: int, today: date | None = None) -> For
     today = today or timezone.localdate()
     days = forecast(unit, today, today + timedelta(weeks=weeks, days=-1), today=today)
     return ForecastReport(days, weeks_of(days), start_capacity(unit, today=today))
+
+
+def held_courses() -> list[TreatmentCourse]:
+    """Courses on hold for clinical review, with their booked visits (flagged: the dose cannot
+    be given until a clinician records the review decision)."""
+    return list(
+        TreatmentCourse.objects.filter(status=TreatmentCourse.Status.HELD)
+        .select_related("patient")
+        .prefetch_related(
+            "events",
+            Prefetch(
+                "doses__bookings",
+                queryset=Booking.objects.active().select_related("slot__unit", "dose"),
+                to_attr="held_bookings",
+            ),
+        )
+        .order_by("patient__family_name", "pk")
+    )

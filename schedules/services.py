@@ -28,21 +28,24 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from patients.models import Patient
 from schedules import engine, planning
 from schedules.models import (
+    AdverseEvent,
     Booking,
     CourseEvent,
     Dose,
+    FollowUpCall,
     Slot,
     TreatmentCourse,
     Unit,
     UnitCalendar,
+    Visit,
 )
 from schedules.retry import retry_when_busy
 
@@ -111,6 +114,18 @@ def _locking(queryset, *, no_key: bool = True):
     return queryset.select_for_update(of=("self",), no_key=no_key)
 
 
+class AdministrationError(BookingError):
+    """The dose record is incomplete, early, out of order or in the future."""
+
+
+class VisitError(ServiceError):
+    """A visit step refused: checks incomplete, wrong stage, bad time."""
+
+
+class AdverseEventError(ServiceError):
+    pass
+
+
 def _lock_course(course: TreatmentCourse) -> TreatmentCourse:
     """Lock order step 1: the course row (not its patient), returned fresh with its patient."""
     return _locking(TreatmentCourse.objects.select_related("patient")).get(pk=course.pk)
@@ -150,10 +165,12 @@ def _lock_bookings(ids) -> list[Booking]:
 
 def _bump_calendar_sequence(dose: Dose) -> None:
     """iCalendar SEQUENCE goes up whenever the appointment's time or status changes
-    (RFC 5545 §3.8.7.4)."""
-    Dose.objects.filter(pk=dose.pk).update(
-        calendar_sequence=F("calendar_sequence") + 1, updated_at=timezone.now()
-    )
+    (RFC 5545 §3.8.7.4). Saved through the model, so the change leaves a history row; callers
+    hold the course lock, so the read-increment-write cannot race."""
+    fresh = Dose.objects.get(pk=dose.pk)
+    fresh.calendar_sequence += 1
+    fresh.save(update_fields=["calendar_sequence", "updated_at"])
+    dose.calendar_sequence = fresh.calendar_sequence
 
 
 # Courses ---------------------------------------------------------------------------------------
@@ -227,16 +244,31 @@ def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
     return len(bookings)
 
 
+def bookings_cancelled_by_withdrawal(patient) -> list[Booking]:
+    """The future bookings a consent withdrawal would cancel (for the confirmation page)."""
+    return list(
+        Booking.objects.active()
+        .filter(dose__course__patient=patient, slot__start__gte=timezone.now())
+        .exclude(dose__course__status=TreatmentCourse.Status.STOPPED)
+        .select_related("dose", "slot__unit")
+        .order_by("slot__start")
+    )
+
+
 @retry_when_busy
 @transaction.atomic
-def withdraw_consent(*, consent, withdrawn_on: date) -> int:
-    """Record a consent's withdrawal and cancel the patient's future bookings, which can no
-    longer go ahead (DESIGN §2: no dose is booked or given without both consents). Returns
-    how many bookings were cancelled.
+def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
+    """Record a consent's withdrawal, cancel the patient's future bookings, which can no
+    longer go ahead, and hold the open course for a clinician's review (DESIGN §2: no dose is
+    booked or given without both consents; nothing is projected while held). Treatment resumes
+    only after a new consent and a clinician's "continue" decision. Returns how many bookings
+    were cancelled.
 
     Locks: the patient's open course(s) by id first, as `book_dose` does, so a booking being
     made at the same moment either finishes before the withdrawal or sees it and is refused;
-    then the consent; then the future bookings' slots and the bookings.
+    then the consent; then the future bookings' slots and the bookings. A withdrawal dated on
+    or before a dose already given is refused: the record would say a dose was given without
+    consent, so the date must be checked.
     """
     courses = _lock_courses(
         TreatmentCourse.objects.filter(patient_id=consent.patient_id)
@@ -252,15 +284,51 @@ def withdraw_consent(*, consent, withdrawn_on: date) -> int:
         raise ServiceError("Consent cannot be withdrawn before it was signed.")
     if withdrawn_on > timezone.localdate():
         raise ServiceError("The date cannot be in the future.")
+    given_after = (
+        Dose.objects.filter(course__in=courses, given_at__isnull=False)
+        .order_by("-given_at")
+        .first()
+    )
+    if given_after is not None and timezone.localdate(given_after.given_at) >= withdrawn_on:
+        raise ServiceError(
+            f"Dose {given_after.number} was given on {given_after.given_at:%d %b %Y}, on or "
+            "after that date: check the withdrawal date with a clinician."
+        )
     consent.withdrawn_on = withdrawn_on
     consent.save(update_fields=["withdrawn_on"])
-    cancelled = sum(
-        _cancel_future_bookings(course, f"{consent.get_kind_display()} withdrawn")
-        for course in courses
-    )
+    reason = f"{consent.get_kind_display()} withdrawn"
+    cancelled = 0
     for course in courses:
+        cancelled += _cancel_future_bookings(course, reason)
+        if course.status != TreatmentCourse.Status.HELD:
+            _hold(
+                course,
+                reason=CourseEvent.Reason.CONSENT_WITHDRAWN,
+                reason_detail=reason,
+                recorded_by=withdrawn_by,
+            )
         planning.refresh_next_due(course)
     return cancelled
+
+
+def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
+    """Put the course on hold for clinical review, dated today, in the caller's transaction
+    and under its course lock. The caller refreshes the course's outlook."""
+    today = timezone.localdate()
+    last = course.events.order_by("-on").first()
+    on = max(today, last.on) if last else today
+    event = CourseEvent(
+        course=course,
+        kind=CourseEvent.Kind.HOLD,
+        on=max(on, course.start_date),
+        reason=reason,
+        reason_detail=reason_detail,
+        recorded_by=recorded_by,
+    )
+    event._history_user = course._history_user = recorded_by
+    event.save()
+    course.status = TreatmentCourse.Status.HELD
+    course.save(update_fields=["status"])
 
 
 def _event_date(course: TreatmentCourse, on: date, kind: str) -> date:
@@ -293,7 +361,7 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
         if reason == CourseEvent.Reason.OTHER and not reason_detail.strip():
             raise CourseError("Say why, since the reason is “Other”.")
     on = _event_date(course, on, kind)
-    CourseEvent.objects.create(
+    event = CourseEvent(
         course=course,
         kind=kind,
         on=on,
@@ -301,10 +369,13 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
         reason_detail=reason_detail.strip(),
         **fields,
     )
+    event._history_user = course._history_user = fields.get("recorded_by")
+    event.save()
     course.status = {
         CourseEvent.Kind.PAUSE: TreatmentCourse.Status.PAUSED,
         CourseEvent.Kind.RESUME: TreatmentCourse.Status.ACTIVE,
         CourseEvent.Kind.STOP: TreatmentCourse.Status.STOPPED,
+        CourseEvent.Kind.HOLD: TreatmentCourse.Status.HELD,
     }[kind]
     course.save(update_fields=["status"])
 
@@ -435,6 +506,8 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     if dose.given_at:
         raise BookingError(f"Dose {dose.number} has already been given.")
     if course.status != TreatmentCourse.Status.ACTIVE:
+        if course.status == TreatmentCourse.Status.HELD:
+            raise CourseNotActive(_not_active_message(course))
         raise CourseNotActive(
             f"Treatment is {course.get_status_display().lower()}: a clinician must resume it "
             "before a dose can be booked."
@@ -690,6 +763,7 @@ def mark_arrived(*, booking: Booking, marked_by) -> Booking:
     _check_on_the_day(booking, "arrived")
     booking.status = Booking.Status.ARRIVED
     booking.save(update_fields=["status", "updated_at"])
+    _visit_for(booking)
     _bump_calendar_sequence(booking.dose)
     return booking
 
@@ -707,13 +781,7 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     Locks: the course, then the slots of this booking and of the later ones by id, then the
     bookings.
     """
-    course = _lock_course_of(booking)
-    later_slots = (
-        Booking.objects.active()
-        .filter(dose__course=course, dose__number__gt=booking.dose.number)
-        .values_list("slot_id", flat=True)
-    )
-    booking = _lock_booking(booking, also_slots=later_slots)
+    booking = _lock_booking_with_later(booking)
     if booking.status == Booking.Status.NOSHOW:
         booking.cancelled_later = []  # Marked twice (a double click): nothing more to do.
         return booking
@@ -728,6 +796,322 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     booking.status = Booking.Status.NOSHOW
     booking.save(update_fields=["status", "updated_at"])
     _bump_calendar_sequence(booking.dose)
+    later = _cancel_later_bookings(
+        booking, f"Dose {booking.dose.number} was missed: rebook after it is given."
+    )
+    booking.cancelled_later = later
+    planning.refresh_next_due(booking.dose.course)
+    return booking
+
+
+def _not_active_message(course: TreatmentCourse) -> str:
+    if course.status == TreatmentCourse.Status.HELD:
+        return (
+            "Treatment is on hold for clinical review: a clinician must record the review "
+            "decision first."
+        )
+    return f"Treatment is {course.get_status_display().lower()}."
+
+
+# The procedure record (DESIGN §2 "Procedure"); the three required ones with what to ask for.
+ADMINISTRATION_FIELDS = frozenset(
+    {
+        "operator",
+        "needle",
+        "imaging",
+        "csf_removed_ml",
+        "volume_injected_ml",
+        "vial_batch",
+        "vial_expiry",
+        "notes",
+    }
+)
+REQUIRED_DETAILS = {
+    "operator": "who did the lumbar puncture",
+    "vial_batch": "the vial batch",
+    "vial_expiry": "the vial expiry date",
+}
+# About 10 mL of CSF is removed first; 15 mL (100 mg) is injected (US PI §2.2, leaflet).
+CSF_USUAL_ML = (Decimal(5), Decimal(20))
+VOLUME_ML = Decimal(15)
+
+
+def administration_warnings(details: dict) -> list[str]:
+    """What a clinician should double-check in a procedure record (saved anyway)."""
+    warnings = []
+    csf = details.get("csf_removed_ml")
+    if csf is not None and not CSF_USUAL_ML[0] <= Decimal(csf) <= CSF_USUAL_ML[1]:
+        warnings.append(
+            f"CSF removed was {csf} mL: usually about 10 mL (5–20 mL). Check the record."
+        )
+    volume = details.get("volume_injected_ml")
+    if volume is not None and Decimal(volume) != VOLUME_ML:
+        warnings.append(f"Volume injected was {volume} mL, not 15 mL (100 mg). Check the record.")
+    return warnings
+
+
+@retry_when_busy
+@transaction.atomic
+def record_administration(
+    *, dose: Dose, given_at: datetime, recorded_by, override_reason: str = "", **details
+) -> Dose:
+    """Record that a dose was given: 100 mg/15 mL intrathecal bolus by lumbar puncture (US PI
+    §2.2). The next dose is then counted from this date (EU SmPC 4.2).
+
+    `details` are the procedure record: operator, needle, imaging, csf_removed_ml,
+    volume_injected_ml, vial_batch, vial_expiry, notes. Operator, batch and expiry are required
+    here, not only in the form.
+
+    Recording rules (DESIGN §2): every earlier dose is given; never in the future; dose 1 not
+    before the course start; never on or before the previous dose; before the dose's window
+    only by a clinician with `override_reason` (kept on the dose and flagged on the timeline).
+    When the dose has a booking, the patient must have arrived and the pre-dose checks must be
+    complete. The returned dose carries `warnings` (CSF or volume outside the usual).
+
+    Locks: the course, then the active booking's slot and the booking, then the dose.
+    """
+    unknown = set(details) - ADMINISTRATION_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown administration details: {', '.join(sorted(unknown))}")
+    _check_required_details(details)
+    course = _lock_course(dose.course)
+    active = dose.bookings.active().first()
+    booking = _lock_booking(active) if active is not None else None
+    dose = _locking(Dose.objects).get(pk=dose.pk)
+    if dose.given_at:
+        raise AdministrationError(f"Dose {dose.number} was already recorded as given.")
+    if course.status != TreatmentCourse.Status.ACTIVE:
+        raise CourseNotActive(_not_active_message(course))
+    given_on = timezone.localdate(given_at)
+    _check_eligible_to_give(course, given_on)
+    if given_at > timezone.now():
+        raise AdministrationError("The time given cannot be in the future.")
+    if given_on < course.start_date:
+        raise AdministrationError(
+            f"The course started on {course.start_date:%d %b %Y}: a dose cannot be recorded "
+            "before that."
+        )
+    _check_vial_in_date(details, given_on)
+    _check_earlier_doses_given(course, dose, given_on)
+    late_entry = ""
+    if booking is not None:
+        late_entry = _check_visit_ready(booking, dose, recorded_by, override_reason)
+    override_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason)
+    if late_entry:
+        details["notes"] = "\n".join(filter(None, [details.get("notes", ""), late_entry]))
+    for field, value in details.items():
+        setattr(dose, field, value.strip() if isinstance(value, str) else value)
+    dose.given_at = given_at
+    dose.given_by = recorded_by
+    dose.override_reason = override_reason
+    dose.calendar_sequence += 1
+    dose._history_user = recorded_by
+    dose.save()
+    if booking is not None:
+        booking.status = Booking.Status.FULFILLED
+        booking._history_user = recorded_by
+        booking.save(update_fields=["status", "updated_at"])
+    planning.refresh_next_due(course)
+    dose.warnings = administration_warnings(details)
+    return dose
+
+
+# The named checks of `record_administration`: each is one control of the hazard log
+# (docs/hazard-log.md), small enough that `make hazards` can remove it and watch its tests fail.
+
+
+def _check_required_details(details: dict) -> None:
+    missing = [
+        label
+        for name, label in REQUIRED_DETAILS.items()
+        if details.get(name) is None or not str(details.get(name)).strip()
+    ]
+    if missing:
+        raise AdministrationError("Record " + ", ".join(missing) + " before saving the dose.")
+
+
+def _check_eligible_to_give(course: TreatmentCourse, given_on: date) -> None:
+    """SOD1 confirmed and both consents in force on the day (DESIGN §2)."""
+    blockers = course.patient.treatment_blockers(on=given_on)
+    if blockers:
+        raise NotEligible("Cannot record the dose: " + " ".join(blockers))
+
+
+def _check_vial_in_date(details: dict, given_on: date) -> None:
+    expiry = details.get("vial_expiry")
+    if expiry and expiry < given_on:
+        raise AdministrationError("The vial had expired on that date: check the batch and expiry.")
+
+
+def _check_earlier_doses_given(course: TreatmentCourse, dose: Dose, given_on: date) -> None:
+    """Every earlier dose given, and this one after the previous (DESIGN §2)."""
+    given_before = dict(
+        Dose.objects.filter(
+            course=course, number__lt=dose.number, given_at__isnull=False
+        ).values_list("number", "given_at")
+    )
+    not_given = [n for n in range(1, dose.number) if n not in given_before]
+    if not_given:
+        raise DoseOutOfOrder(
+            f"Dose {not_given[0]} is not recorded as given: record what happened at that "
+            f"visit first (given, or not given and rebooked) before dose {dose.number}."
+        )
+    previous = given_before.get(dose.number - 1)
+    if previous is not None and given_on <= timezone.localdate(previous):
+        raise AdministrationError(
+            f"Dose {dose.number} cannot be given on or before dose {dose.number - 1} "
+            f"({timezone.localdate(previous):%d %b %Y})."
+        )
+
+
+def _check_visit_ready(booking: Booking, dose: Dose, recorded_by, reason: str) -> str:
+    """A booked dose is given at its visit: arrived, pre-dose checks complete (DESIGN §2).
+
+    A past visit left with no outcome may be recorded afterwards only by a clinician, with a
+    reason; returns the note that keeps that reason on the dose ("" otherwise)."""
+    if booking.status == Booking.Status.BOOKED and booking.local_date < timezone.localdate():
+        if not _can_override(recorded_by) or not reason.strip():
+            raise AdministrationError(
+                f"The visit on {booking.slot} has no record: a clinician may record the dose "
+                "afterwards, with a reason (for example, the record was made on paper)."
+            )
+        return f"Recorded after the visit day: {reason.strip()}"
+    visit = booking.visit_or_none
+    if booking.status != Booking.Status.ARRIVED or visit is None:
+        raise AdministrationError(
+            f"Dose {dose.number} is booked for {booking.slot}: mark the patient arrived "
+            "and complete the pre-dose checks first."
+        )
+    if not visit.checks_complete:
+        raise AdministrationError(
+            "The pre-dose checks are not complete: finish them (a clinician decides on "
+            "any new symptom or pregnancy) before the dose is given."
+        )
+    return ""
+
+
+def _check_not_early(course, dose, given_on: date, recorded_by, override_reason: str) -> str:
+    """Before its window only by a clinician with a reason (unit policy, DESIGN §2). Returns
+    the reason to keep ("" when the dose is not early)."""
+    try:
+        fresh = planning.fresh_plan(course, unit=Unit.current(), today=given_on, before=dose.number)
+    except engine.ScheduleError as error:
+        raise AdministrationError(f"The schedule needs checking by a clinician: {error}") from None
+    this = next((p for p in fresh if p.number == dose.number), None)
+    if this is None or given_on >= this.window_start:
+        return ""
+    if not _can_override(recorded_by):
+        raise AdministrationError(
+            f"Dose {dose.number} is due {this.due:%d %b %Y}: giving it on "
+            f"{given_on:%d %b %Y} is early. Only a clinician may record it, with a reason."
+        )
+    if not override_reason.strip():
+        raise AdministrationError(
+            f"Dose {dose.number} is due {this.due:%d %b %Y}: give a reason for giving it early."
+        )
+    return override_reason.strip()
+
+
+# The visit -------------------------------------------------------------------------------------
+
+
+def _visit_for(booking: Booking) -> Visit:
+    visit = booking.visit_or_none
+    if visit is None:
+        visit = Visit.objects.create(booking=booking, arrived_at=timezone.now())
+    return visit
+
+
+@retry_when_busy
+@transaction.atomic
+def record_checks(
+    *,
+    booking: Booking,
+    recorded_by,
+    identity_confirmed: bool,
+    blood_sample_taken: bool,
+    pregnancy: str = "",
+    clotting_checked: bool | None = None,
+    symptom_headache: bool = False,
+    symptom_neck_stiffness: bool = False,
+    symptom_vision: bool = False,
+    symptom_numbness_weakness: bool = False,
+) -> Visit:
+    """Save the pre-dose checks (DESIGN §2 "Before"; patient leaflet). Consents are read from
+    the record, not typed. A 'yes' to a new symptom, or to pregnancy or breastfeeding, stops
+    the checks until a clinician decides (`clear_checks`). The pregnancy question must be
+    answered for a patient who could be pregnant."""
+    booking = _lock_booking(booking)
+    if booking.status != Booking.Status.ARRIVED:
+        raise VisitError(
+            f"This booking is {booking.get_status_display().lower()}: the checks are done "
+            "after the patient has arrived."
+        )
+    patient = booking.dose.course.patient
+    if not identity_confirmed:
+        raise VisitError("Confirm the patient's identity (name and date of birth) first.")
+    _check_pregnancy_asked(patient, pregnancy)
+    if pregnancy not in Visit.Pregnancy.values:
+        raise VisitError("Choose an answer to the pregnancy question.")
+    visit = _visit_for(booking)
+    visit.identity_confirmed = True
+    visit.consents_on_file = not patient.treatment_blockers(on=booking.local_date)
+    visit.symptom_headache = bool(symptom_headache)
+    visit.symptom_neck_stiffness = bool(symptom_neck_stiffness)
+    visit.symptom_vision = bool(symptom_vision)
+    visit.symptom_numbness_weakness = bool(symptom_numbness_weakness)
+    visit.pregnancy = pregnancy
+    visit.blood_sample_taken = bool(blood_sample_taken)
+    visit.clotting_checked = clotting_checked
+    visit.checks_by = recorded_by
+    visit.checks_at = timezone.now()
+    visit.cleared_by = None
+    visit.cleared_note = ""
+    visit._history_user = recorded_by
+    visit.save()
+    return visit
+
+
+def _check_pregnancy_asked(patient, pregnancy: str) -> None:
+    """Asked before each dose for a patient who could be pregnant (DESIGN §2 pregnancy)."""
+    if patient.could_be_pregnant and pregnancy not in (Visit.Pregnancy.NO, Visit.Pregnancy.YES):
+        raise VisitError("Ask about pregnancy and breastfeeding and record the answer.")
+
+
+@retry_when_busy
+@transaction.atomic
+def clear_checks(*, booking: Booking, cleared_by, note: str) -> Visit:
+    """A clinician's decision that the dose may go ahead despite a 'yes' in the checks."""
+    booking = _lock_booking(booking)
+    visit = booking.visit_or_none
+    if booking.status != Booking.Status.ARRIVED or visit is None or not visit.checks_at:
+        raise VisitError("There are no pre-dose checks waiting for a decision.")
+    if not note.strip():
+        raise VisitError("Write the clinical decision: why the dose may go ahead.")
+    if not _can_override(cleared_by):
+        raise VisitError("Only a clinician can decide that the dose may go ahead.")
+    visit.cleared_by = cleared_by
+    visit.cleared_note = note.strip()
+    visit._history_user = cleared_by
+    visit.save(update_fields=["cleared_by", "cleared_note", "updated_at"])
+    return visit
+
+
+def _lock_booking_with_later(booking: Booking) -> Booking:
+    """Lock order steps 1–3 for a booking whose later bookings may be cancelled: the course,
+    then the slots of this booking and of the later ones by id, then the booking."""
+    course = _lock_course_of(booking)
+    later_slots = (
+        Booking.objects.active()
+        .filter(dose__course=course, dose__number__gt=booking.dose.number)
+        .values_list("slot_id", flat=True)
+    )
+    return _lock_booking(booking, also_slots=later_slots)
+
+
+def _cancel_later_bookings(booking: Booking, why: str) -> list[Booking]:
+    """Cancel the bookings of later doses, counted from this one (their slots are already
+    locked by `_lock_booking_with_later`); returns them in dose order."""
     later = _lock_bookings(
         Booking.objects.active()
         .filter(dose__course=booking.dose.course, dose__number__gt=booking.dose.number)
@@ -735,61 +1119,319 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     )
     later.sort(key=lambda other: other.dose.number)
     for other in later:
-        _cancel(other, f"Dose {booking.dose.number} was missed: rebook after it is given.")
-    booking.cancelled_later = later
-    planning.refresh_next_due(booking.dose.course)
-    return booking
+        _cancel(other, why)
+    return later
 
 
 @retry_when_busy
 @transaction.atomic
-def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **details) -> Dose:
-    """Record that a dose was given: 100 mg/15 mL intrathecal bolus by lumbar puncture (US PI
-    §2.2). The next dose is then counted from this date (EU SmPC 4.2).
+def record_not_given(*, booking: Booking, reason: str, recorded_by, detail: str = "") -> Booking:
+    """The visit ended without the dose (DESIGN §2): the booking is closed (NOT_GIVEN, shown
+    as cancelled in the feed) and anchors nothing, so the dose stays due or overdue and goes on
+    the Overdue & rebook list. Later bookings, counted from this visit, are cancelled and
+    listed in `booking.cancelled_later`. Sending it twice changes nothing.
 
-    `details` are the procedure record: operator, needle, imaging, csf_removed_ml, vial_batch,
-    vial_expiry, notes.
-
-    Locks: the course, then the slots of the dose's active bookings, the bookings, the dose.
-    """
-    course = _lock_course(dose.course)
-    active = list(dose.bookings.active().values_list("pk", "slot_id"))
-    _lock_slots(slot_id for _, slot_id in active)
-    _lock_bookings(pk for pk, _ in active)
-    dose = _locking(Dose.objects).get(pk=dose.pk)
-    if dose.given_at:
-        raise BookingError(f"Dose {dose.number} was already recorded as given.")
-    if course.status != TreatmentCourse.Status.ACTIVE:
-        raise CourseNotActive(f"Treatment is {course.get_status_display().lower()}.")
-    given_on = timezone.localdate(given_at)
-    blockers = course.patient.treatment_blockers(on=given_on)
-    if blockers:
-        raise NotEligible("Cannot record the dose: " + " ".join(blockers))
-    if given_at > timezone.now():
-        raise BookingError("The time given cannot be in the future.")
-    expiry = details.get("vial_expiry")
-    if expiry and expiry < given_on:
-        raise BookingError("The vial had expired on that date: check the batch and expiry.")
-    fresh = planning.fresh_plan(course, unit=Unit.current(), today=given_on)
-    planned = {p.number: p for p in fresh}
-    this = planned.get(dose.number)
-    if this is None or this.state == engine.DoseState.PLANNED:
-        raise DoseOutOfOrder(f"Dose {dose.number - 1} must be recorded first.")
-    previous = planned.get(dose.number - 1)
-    if previous is not None and given_on <= previous.date:
-        raise BookingError(
-            f"Dose {dose.number} cannot be given on or before dose {previous.number} "
-            f"({previous.date:%d %b %Y})."
+    Locks: the course, then the slots of this booking and of the later ones by id, then the
+    bookings, then the dose (its calendar sequence)."""
+    booking = _lock_booking_with_later(booking)
+    if booking.status == Booking.Status.NOT_GIVEN:
+        booking.cancelled_later = []
+        return booking
+    if reason not in Visit.NotGivenReason.values:
+        raise VisitError("Choose why the dose was not given.")
+    detail = detail.strip()
+    if reason == Visit.NotGivenReason.OTHER and not detail:
+        raise VisitError("Say why, since the reason is “Other”.")
+    if booking.status not in (Booking.Status.ARRIVED, Booking.Status.BOOKED):
+        raise VisitError(
+            f"This booking is {booking.get_status_display().lower()}: it cannot be recorded "
+            "as not given."
         )
-    for field, value in details.items():
-        setattr(dose, field, value)
-    dose.given_at = given_at
-    dose.given_by = recorded_by
-    dose.save()
-    dose.bookings.active().update(status=Booking.Status.FULFILLED, updated_at=timezone.now())
-    _bump_calendar_sequence(dose)
+    if booking.local_date > timezone.localdate():
+        raise VisitError("A visit can only be recorded as not given on or after its day.")
+    visit = _visit_for(booking)
+    visit.not_given_reason = reason
+    visit.not_given_detail = detail
+    visit._history_user = booking._history_user = recorded_by
+    visit.save(update_fields=["not_given_reason", "not_given_detail", "updated_at"])
+    booking.status = Booking.Status.NOT_GIVEN
+    booking.cancel_reason = Visit.NotGivenReason(reason).label + (f": {detail}" if detail else "")
+    booking.save(update_fields=["status", "cancel_reason", "updated_at"])
+    _bump_calendar_sequence(booking.dose)
+    booking.cancelled_later = _cancel_later_bookings(
+        booking, f"Dose {booking.dose.number} was not given: rebook after it is given."
+    )
+    planning.refresh_next_due(booking.dose.course)
+    return booking
+
+
+def _given_visit(booking: Booking) -> tuple[Booking, Visit]:
+    booking = _lock_booking(booking)
+    if booking.status != Booking.Status.FULFILLED:
+        raise VisitError("Observation and discharge are recorded after the dose is given.")
+    visit = booking.visit_or_none
+    if visit is None:
+        visit = Visit.objects.create(booking=booking, arrived_at=booking.dose.given_at)
+    return booking, visit
+
+
+def _check_time(at: datetime, after: datetime, what: str) -> None:
+    if at > timezone.now() + timedelta(minutes=1):
+        raise VisitError(f"The {what} time cannot be in the future.")
+    if at < after:
+        raise VisitError(f"The {what} time cannot be before the dose was given.")
+
+
+@retry_when_busy
+@transaction.atomic
+def start_observation(*, booking: Booking, recorded_by, at: datetime | None = None) -> Visit:
+    """Observation after the dose: 60–90 minutes (patient leaflet). Twice changes nothing."""
+    booking, visit = _given_visit(booking)
+    if visit.observation_start:
+        return visit
+    at = at or timezone.now()
+    _check_time(at, booking.dose.given_at, "observation start")
+    visit.observation_start = at
+    visit._history_user = recorded_by
+    visit.save(update_fields=["observation_start", "updated_at"])
+    return visit
+
+
+# The leaflet's observation: 60–90 minutes after the dose.
+MIN_OBSERVATION = timedelta(minutes=60)
+
+
+@retry_when_busy
+@transaction.atomic
+def record_discharge(*, booking: Booking, recorded_by, at: datetime | None = None) -> Visit:
+    """End observation and discharge. The visit carries `warnings` when the patient left less
+    than 60 minutes after the dose (patient leaflet: 60–90 minutes of observation)."""
+    booking, visit = _given_visit(booking)
+    visit.warnings = []
+    if visit.discharged_at:
+        return visit
+    at = at or timezone.now()
+    _check_time(at, booking.dose.given_at, "discharge")
+    if visit.observation_start and at < visit.observation_start:
+        raise VisitError("Discharge cannot be before observation started.")
+    visit.observation_start = visit.observation_start or booking.dose.given_at
+    visit.observation_end = visit.observation_end or at
+    visit.discharged_at = at
+    visit._history_user = recorded_by
+    visit.save()
+    minutes = int((at - booking.dose.given_at).total_seconds() // 60)
+    if at - booking.dose.given_at < MIN_OBSERVATION:
+        visit.warnings.append(
+            f"Discharged {minutes} minutes after the dose: the leaflet asks for 60–90 minutes "
+            "of observation. Note why in the record."
+        )
+    return visit
+
+
+# Adverse events and holds ----------------------------------------------------------------------
+
+ADVERSE_EVENT_FIELDS = frozenset(
+    {
+        "term_detail",
+        "severity",
+        "relation",
+        "action_taken",
+        "outcome",
+        "resolved_on",
+        "triage",
+        "advice",
+    }
+)
+
+
+@retry_when_busy
+@transaction.atomic
+def record_adverse_event(
+    *, course, term: str, onset: date, serious: bool, recorded_by, dose=None, **details
+) -> AdverseEvent:
+    """Record an adverse event against the course, and the dose it followed when it did.
+
+    A serious neurological event (myelitis, radiculitis, aseptic meningitis, papilloedema or
+    raised intracranial pressure; US PI §5, EU SmPC 4.4) or any event marked serious puts the
+    open course on hold for clinical review (DESIGN §2): nothing is booked, given or projected
+    until a clinician records continue, pause or stop. A PLPH with triage answers gets the
+    matching step of the PLPH pathway stored as its advice. `event.held` says whether this
+    event put the course on hold.
+    """
+    unknown = set(details) - ADVERSE_EVENT_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown adverse-event details: {', '.join(sorted(unknown))}")
+    course = _lock_course(course)
+    if term not in AdverseEvent.Term.values:
+        raise AdverseEventError("Choose the event from the list (or “Other” and describe it).")
+    if term == AdverseEvent.Term.OTHER and not str(details.get("term_detail", "")).strip():
+        raise AdverseEventError("Describe the event, since it is “Other”.")
+    if onset is None:
+        raise AdverseEventError("Give the date the event started.")
+    if onset > timezone.localdate():
+        raise AdverseEventError("The onset date cannot be in the future.")
+    if onset < course.start_date:
+        raise AdverseEventError("The onset date cannot be before the course started.")
+    resolved_on = details.get("resolved_on")
+    if resolved_on and resolved_on < onset:
+        raise AdverseEventError("The event cannot resolve before it started.")
+    if dose is not None:
+        dose = Dose.objects.get(pk=dose.pk)
+        if dose.course_id != course.pk or not dose.given_at:
+            raise AdverseEventError("Link the event to a dose of this course that was given.")
+        if onset < timezone.localdate(dose.given_at):
+            raise AdverseEventError(
+                f"The event started before dose {dose.number} was given: link it to an "
+                "earlier dose or to none."
+            )
+    triage = details.get("triage") or {}
+    if term == AdverseEvent.Term.PLPH and triage:
+        details["advice"] = plph_advice(triage).advice
+    event = AdverseEvent(
+        course=course,
+        dose=dose,
+        term=term,
+        onset=onset,
+        serious=bool(serious),
+        recorded_by=recorded_by,
+        **{k: (v.strip() if isinstance(v, str) else v) for k, v in details.items()},
+    )
+    event._history_user = recorded_by
+    event.save()
+    event.held = False
+    if event.needs_review and course.status not in (
+        TreatmentCourse.Status.STOPPED,
+        TreatmentCourse.Status.HELD,
+    ):
+        _hold(
+            course,
+            reason=CourseEvent.Reason.SERIOUS_EVENT,
+            reason_detail=f"{event.label} from {onset:%d %b %Y}",
+            recorded_by=recorded_by,
+        )
+        event.held = True
+        planning.refresh_next_due(course)
+    return event
+
+
+class ReviewDecision(models.TextChoices):
+    CONTINUE = "continue", "Continue treatment"
+    PAUSE = "pause", "Pause treatment"
+    STOP = "stop", "Stop treatment"
+
+
+@retry_when_busy
+@transaction.atomic
+def record_review_decision(*, course, decision: str, on: date, note: str, recorded_by) -> int:
+    """A clinician's review of a held course (DESIGN §2): continue (the next dose is due as
+    soon as possible, never sooner than its interval), pause or stop (future bookings are
+    cancelled). Continuing needs the SOD1 confirmation and both consents on file. Returns how
+    many bookings were cancelled."""
+    course = _lock_course(course)
+    if course.status != TreatmentCourse.Status.HELD:
+        raise CourseError("This course is not on hold for review.")
+    if decision not in ReviewDecision.values:
+        raise CourseError("Choose continue, pause or stop.")
+    if not note.strip():
+        raise CourseError("Write the review note: what was decided and why.")
+    if not _can_override(recorded_by):
+        raise CourseError("Only a clinician can record the review decision.")
+    if decision == ReviewDecision.CONTINUE:
+        blockers = course.patient.treatment_blockers(on=on)
+        if blockers:
+            raise CourseError("Cannot continue treatment: " + " ".join(blockers))
+    kind = {
+        ReviewDecision.CONTINUE: CourseEvent.Kind.RESUME,
+        ReviewDecision.PAUSE: CourseEvent.Kind.PAUSE,
+        ReviewDecision.STOP: CourseEvent.Kind.STOP,
+    }[ReviewDecision(decision)]
+    _record_decision(
+        course,
+        kind=kind,
+        on=on,
+        reason=CourseEvent.Reason.REVIEW if kind != CourseEvent.Kind.RESUME else "",
+        reason_detail=note,
+        recorded_by=recorded_by,
+    )
+    cancelled = 0
+    if kind != CourseEvent.Kind.RESUME:
+        cancelled = _cancel_future_bookings(course, f"Clinical review: treatment {decision}")
     planning.refresh_next_due(course)
-    return dose
+    return cancelled
+
+
+# PLPH triage (DESIGN §2 PLPH pathway) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlphStep:
+    step: str  # "urgent", "blood_patch", "conservative", "not_plph"
+    advice: str
+
+
+PLPH_CONSERVATIVE = (
+    "Conservative care: lie flat, drink 2–3 litres of fluid a day, take paracetamol or "
+    "ibuprofen, and caffeine (coffee, tea or cola). Call back if it is no better in 24–48 hours."
+)
+PLPH_RED_FLAGS = ("fever", "neck_stiffness_with_fever", "vision_change", "new_weakness")
+
+
+def plph_advice(answers: dict) -> PlphStep:
+    """The matching step of the PLPH pathway for the triage answers (DESIGN §2):
+
+    - red flags (fever, neck stiffness with fever, vision change, new weakness) → urgent
+      medical review, whatever else;
+    - typical PLPH (within 48 h of the procedure, worse upright, better lying), severe and
+      still present after 24 hours or more despite conservative measures → refer to
+      anaesthetics for an epidural blood patch;
+    - otherwise typical PLPH → conservative care;
+    - not typical → clinician review of another cause of headache.
+    """
+    if any(answers.get(flag) for flag in PLPH_RED_FLAGS):
+        return PlphStep(
+            "urgent",
+            "Red flag: urgent medical review today (possible meningitis or raised pressure). "
+            "Do not wait for the next visit.",
+        )
+    typical = answers.get("onset_within_48h") and answers.get("postural")
+    if not typical:
+        return PlphStep(
+            "not_plph",
+            "Not a typical post-lumbar-puncture headache: a clinician reviews other causes.",
+        )
+    hours = int(answers.get("hours_since_onset") or 0)
+    if answers.get("severity") == "severe" and hours >= 24 and answers.get("conservative_tried"):
+        return PlphStep(
+            "blood_patch",
+            "Severe and persisting despite conservative care: refer to anaesthetics for an "
+            "epidural blood patch.",
+        )
+    return PlphStep("conservative", PLPH_CONSERVATIVE)
+
+
+# Follow-up calls ---------------------------------------------------------------------------------
+
+
+@retry_when_busy
+@transaction.atomic
+def record_follow_up_call(
+    *, dose: Dose, outcome: str, recorded_by, note: str = "", adverse_event=None
+) -> FollowUpCall:
+    """A nurse's call one or two days after a dose (DESIGN §2 safety net)."""
+    _lock_course(dose.course)
+    dose = Dose.objects.get(pk=dose.pk)
+    if not dose.given_at:
+        raise VisitError("Follow-up calls are for doses that were given.")
+    if outcome not in FollowUpCall.Outcome.values:
+        raise VisitError("Choose the outcome of the call.")
+    return FollowUpCall.objects.create(
+        dose=dose,
+        outcome=outcome,
+        note=note.strip(),
+        adverse_event=adverse_event,
+        called_at=timezone.now(),
+        called_by=recorded_by,
+    )
 
 
 # Slots -----------------------------------------------------------------------------------------

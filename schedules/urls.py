@@ -2,7 +2,7 @@ from datetime import date
 
 from django.urls import path, register_converter
 
-from schedules import views
+from schedules import views, visit_views
 
 
 class IsoDateConverter:
@@ -37,4 +37,19 @@ urlpatterns = [
     path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
     path("bookings/<int:booking_id>/arrived/", views.arrived, name="arrived"),
     path("bookings/<int:booking_id>/did-not-attend/", views.noshow, name="noshow"),
+    # The visit (issue 7): small POST endpoints that redirect back to `next`.
+    path("visits/<int:booking_id>/checks/", visit_views.checks, name="visit_checks"),
+    path("visits/<int:booking_id>/clear/", visit_views.clear, name="visit_clear"),
+    path("visits/<int:booking_id>/give/", visit_views.give, name="visit_give"),
+    path("visits/<int:booking_id>/not-given/", visit_views.not_given, name="visit_not_given"),
+    path("visits/<int:booking_id>/observe/", visit_views.observe, name="visit_observe"),
+    path("visits/<int:booking_id>/discharge/", visit_views.discharge, name="visit_discharge"),
+    path(
+        "courses/<int:course_id>/adverse-events/new/",
+        visit_views.adverse_event,
+        name="adverse_event",
+    ),
+    path("courses/<int:course_id>/review/", visit_views.review, name="review"),
+    path("follow-up/", visit_views.follow_up, name="follow_up"),
+    path("follow-up/<int:dose_id>/", visit_views.follow_up_call, name="follow_up_call"),
 ]

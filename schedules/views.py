@@ -405,7 +405,7 @@ def _slots_with_patients(unit: Unit, first: date, last: date):
     course prefetched for the engine: a constant number of queries."""
     bookings = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
-        .select_related("dose__course__patient")
+        .select_related("dose__course__patient", "visit")
         .prefetch_related(
             "dose__course__events",
             "dose__course__patient__consents",
@@ -512,6 +512,7 @@ def overdue(request):
             "unrecorded": worklist.unrecorded,
             "problems": worklist.problems,
             "page": worklist.page,
+            "held": planning.held_courses(),
             "today": today_,
             "here": request.get_full_path(),
             "can_override": request.user.has_perm("schedules.override_booking_window"),

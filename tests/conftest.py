@@ -99,3 +99,27 @@ def make_patient(hospital_number="H100001", *, eligible=True, **fields) -> Patie
 @pytest.fixture
 def patient(db):
     return make_patient()
+
+
+VIAL = dict(operator="Dr Lumbar", vial_batch="B123", vial_expiry=date(2099, 1, 1))
+
+
+def give_dose(dose, given_at, by, **details):
+    """Record `dose` given the way the unit does it: when it is booked, the patient arrives and
+    the pre-dose checks are done first (DESIGN §2 "Each visit")."""
+    from schedules import services
+
+    booking = dose.bookings.active().first()
+    if booking is not None:
+        if booking.status == "booked":
+            services.mark_arrived(booking=booking, marked_by=by)
+        services.record_checks(
+            booking=booking,
+            recorded_by=by,
+            identity_confirmed=True,
+            blood_sample_taken=True,
+            pregnancy="no" if dose.course.patient.could_be_pregnant else "",
+        )
+    return services.record_administration(
+        dose=dose, given_at=given_at, recorded_by=by, **{**VIAL, **details}
+    )

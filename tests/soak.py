@@ -37,6 +37,7 @@ from schedules.models import (
     Slot,
     TreatmentCourse,
     Unit,
+    Visit,
 )
 
 PATIENTS = 24
@@ -238,6 +239,18 @@ def op_no_show(world, rng):
     return Done("did not attend", ("status", booking.pk, Booking.Status.NOSHOW))
 
 
+def op_checks(world, rng):
+    booking = _today_booking(world, rng)
+    services.record_checks(
+        booking=booking,
+        recorded_by=_nurse(world),
+        identity_confirmed=True,
+        blood_sample_taken=True,
+        pregnancy="no" if booking.dose.course.patient.could_be_pregnant else "",
+    )
+    return Done("checks", ("checks", booking.pk))
+
+
 def op_record_given(world, rng):
     booking = _today_booking(world, rng)
     dose = services.record_administration(
@@ -245,8 +258,31 @@ def op_record_given(world, rng):
         given_at=timezone.now(),
         recorded_by=User.objects.get(pk=world.clinician_id),
         operator="Dr Soak",
+        vial_batch="SOAK1",
+        vial_expiry=timezone.localdate() + timedelta(days=90),
     )
     return Done("record given", ("given", dose.pk))
+
+
+def op_not_given(world, rng):
+    booking = services.record_not_given(
+        booking=_today_booking(world, rng),
+        reason=Visit.NotGivenReason.UNWELL,
+        recorded_by=_nurse(world),
+    )
+    return Done("not given", ("status", booking.pk, Booking.Status.NOT_GIVEN))
+
+
+def op_review_continue(world, rng):
+    course = _course(world, rng)
+    services.record_review_decision(
+        course=course,
+        decision="continue",
+        on=timezone.localdate(),
+        note="Soak: reviewed, continue",
+        recorded_by=User.objects.get(pk=world.clinician_id),
+    )
+    return Done("review decision", ("event", course.pk, CourseEvent.Kind.RESUME))
 
 
 def op_pause(world, rng):
@@ -305,10 +341,13 @@ MIX = [
     ("reschedule", op_reschedule),
     ("arrived", op_arrived),
     ("did not attend", op_no_show),
+    ("checks", op_checks),
     ("record given", op_record_given),
+    ("not given", op_not_given),
     ("pause", op_pause),
     ("resume", op_resume),
     ("withdraw consent", op_withdraw_consent),
+    ("review decision", op_review_continue),
     ("generate slots", op_generate_slots),
 ]
 # How often each runs relative to the others (1 when not listed): mostly booking, as a day is.
@@ -404,6 +443,8 @@ def check_invariants(world: World, outcome: Outcome) -> list[str]:
             found = CourseEvent.objects.filter(course_id=args[0], kind=args[1]).exists()
         elif kind == "withdrawn":
             found = Consent.objects.filter(pk=args[0], withdrawn_on__isnull=False).exists()
+        elif kind == "checks":
+            found = Visit.objects.filter(booking_id=args[0], checks_at__isnull=False).exists()
         elif kind == "slots":
             found = Slot.objects.filter(unit_id=args[0]).exists()
         else:

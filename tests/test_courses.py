@@ -287,7 +287,9 @@ def test_withdrawing_consent_cancels_future_bookings(clinician_client, patient, 
     page = response.content.decode()
     assert "1 future booking(s) cancelled" in page
     assert "No signed manufacturer early-access consent form on file" in page
-    with pytest.raises(services.NotEligible):
+    course.refresh_from_db()
+    assert course.status == "held"
+    with pytest.raises(services.CourseNotActive, match="on hold"):
         services.book_dose_number(course=course, number=1, slot=slot, booked_by=clinician)
 
 

@@ -673,7 +673,7 @@ ERRORS = [
     pytest.param(dict(events=[pause(3), stop(5), resume(10)]), "stopped", id="resume after stop"),
     pytest.param(dict(events=[stop(5), stop(5)]), "stopped", id="stop twice on one day"),
     pytest.param(
-        dict(events=[CourseEvent("hold", day(5))]), "Unknown course event", id="unknown event"
+        dict(events=[CourseEvent("skip", day(5))]), "Unknown course event", id="unknown event"
     ),
     pytest.param(
         dict(today=datetime(2026, 2, 1, 9, 0)), "Expected a date for today", id="datetime for today"

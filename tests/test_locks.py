@@ -15,7 +15,7 @@ from django.utils import timezone
 from patients.models import Consent
 from schedules import retry, services
 from schedules.models import Booking, CourseEvent, Slot
-from tests.conftest import make_patient
+from tests.conftest import VIAL, make_patient
 from tests.test_booking import MONDAY, at, book_url, frozen, make_course, make_slot
 from tests.test_concurrency import race
 
@@ -81,6 +81,8 @@ def test_every_write_locks_course_then_slots_then_bookings_then_dose_never_the_u
         patient = make_patient("H700")
         course = make_course(patient)
         other = make_course(make_patient("H701"))
+        third = make_course(make_patient("H702"))
+        evening = make_slot(unit, MONDAY, hour=15)
         writes = {
             "book": lambda: services.book_dose_number(
                 course=course, number=1, slot=tomorrow, booked_by=nurse
@@ -97,10 +99,17 @@ def test_every_write_locks_course_then_slots_then_bookings_then_dose_never_the_u
                 booking=Booking.objects.get(dose__course=course, dose__number=1, status="booked"),
                 marked_by=nurse,
             ),
+            "checks": lambda: services.record_checks(
+                booking=Booking.objects.get(dose__course=course, dose__number=1, status="arrived"),
+                recorded_by=nurse,
+                identity_confirmed=True,
+                blood_sample_taken=True,
+            ),
             "record given": lambda: services.record_administration(
                 dose=services.dose_for(course=course, number=1),
                 given_at=timezone.now(),
                 recorded_by=clinician,
+                **VIAL,
             ),
             "cancel": lambda: services.cancel_booking(
                 booking=Booking.objects.get(dose__course=course, dose__number=3),
@@ -113,6 +122,24 @@ def test_every_write_locks_course_then_slots_then_bookings_then_dose_never_the_u
             "did not attend": lambda: services.mark_no_show(
                 booking=Booking.objects.get(dose__course=other), marked_by=nurse
             ),
+            "book third": lambda: services.book_dose_number(
+                course=third, number=1, slot=evening, booked_by=nurse
+            ),
+            "not given": lambda: services.record_not_given(
+                booking=Booking.objects.get(dose__course=third),
+                reason="unwell",
+                recorded_by=nurse,
+            ),
+            "serious event": lambda: services.record_adverse_event(
+                course=third,
+                term="aseptic_meningitis",
+                onset=MONDAY,
+                serious=True,
+                recorded_by=clinician,
+            ),
+            "review decision": lambda: services.record_review_decision(
+                course=third, decision="stop", on=MONDAY, note="Reviewed", recorded_by=clinician
+            ),
             "pause": lambda: services.pause_course(
                 course=course, on=MONDAY, reason="side_effects", recorded_by=clinician
             ),
@@ -120,7 +147,7 @@ def test_every_write_locks_course_then_slots_then_bookings_then_dose_never_the_u
                 course=course, on=MONDAY, recorded_by=clinician
             ),
             "withdraw consent": lambda: services.withdraw_consent(
-                consent=Consent.objects.filter(patient=patient).first(), withdrawn_on=MONDAY
+                consent=Consent.objects.filter(patient=other.patient).first(), withdrawn_on=MONDAY
             ),
             "generate slots": lambda: services.generate_slots(unit=unit, weeks=2),
         }

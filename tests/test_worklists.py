@@ -60,7 +60,7 @@ PAGES = [
     ("schedules:today", None, "", 12),
     ("schedules:day", [MONDAY], "", 12),
     ("schedules:needs_booking", None, "", 16),
-    ("schedules:overdue", None, "", 18),
+    ("schedules:overdue", None, "", 19),  # + courses on hold for review
     ("schedules:calendar", None, "", 7),
     ("schedules:calendar", None, "?month=2026-04", 7),
     ("schedules:week", None, "", 12),

@@ -94,6 +94,12 @@ class Command(BaseCommand):
             raise CommandError(f"--count: expected a whole number, got {options['count']!r}.")
         given = parse_doses(options["given"], "--given")
         booked = parse_doses(options["booked"], "--booked")
+        future = sorted(number for number, on in given.items() if on > today)
+        if future:
+            raise CommandError(
+                f"Dose {future[0]} is given on {given[future[0]]}, after {today}: a dose cannot "
+                "be given in the future."
+            )
         try:
             check_booking_order(start=start, given=given, booked=booked)
             doses = plan(

@@ -1,0 +1,197 @@
+"""Forms for the visit, adverse events, the review decision and follow-up calls (issue 7).
+Each only shapes input; the services in `schedules.services` decide what is allowed."""
+
+from django import forms
+from django.utils import timezone
+
+from patients.forms import DateInput, _helper
+from schedules.models import AdverseEvent, Dose, FollowUpCall, Visit
+from schedules.services import ReviewDecision
+
+YES_NO = [("", "Choose…"), ("no", "No"), ("yes", "Yes")]
+
+
+class ChecksForm(forms.Form):
+    """The pre-dose checks (DESIGN §2 "Before"; patient leaflet)."""
+
+    identity_confirmed = forms.BooleanField(
+        label="Identity confirmed (name, date of birth, hospital number)", required=False
+    )
+    symptom_headache = forms.BooleanField(label="Severe headache", required=False)
+    symptom_neck_stiffness = forms.BooleanField(label="Neck stiffness", required=False)
+    symptom_vision = forms.BooleanField(label="Change in vision", required=False)
+    symptom_numbness_weakness = forms.BooleanField(label="New numbness or weakness", required=False)
+    pregnancy = forms.ChoiceField(
+        label="Pregnant or breastfeeding?",
+        choices=[("", "Choose…"), ("no", "No"), ("yes", "Yes")],
+        required=False,
+    )
+    blood_sample_taken = forms.BooleanField(label="Blood sample taken", required=False)
+    clotting_checked = forms.ChoiceField(
+        label="Clotting and platelets (when the clinician asked)",
+        choices=[("", "Not requested"), ("yes", "Checked and acceptable"), ("no", "Not done")],
+        required=False,
+    )
+
+    def __init__(self, *args, could_be_pregnant: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not could_be_pregnant:
+            del self.fields["pregnancy"]
+        self.helper = _helper("Save checks", "btn-primary")
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.setdefault("pregnancy", "")
+        data["clotting_checked"] = {"": None, "yes": True, "no": False}[data["clotting_checked"]]
+        return data
+
+
+class ClearChecksForm(forms.Form):
+    note = forms.CharField(
+        label="Clinical decision", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Dose may go ahead", "btn-warning")
+
+
+class GiveForm(forms.ModelForm):
+    """The procedure record (DESIGN §2 "Procedure"). Required fields are required again in
+    `record_administration`."""
+
+    given_at = forms.DateTimeField(
+        label="Given at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    override_reason = forms.CharField(
+        label="Reason (clinicians only): given before the window, or recorded after the day",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    class Meta:
+        model = Dose
+        fields = [
+            "operator",
+            "needle",
+            "imaging",
+            "csf_removed_ml",
+            "volume_injected_ml",
+            "vial_batch",
+            "vial_expiry",
+            "notes",
+        ]
+        widgets = {"vial_expiry": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ["operator", "vial_batch", "vial_expiry"]:
+            self.fields[name].required = True
+        self.fields["csf_removed_ml"].help_text = "About 10 mL is usually removed first."
+        self.fields = {"given_at": self.fields.pop("given_at"), **self.fields}
+        self.helper = _helper("Record dose given", "btn-success")
+
+    def details(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class NotGivenForm(forms.Form):
+    reason = forms.ChoiceField(choices=[("", "Choose…"), *Visit.NotGivenReason.choices])
+    detail = forms.CharField(
+        label="Details", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Record not given", "btn-danger")
+
+
+TRIAGE_FIELDS = [
+    "onset_within_48h",
+    "postural",
+    "hours_since_onset",
+    "conservative_tried",
+    "fever",
+    "neck_stiffness_with_fever",
+    "vision_change",
+    "new_weakness",
+]
+
+
+class AdverseEventForm(forms.Form):
+    """An adverse event; the PLPH triage questions apply when the term is PLPH."""
+
+    term = forms.ChoiceField(choices=[("", "Choose…"), *AdverseEvent.Term.choices])
+    term_detail = forms.CharField(label="Description (for “Other”)", required=False)
+    onset = forms.DateField(widget=DateInput())
+    severity = forms.ChoiceField(
+        choices=[("", "Choose…"), *AdverseEvent.Severity.choices], required=False
+    )
+    serious = forms.BooleanField(
+        label="Serious (hospitalisation, disability, life-threatening…)", required=False
+    )
+    dose = forms.ModelChoiceField(
+        label="After dose", queryset=Dose.objects.none(), required=False, empty_label="None"
+    )
+    relation = forms.ChoiceField(
+        label="Relation to treatment", choices=AdverseEvent.Relation.choices, required=False
+    )
+    action_taken = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.ChoiceField(choices=AdverseEvent.Outcome.choices)
+    resolved_on = forms.DateField(label="Date resolved", required=False, widget=DateInput())
+    # PLPH triage (DESIGN §2 PLPH pathway).
+    onset_within_48h = forms.BooleanField(
+        label="PLPH: started within 48 hours of the procedure", required=False
+    )
+    postural = forms.BooleanField(
+        label="PLPH: worse sitting or standing, better lying down", required=False
+    )
+    hours_since_onset = forms.IntegerField(
+        label="PLPH: hours since it started", required=False, min_value=0, max_value=24 * 60
+    )
+    conservative_tried = forms.BooleanField(
+        label="PLPH: conservative measures tried (lying flat, fluids, analgesia, caffeine)",
+        required=False,
+    )
+    fever = forms.BooleanField(label="Red flag: fever", required=False)
+    neck_stiffness_with_fever = forms.BooleanField(
+        label="Red flag: neck stiffness with fever", required=False
+    )
+    vision_change = forms.BooleanField(label="Red flag: change in vision", required=False)
+    new_weakness = forms.BooleanField(label="Red flag: new weakness", required=False)
+
+    def __init__(self, *args, course, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dose"].queryset = Dose.objects.filter(course=course, given_at__isnull=False)
+        self.fields["onset"].initial = timezone.localdate()
+        self.helper = _helper("Record adverse event", "btn-danger")
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.cleaned_data)
+        triage = {name: data.pop(name) for name in TRIAGE_FIELDS if name in data}
+        if data["term"] == AdverseEvent.Term.PLPH:
+            triage["severity"] = data.get("severity", "")
+            data["triage"] = triage
+        if not data.get("severity"):
+            data.pop("severity", None)
+        return data
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("", "Choose…"), *ReviewDecision.choices])
+    on = forms.DateField(label="Date", widget=DateInput())
+    note = forms.CharField(
+        label="Review note", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["on"].initial = timezone.localdate()
+        self.helper = _helper("Record review decision", "btn-primary")
+
+
+class FollowUpForm(forms.Form):
+    outcome = forms.ChoiceField(choices=FollowUpCall.Outcome.choices)
+    note = forms.CharField(required=False, max_length=2000)

@@ -1,0 +1,365 @@
+"""The visit, start to finish (issue 7): pre-dose checks, given or not given, observation,
+discharge; adverse events, the clinical review of a held course, and follow-up calls.
+
+Each visit step is a small POST endpoint that redirects back (`next=`), so the day list (and
+later htmx) can call it. Views bind a form, call a service, turn `ServiceError` into a message
+and redirect; the services decide what is allowed.
+"""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from schedules import services
+from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse
+from schedules.views import _back, _day_url, _safe_next
+from schedules.visit_forms import (
+    AdverseEventForm,
+    ChecksForm,
+    ClearChecksForm,
+    FollowUpForm,
+    GiveForm,
+    NotGivenForm,
+    ReviewForm,
+)
+
+change_permission = permission_required("schedules.change_booking", raise_exception=True)
+record_permission = permission_required("schedules.record_administration", raise_exception=True)
+manage_permission = permission_required("schedules.manage_course", raise_exception=True)
+event_permission = permission_required("schedules.add_adverseevent", raise_exception=True)
+call_permission = permission_required("schedules.add_followupcall", raise_exception=True)
+
+
+def _booking(booking_id: int) -> Booking:
+    return get_object_or_404(
+        Booking.objects.select_related("dose__course__patient", "slot__unit", "visit"),
+        pk=booking_id,
+    )
+
+
+def _page(request, template, booking, form, title, status=200, **extra):
+    return render(
+        request,
+        template,
+        {
+            "booking": booking,
+            "patient": booking.dose.course.patient,
+            "visit": booking.visit_or_none,
+            "form": form,
+            "title": title,
+            "next_url": _safe_next(request),
+            **extra,
+        },
+        status=status,
+    )
+
+
+@login_required
+@change_permission
+@require_http_methods(["GET", "POST"])
+def checks(request, booking_id: int):
+    """The pre-dose checks form; consents are shown from the record, not typed."""
+    booking = _booking(booking_id)
+    patient = booking.dose.course.patient
+    form = ChecksForm(request.POST or None, could_be_pregnant=patient.could_be_pregnant)
+    if form.is_valid():
+        try:
+            visit = services.record_checks(
+                booking=booking, recorded_by=request.user, **form.service_kwargs()
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            if visit.checks_complete:
+                messages.success(request, "Pre-dose checks complete: the dose may be given.")
+            elif visit.needs_clinician:
+                messages.warning(
+                    request,
+                    "A clinician must decide before the dose is given: "
+                    + ", ".join(visit.symptoms or ["pregnancy or breastfeeding"])
+                    + ".",
+                )
+            else:
+                messages.warning(
+                    request, "Checks saved but not complete: the dose cannot be given yet."
+                )
+            return _back(request, _day_url(booking.local_date))
+    return _page(
+        request,
+        "schedules/visit/checks.html",
+        booking,
+        form,
+        "Pre-dose checks",
+        status=400 if request.method == "POST" else 200,
+        blockers=patient.treatment_blockers(on=booking.local_date),
+        consents=patient.consents.all(),
+    )
+
+
+@login_required
+@record_permission
+@require_http_methods(["GET", "POST"])
+def clear(request, booking_id: int):
+    booking = _booking(booking_id)
+    form = ClearChecksForm(request.POST or None)
+    if form.is_valid():
+        try:
+            services.clear_checks(
+                booking=booking, cleared_by=request.user, note=form.cleaned_data["note"]
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Clinician's decision recorded: the dose may go ahead.")
+            return _back(request, _day_url(booking.local_date))
+    return _page(request, "schedules/visit/form.html", booking, form, "Clinician's decision")
+
+
+@login_required
+@record_permission
+@require_http_methods(["GET", "POST"])
+def give(request, booking_id: int):
+    """Record the dose given at this visit."""
+    booking = _booking(booking_id)
+    initial = {"given_at": timezone.localtime().replace(second=0, microsecond=0)}
+    form = GiveForm(request.POST or None, initial=initial)
+    if form.is_valid():
+        try:
+            dose = services.record_administration(
+                dose=booking.dose,
+                given_at=form.cleaned_data["given_at"],
+                recorded_by=request.user,
+                override_reason=form.cleaned_data["override_reason"],
+                **form.details(),
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Dose {dose.number} recorded as given.")
+            for warning in dose.warnings:
+                messages.warning(request, warning)
+            return _back(request, _day_url(booking.local_date))
+    return _page(
+        request,
+        "schedules/visit/form.html",
+        booking,
+        form,
+        f"Record dose {booking.dose.number} given",
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@change_permission
+@require_http_methods(["GET", "POST"])
+def not_given(request, booking_id: int):
+    booking = _booking(booking_id)
+    form = NotGivenForm(request.POST or None)
+    if form.is_valid():
+        try:
+            booking = services.record_not_given(
+                booking=booking, recorded_by=request.user, **form.cleaned_data
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.warning(
+                request,
+                f"Dose {booking.dose.number} not given: it stays due and is on the Overdue & "
+                "rebook list.",
+            )
+            for other in booking.cancelled_later:
+                messages.warning(
+                    request,
+                    f"Dose {other.dose.number} on {other.slot} was cancelled: it was counted "
+                    "from this visit.",
+                )
+            return _back(request, _day_url(booking.local_date))
+    return _page(
+        request,
+        "schedules/visit/form.html",
+        booking,
+        form,
+        f"Dose {booking.dose.number} not given",
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@change_permission
+@require_POST
+def observe(request, booking_id: int):
+    booking = _booking(booking_id)
+    try:
+        services.start_observation(booking=booking, recorded_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Observation started (60–90 minutes).")
+    return _back(request, _day_url(booking.local_date))
+
+
+@login_required
+@change_permission
+@require_POST
+def discharge(request, booking_id: int):
+    booking = _booking(booking_id)
+    try:
+        visit = services.record_discharge(booking=booking, recorded_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{booking.dose.course.patient.full_name} discharged.")
+        for warning in visit.warnings:
+            messages.warning(request, warning)
+    return _back(request, _day_url(booking.local_date))
+
+
+# Adverse events and the review ----------------------------------------------------------------
+
+
+def _course(course_id: int) -> TreatmentCourse:
+    return get_object_or_404(TreatmentCourse.objects.select_related("patient"), pk=course_id)
+
+
+@login_required
+@event_permission
+@require_http_methods(["GET", "POST"])
+def adverse_event(request, course_id: int):
+    course = _course(course_id)
+    initial = {"term": request.GET.get("term", ""), "dose": request.GET.get("dose") or None}
+    form = AdverseEventForm(request.POST or None, course=course, initial=initial)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                event = services.record_adverse_event(
+                    course=course, recorded_by=request.user, **form.service_kwargs()
+                )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{event.label} recorded.")
+            if event.advice:
+                messages.info(request, f"PLPH advice: {event.advice}")
+            if event.held:
+                messages.warning(
+                    request,
+                    "Treatment is on hold for clinical review: no dose can be booked or given "
+                    "until a clinician records continue, pause or stop.",
+                )
+            return redirect(
+                _safe_next(request) or reverse("patients:detail", args=[course.patient_id])
+            )
+    return render(
+        request,
+        "schedules/visit/course_form.html",
+        {"form": form, "course": course, "patient": course.patient, "title": "Adverse event"},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@manage_permission
+@require_http_methods(["GET", "POST"])
+def review(request, course_id: int):
+    course = _course(course_id)
+    form = ReviewForm(request.POST or None)
+    if form.is_valid():
+        try:
+            cancelled = services.record_review_decision(
+                course=course, recorded_by=request.user, **form.cleaned_data
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            decision = form.cleaned_data["decision"]
+            text = {
+                "continue": "Treatment continues: the next dose is due as soon as possible.",
+                "pause": f"Treatment paused; {cancelled} future booking(s) cancelled.",
+                "stop": f"Treatment stopped; {cancelled} future booking(s) cancelled.",
+            }[decision]
+            messages.success(request, f"Review recorded. {text}")
+            return redirect("patients:detail", course.patient_id)
+    return render(
+        request,
+        "schedules/visit/course_form.html",
+        {
+            "form": form,
+            "course": course,
+            "patient": course.patient,
+            "title": "Clinical review of the hold",
+            "hold": course.open_hold,
+            "events": course.adverse_events.filter(outcome=AdverseEvent.Outcome.ONGOING),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# Follow-up calls -------------------------------------------------------------------------------
+
+
+def follow_up_doses(today):
+    """Doses given one and two days ago whose call has not reached the patient yet."""
+    first, last = today - timedelta(days=2), today - timedelta(days=1)
+    doses = (
+        Dose.objects.filter(given_at__date__gte=first - timedelta(days=1))
+        .select_related("course__patient")
+        .prefetch_related("follow_up_calls")
+        .order_by("given_at")
+    )
+    rows = []
+    for dose in doses:
+        if not first <= timezone.localdate(dose.given_at) <= last:
+            continue
+        calls = list(dose.follow_up_calls.all())
+        if any(call.outcome != FollowUpCall.Outcome.NO_ANSWER for call in calls):
+            continue
+        rows.append({"dose": dose, "patient": dose.course.patient, "attempts": calls})
+    return rows
+
+
+@login_required
+@call_permission
+@require_GET
+def follow_up(request):
+    today = timezone.localdate()
+    return render(
+        request,
+        "schedules/visit/follow_up.html",
+        {
+            "rows": follow_up_doses(today),
+            "form": FollowUpForm(),
+            "today": today,
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@login_required
+@call_permission
+@require_POST
+def follow_up_call(request, dose_id: int):
+    dose = get_object_or_404(Dose.objects.select_related("course__patient"), pk=dose_id)
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the outcome of the call.")
+        return _back(request, reverse("schedules:follow_up"))
+    try:
+        call = services.record_follow_up_call(
+            dose=dose, recorded_by=request.user, **form.cleaned_data
+        )
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+        return _back(request, reverse("schedules:follow_up"))
+    messages.success(request, f"Call recorded: {call.get_outcome_display()}.")
+    if call.outcome in (FollowUpCall.Outcome.HEADACHE, FollowUpCall.Outcome.OTHER_EVENT):
+        url = reverse("schedules:adverse_event", args=[dose.course_id])
+        term = "?term=plph" if call.outcome == FollowUpCall.Outcome.HEADACHE else "?"
+        return redirect(f"{url}{term}&dose={dose.pk}&next={reverse('schedules:follow_up')}")
+    return _back(request, reverse("schedules:follow_up"))
