@@ -6,6 +6,7 @@ Dates come from the engine (through `schedules.planning`); the pages only
 lay them out.
 """
 
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -324,7 +325,12 @@ def _parse_choices(values, unit):
     pairs = []
     for value in values:
         number, _, slot_id = value.partition(":")
-        if not (number.isdigit() and slot_id.isdigit()):
+        # ASCII digits in range only: "²" passes isdigit() and 40000 overflows a smallint.
+        if not (
+            re.fullmatch(r"[0-9]{1,4}", number)
+            and re.fullmatch(r"[0-9]{1,18}", slot_id)
+            and 1 <= int(number) <= 1000
+        ):
             return [], "The choices sent were not understood; please try again."
         pairs.append((int(number), int(slot_id)))
     if not pairs:
