@@ -1,5 +1,5 @@
 """Registering, finding and reading a patient record. Registration with a SOD1 confirmation
-is a clinician's (issue 9: clinical facts are clinician-only; see tests/test_field_permissions.py)."""
+is a clinician's (issue 9: clinical facts are clinician-only; tests/test_field_permissions.py)."""
 
 from datetime import date
 
