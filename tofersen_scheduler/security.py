@@ -6,9 +6,11 @@ import time
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
 SESSION_STARTED_KEY = "security:signed_in_at"
 SESSION_SEEN_KEY = "security:last_seen_at"
@@ -112,3 +114,13 @@ def session_settings(request):
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     return {"session_idle_seconds": settings.SESSION_IDLE_MINUTES * 60}
+
+
+@require_POST
+def keepalive(request):
+    """ "Stay signed in" from the idle warning: any request renews the idle clock (the
+    middleware above); this one just answers 204, or 401 once the session has ended."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    request.session[SESSION_SEEN_KEY] = int(time.time())
+    return HttpResponse(status=204)

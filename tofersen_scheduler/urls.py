@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tofersen_scheduler import health, two_factor
+from tofersen_scheduler import health, security, two_factor
 
 two_factor_patterns = (
     [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/two-factor/", include(two_factor_patterns)),
+    path("accounts/session/keepalive", security.keepalive, name="session_keepalive"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", include("patients.urls")),
     path("feeds/", include("schedules.feed_urls")),
