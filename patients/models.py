@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from simple_history.models import HistoricalRecords
 
 from patients.validators import (
@@ -267,6 +268,14 @@ class FeedToken(models.Model):
         help_text="Set for a staff member's feed of the unit's bookings.",
     )
     token_hash = models.CharField(max_length=64, unique=True)
+    owner_check = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="For a staff feed: a fingerprint of the owner's password when issued, so "
+        "the link stops working when the password changes.",
+    )
     issued_at = models.DateTimeField(default=timezone.now)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -304,6 +313,22 @@ class FeedToken(models.Model):
     @staticmethod
     def hash(raw_token: str) -> str:
         return hashlib.sha256(raw_token.encode()).hexdigest()
+
+    @staticmethod
+    def owner_fingerprint(user) -> str:
+        """Changes whenever the user's password does (as Django's session hash does)."""
+        return salted_hmac("patients.FeedToken.owner_check", user.password).hexdigest()
+
+    def owner_still_valid(self) -> bool:
+        """A staff link works while its owner is active and has the password it was issued
+        under (issue 9: deactivation or a password change ends it)."""
+        user = self.user
+        return (
+            user is not None
+            and user.is_active
+            and bool(self.owner_check)
+            and constant_time_compare(self.owner_check, self.owner_fingerprint(user))
+        )
 
     @staticmethod
     def new_secret() -> str:

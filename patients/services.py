@@ -122,7 +122,11 @@ def issue_staff_feed_link(*, user) -> str:
     FeedToken.objects.active().filter(user=user).update(revoked_at=now)
     raw = FeedToken.new_secret()
     FeedToken.objects.create(
-        user=user, token_hash=FeedToken.hash(raw), issued_at=now, issued_by=user
+        user=user,
+        token_hash=FeedToken.hash(raw),
+        owner_check=FeedToken.owner_fingerprint(user),
+        issued_at=now,
+        issued_by=user,
     )
     logger.info("Staff calendar link issued for user %s", user.pk)
     return raw

@@ -68,6 +68,17 @@ def _not_found() -> HttpResponse:
     return _feed_headers(response)
 
 
+TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
+
+
+def _canonical(request, token: str) -> bool:
+    """The token exactly as issued: 43 characters, and not percent-encoded in the request
+    line (WSGI servers decode the path; gunicorn and uWSGI keep the raw one). A variant gets
+    the same 404 as an unknown token, before any lookup."""
+    raw_uri = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    return len(token) == TOKEN_LENGTH and (raw_uri is None or token in raw_uri.split("?")[0])
+
+
 def _record_fetch(token: FeedToken) -> None:
     now = timezone.now()
     if token.last_fetched_at is None or now - token.last_fetched_at >= FETCH_RECORD_INTERVAL:
@@ -88,6 +99,8 @@ def _serve(request, state: ical.FeedState, build) -> HttpResponse:
 
 @require_safe
 def patient_feed(request, token: str):
+    if not _canonical(request, token):
+        return _not_found()
     feed_token = FeedToken.objects.select_related("patient").lookup(token)
     if feed_token is None or feed_token.patient is None:
         return _not_found()
@@ -99,10 +112,17 @@ def patient_feed(request, token: str):
 
 @require_safe
 def staff_feed(request, token: str):
+    if not _canonical(request, token):
+        return _not_found()
     feed_token = FeedToken.objects.select_related("user").lookup(token)
     user = feed_token.user if feed_token is not None else None
-    # A member of staff who leaves (deactivated) or changes role loses the feed at once.
-    if user is None or not user.is_active or not user.has_perm(STAFF_FEED_PERMISSION):
+    # A member of staff who leaves (deactivated), changes password or changes role loses the
+    # feed at once.
+    if (
+        user is None
+        or not feed_token.owner_still_valid()
+        or not user.has_perm(STAFF_FEED_PERMISSION)
+    ):
         return _not_found()
     _record_fetch(feed_token)
     unit = ical.feed_unit()
@@ -113,6 +133,8 @@ def staff_feed(request, token: str):
 def subscribe(request, token: str):
     """Where the letter's QR code leads: one button per calendar app, each subscribing (not
     importing once) to the patient's feed. No login, like the feed, and as discreet."""
+    if not _canonical(request, token):
+        return _not_found()
     feed_token = FeedToken.objects.lookup(token)
     if feed_token is None or feed_token.patient_id is None:
         return _not_found()

@@ -73,7 +73,9 @@ def test_letter_contents(nurse_client, booked_patient, unit):
     assert "60 to 90 minutes" in page
     assert "severe headache, neck stiffness, changes in your vision" in page
     assert unit.phone in page
-    assert "size: A4" in page
+    # A4 print styles live in the stylesheet (strict CSP: no inline <style>).
+    assert "/static/css/app.css" in page
+    assert "size: A4" in (settings.BASE_DIR / "static" / "css" / "app.css").read_text()
     assert "12 to 24 hours" in page
 
 
