@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0002_security_input_limits'),
+        ("patients", "0002_security_input_limits"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='feedtoken',
-            name='owner_check',
-            field=models.CharField(blank=True, default='', editable=False, help_text="For a staff feed: a fingerprint of the owner's password when issued, so the link stops working when the password changes.", max_length=64),
+            model_name="feedtoken",
+            name="owner_check",
+            field=models.CharField(
+                blank=True,
+                default="",
+                editable=False,
+                help_text="For a staff feed: a fingerprint of the owner's password when issued, so the link stops working when the password changes.",
+                max_length=64,
+            ),
         ),
     ]
