@@ -30,9 +30,6 @@ from schedules import ical
 from schedules.models import Booking, Unit
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
-# The raw token survives in the session only until the letter (or staff page) shows it once.
-PATIENT_LINK_SESSION_KEY = "feeds:patient_link_once"
-STAFF_LINK_SESSION_KEY = "feeds:staff_link_once"
 # Writing last_fetched_at on every poll would turn reads into writes; once a minute is plenty
 # for "calendar last updated on the patient's phone".
 FETCH_RECORD_INTERVAL = timedelta(minutes=1)
@@ -196,13 +193,13 @@ def _patient_page(patient: Patient):
 def issue(request, patient_id: int):
     patient = get_object_or_404(Patient, pk=patient_id)
     raw = issue_feed_link(patient=patient, issued_by=request.user)
-    request.session[PATIENT_LINK_SESSION_KEY] = {"patient": patient.pk, "token": raw}
     messages.success(
         request,
         "New calendar link issued; any previous link has stopped working. Print this letter "
         "now: the link is shown only once.",
     )
-    return redirect("feeds:letter", patient_id=patient.pk)
+    # The raw token goes into this response only (no-store), never the session or a redirect.
+    return _letter(request, patient, raw)
 
 
 @login_required
@@ -219,17 +216,6 @@ def revoke(request, patient_id: int):
     else:
         messages.info(request, "This patient had no calendar link to revoke.")
     return redirect(_patient_page(patient))
-
-
-def _pop_link(request, key: str, owner_pk: int, owner_field: str) -> str | None:
-    """The raw token issued for this owner, once: it is removed from the session as it is
-    read, and dropped if it has since been revoked."""
-    once = request.session.get(key)
-    if not isinstance(once, dict) or once.get(owner_field) != owner_pk:
-        return None
-    del request.session[key]
-    raw = once.get("token", "")
-    return raw if FeedToken.objects.lookup(raw) is not None else None
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -254,10 +240,12 @@ def qr_svg(url: str) -> str:
 def letter(request, patient_id: int):
     """The printed schedule letter: next visits, provisional dates, the calendar link and QR
     code (only straight after issuing), what the visit involves and who to call."""
-    patient = get_object_or_404(Patient, pk=patient_id)
+    return _letter(request, get_object_or_404(Patient, pk=patient_id), None)
+
+
+def _letter(request, patient: Patient, raw: str | None):
     unit = Unit.current()
     today = timezone.localdate()
-    raw = _pop_link(request, PATIENT_LINK_SESSION_KEY, patient.pk, "patient")
     bookings = (
         Booking.objects.active()
         .filter(dose__course__patient=patient, slot__start__gte=timezone.now())
@@ -300,7 +288,10 @@ def letter(request, patient_id: int):
 @permission_required(STAFF_FEED_PERMISSION, raise_exception=True)
 @require_safe
 def staff_link(request):
-    raw = _pop_link(request, STAFF_LINK_SESSION_KEY, request.user.pk, "user")
+    return _staff_page(request, None)
+
+
+def _staff_page(request, raw: str | None):
     link = feed_url(raw, staff=True) if raw else None
     context = {
         "unit": Unit.current(),
@@ -317,9 +308,8 @@ def staff_link(request):
 @require_POST
 def staff_issue(request):
     raw = issue_staff_feed_link(user=request.user)
-    request.session[STAFF_LINK_SESSION_KEY] = {"user": request.user.pk, "token": raw}
     messages.success(request, "New link issued; your previous link has stopped working.")
-    return redirect("feeds:staff_link")
+    return _staff_page(request, raw)  # the raw token in this response only
 
 
 @login_required
