@@ -128,6 +128,7 @@ FORMS = [
     Form("feeds:staff_revoke", lambda w: {}),
     Form("login", lambda w: {}, {"username": "nurse", "password": "x"}, roles=("anonymous",)),
     Form("two_factor:verify", lambda w: {}, {"token": "123456", "next": "/"}),
+    Form("session_keepalive", lambda w: {}),
     Form("two_factor:enrol", lambda w: {}, {"token": "123456", "next": "/"}),
     Form(
         "password_change",
