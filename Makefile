@@ -26,7 +26,19 @@ run: install
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## Set up and run every test (unit, database, browser). DATABASE_URL picks the database.
+## The browser tests drive Debian's Chromium: installed here when missing (as root), else the
+## one command to run is printed and the target fails.
+CHROMIUM := /usr/bin/chromium
 test: install
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's Chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "The browser tests need Chromium. Run: sudo apt-get install -y chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 	$(PY) -m pytest
 
 lint: install

@@ -3,8 +3,41 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils import timezone
 
-from patients.models import Consent, Patient, normalise_nhs_number, validate_nhs_number
+from patients.models import (
+    Consent,
+    Patient,
+    normalise_hospital_number,
+    normalise_nhs_number,
+    validate_nhs_number,
+)
+from patients.validators import (
+    TEXT_AREA_MAX,
+    validate_multiline,
+    validate_past_date,
+    validate_plausible_date,
+    validate_single_line,
+)
 from schedules.models import CourseEvent, Dose
+
+CLINICIAN_ONLY_MESSAGE = (
+    "Only a clinician can record the SOD1 confirmation or whether the patient could become "
+    "pregnant, so nothing was saved. Ask a clinician to change {fields}."
+)
+
+
+def harden(form: forms.BaseForm) -> None:
+    """Every text field refuses control characters and has a length cap; every date is
+    after 1900 (issue 9, ASVS V5.1.3–V5.1.4). Called at the end of each form's __init__."""
+    for field in form.fields.values():
+        if isinstance(field, forms.CharField) and not isinstance(field, forms.EmailField):
+            multiline = isinstance(field.widget, forms.Textarea)
+            if field.max_length is None:
+                field.max_length = TEXT_AREA_MAX
+                field.validators.append(forms.CharField(max_length=TEXT_AREA_MAX).validators[0])
+                field.widget.attrs.setdefault("maxlength", str(TEXT_AREA_MAX))
+            field.validators.append(validate_multiline if multiline else validate_single_line)
+        elif isinstance(field, (forms.DateField, forms.DateTimeField)):
+            field.validators.append(validate_plausible_date)
 
 
 class DateInput(forms.DateInput):
@@ -24,7 +57,9 @@ class PatientSearchForm(forms.Form):
     """The patient list's search box. A form so that stray input (control characters, which
     PostgreSQL refuses) becomes a message, not a server error."""
 
-    q = forms.CharField(max_length=100, required=False, strip=True)
+    q = forms.CharField(
+        max_length=100, required=False, strip=True, validators=[validate_single_line]
+    )
 
 
 class PatientForm(forms.ModelForm):
@@ -59,18 +94,50 @@ class PatientForm(forms.ModelForm):
             "address": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args, submit_label="Save patient", **kwargs):
+    def __init__(self, *args, user, submit_label="Save patient", **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(submit_label)
+        self.may_record_clinical_facts = user.has_perm("patients.record_clinical_facts")
+        if not self.may_record_clinical_facts:
+            # Shown, not editable: Django ignores a disabled field's posted value, and clean()
+            # refuses the whole form if one was posted anyway (hazard log H5/H14).
+            for name in Patient.CLINICAL_FIELDS:
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Recorded by a clinician."
+        harden(self)
 
     def clean_hospital_number(self):
-        return self.cleaned_data["hospital_number"].strip().upper()
+        return normalise_hospital_number(self.cleaned_data["hospital_number"])
 
     def clean_nhs_number(self):
         return normalise_nhs_number(self.cleaned_data["nhs_number"])
 
+    def clinical_fields_posted(self) -> list[str]:
+        """The clinician-only fields this POST tries to change (as the browser never sends a
+        disabled field, any such value was typed by hand or by a script)."""
+        changed = []
+        for name in Patient.CLINICAL_FIELDS:
+            if name not in self.data:
+                continue
+            field = self.fields[name]
+            try:
+                posted = field.to_python(field.widget.value_from_datadict(self.data, {}, name))
+            except forms.ValidationError:
+                changed.append(name)
+                continue
+            current = getattr(self.instance, name) if self.instance.pk else field.initial
+            if (posted or None) != (current or None):
+                changed.append(name)
+        return changed
+
     def clean(self):
         cleaned = super().clean()
+        if not self.may_record_clinical_facts:
+            changed = self.clinical_fields_posted()
+            if changed:
+                labels = ", ".join(str(self.fields[name].label).lower() for name in changed)
+                raise forms.ValidationError(CLINICIAN_ONLY_MESSAGE.format(fields=labels))
+            return cleaned
         variant, confirmed = cleaned.get("sod1_variant"), cleaned.get("sod1_confirmed_on")
         if variant and not confirmed and "sod1_confirmed_on" not in self.errors:
             self.add_error("sod1_confirmed_on", "Give the date genetic testing confirmed it.")
@@ -88,6 +155,7 @@ class ConsentForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Record consent")
+        harden(self)
 
 
 class WithdrawConsentForm(forms.Form):
@@ -97,6 +165,7 @@ class WithdrawConsentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.consent = consent
         self.helper = _helper("Record withdrawal", "btn-danger")
+        harden(self)
 
     def clean_withdrawn_on(self):
         day = self.cleaned_data["withdrawn_on"]
@@ -117,6 +186,7 @@ class StartCourseForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Start treatment course", "btn-success")
+        harden(self)
 
 
 class CourseChangeForm(forms.Form):
@@ -131,6 +201,7 @@ class CourseChangeForm(forms.Form):
     def __init__(self, *args, submit_label, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(submit_label, "btn-warning")
+        harden(self)
 
     def clean(self):
         cleaned = super().clean()
@@ -153,6 +224,7 @@ class ResumeCourseForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Resume treatment", "btn-success")
+        harden(self)
 
 
 class AdministrationForm(forms.ModelForm):
@@ -184,3 +256,5 @@ class AdministrationForm(forms.ModelForm):
         self.fields["csf_removed_ml"].help_text = "About 10 mL is usually removed first."
         self.helper = _helper("Record dose given", "btn-success")
         self.fields = {"given_at": self.fields.pop("given_at"), **self.fields}
+        self.fields["given_at"].validators.append(validate_past_date)
+        harden(self)

@@ -1,6 +1,7 @@
 """Who the patient is: identity, contact, SOD1 confirmation, consents and calendar-feed tokens."""
 
 import hashlib
+import re
 import secrets
 
 import nhs_number as nhs
@@ -10,28 +11,59 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from simple_history.models import HistoricalRecords
+
+from patients.validators import (
+    ADDRESS_MAX,
+    is_ascii_digits,
+    normalise_identifier,
+    validate_multiline,
+    validate_past_date,
+    validate_single_line,
+)
 
 
 def normalise_nhs_number(value: str) -> str:
-    """Strip the spaces (and hyphens) people type into NHS numbers: '943 476 5919'."""
-    return "".join(ch for ch in value if ch not in " -\t")
+    """NFKC (full-width digits become ASCII), then strip the spaces and hyphens people type:
+    '943 476 5919'. Digits of other scripts stay as they are, and are refused."""
+    return "".join(ch for ch in normalise_identifier(value) if ch not in " -\t")
 
 
 def validate_nhs_number(value: str) -> None:
-    """NHS Data Dictionary: 10 digits, the last a modulus-11 check digit."""
+    """NHS Data Dictionary: 10 digits, the last a modulus-11 check digit. Only ASCII digits
+    are stored, so one number has one spelling (and the uniqueness constraint holds)."""
     digits = normalise_nhs_number(value)
-    if not (len(digits) == 10 and digits.isdigit()):
+    if not (len(digits) == 10 and is_ascii_digits(digits)):
         raise ValidationError("An NHS number has 10 digits, for example 943 476 5919.")
     if not nhs.is_valid(digits):
         raise ValidationError("This NHS number fails its check digit: please check for a typo.")
 
 
+HOSPITAL_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9/-]{0,19}")
+
+
+def normalise_hospital_number(value: str) -> str:
+    return normalise_identifier(value).upper()
+
+
+def validate_hospital_number(value: str) -> None:
+    if not HOSPITAL_NUMBER.fullmatch(value):
+        raise ValidationError(
+            "A hospital number has up to 20 letters and digits (A–Z, 0–9; - and / inside).",
+            code="hospital_number",
+        )
+
+
 class Patient(models.Model):
+    #: Clinical facts only a clinician records (hazard log H5/H14; issue 9).
+    CLINICAL_FIELDS = ("sod1_variant", "sod1_confirmed_on", "could_be_pregnant")
+
     hospital_number = models.CharField(
         "hospital number",
         max_length=20,
         unique=True,
+        validators=[validate_hospital_number],
         help_text="The hospital's own patient identifier (MRN).",
     )
     nhs_number = models.CharField(
@@ -42,12 +74,14 @@ class Patient(models.Model):
         validators=[validate_nhs_number],
         help_text="Optional; 10 digits with a valid check digit. Spaces are allowed when typing.",
     )
-    given_name = models.CharField("given name", max_length=100)
-    family_name = models.CharField("family name", max_length=100)
-    date_of_birth = models.DateField("date of birth")
-    phone = models.CharField("phone", max_length=30, blank=True)
+    given_name = models.CharField("given name", max_length=100, validators=[validate_single_line])
+    family_name = models.CharField("family name", max_length=100, validators=[validate_single_line])
+    date_of_birth = models.DateField("date of birth", validators=[validate_past_date])
+    phone = models.CharField("phone", max_length=30, blank=True, validators=[validate_single_line])
     email = models.EmailField("email", blank=True)
-    address = models.TextField("address", blank=True)
+    address = models.TextField(
+        "address", blank=True, max_length=ADDRESS_MAX, validators=[validate_multiline]
+    )
     could_be_pregnant = models.BooleanField(
         "could become pregnant",
         default=False,
@@ -60,12 +94,14 @@ class Patient(models.Model):
         "SOD1 variant",
         max_length=60,
         blank=True,
+        validators=[validate_single_line],
         help_text="As reported by the genetics laboratory, for example p.Ala5Val (A4V).",
     )
     sod1_confirmed_on = models.DateField(
         "SOD1 mutation confirmed on",
         null=True,
         blank=True,
+        validators=[validate_past_date],
         help_text="Date genetic testing confirmed the SOD1 mutation (eligibility for tofersen).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,6 +111,12 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name", "hospital_number"]
+        permissions = [
+            (
+                "record_clinical_facts",
+                "Can record SOD1 confirmation and whether the patient could become pregnant",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["nhs_number"],
@@ -98,6 +140,7 @@ class Patient(models.Model):
 
     def clean(self):
         self.nhs_number = normalise_nhs_number(self.nhs_number)
+        self.hospital_number = normalise_hospital_number(self.hospital_number)
         if self.date_of_birth and self.date_of_birth >= timezone.localdate():
             raise ValidationError({"date_of_birth": "The date of birth must be in the past."})
         if self.sod1_confirmed_on and self.sod1_confirmed_on > timezone.localdate():
@@ -149,10 +192,16 @@ class Consent(models.Model):
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
     kind = models.CharField("form", max_length=20, choices=Kind.choices)
-    signed_on = models.DateField("signed on")
-    withdrawn_on = models.DateField("withdrawn on", null=True, blank=True)
+    signed_on = models.DateField("signed on", validators=[validate_past_date])
+    withdrawn_on = models.DateField(
+        "withdrawn on", null=True, blank=True, validators=[validate_past_date]
+    )
     reference = models.CharField(
-        "reference", max_length=100, blank=True, help_text="Document or scan reference."
+        "reference",
+        max_length=100,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="Document or scan reference.",
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -168,6 +217,13 @@ class Consent(models.Model):
                 condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("signed_on")),
                 name="consent_withdrawn_after_signed",
                 violation_error_message="Consent cannot be withdrawn before it was signed.",
+            ),
+            # A double submit (or two people recording the same form) makes one consent.
+            models.UniqueConstraint(
+                fields=["patient", "kind", "signed_on"],
+                condition=Q(withdrawn_on__isnull=True),
+                name="consent_recorded_once",
+                violation_error_message="This consent form is already recorded for that date.",
             ),
         ]
 
@@ -212,6 +268,14 @@ class FeedToken(models.Model):
         help_text="Set for a staff member's feed of the unit's bookings.",
     )
     token_hash = models.CharField(max_length=64, unique=True)
+    owner_check = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="For a staff feed: a fingerprint of the owner's password when issued, so "
+        "the link stops working when the password changes.",
+    )
     issued_at = models.DateTimeField(default=timezone.now)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -249,6 +313,22 @@ class FeedToken(models.Model):
     @staticmethod
     def hash(raw_token: str) -> str:
         return hashlib.sha256(raw_token.encode()).hexdigest()
+
+    @staticmethod
+    def owner_fingerprint(user) -> str:
+        """Changes whenever the user's password does (as Django's session hash does)."""
+        return salted_hmac("patients.FeedToken.owner_check", user.password).hexdigest()
+
+    def owner_still_valid(self) -> bool:
+        """A staff link works while its owner is active and has the password it was issued
+        under (issue 9: deactivation or a password change ends it)."""
+        user = self.user
+        return (
+            user is not None
+            and user.is_active
+            and bool(self.owner_check)
+            and constant_time_compare(self.owner_check, self.owner_fingerprint(user))
+        )
 
     @staticmethod
     def new_secret() -> str:

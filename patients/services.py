@@ -1,19 +1,90 @@
-"""Writes about patients that touch several rows: calendar-feed links.
+"""Writes about patients: registration and edits, consents, calendar-feed links.
 
-Each is keyword-only and atomic, and locks the owner's row first, so two nurses pressing
+Each is keyword-only and atomic. Feed links lock the owner's row first, so two nurses pressing
 "issue" at once cannot both leave an active link (the partial unique constraint on FeedToken
-backs this up).
+backs this up). Registration and consents rely on unique constraints, so a double submit or
+two people at once make one record and the other gets a sentence, never a server error.
 """
 
 import logging
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from patients.models import FeedToken, Patient
+from patients.models import Consent, FeedToken, Patient
+from schedules.services import ServiceError
 
 logger = logging.getLogger(__name__)
+
+
+class ClinicianOnly(ServiceError):
+    pass
+
+
+class DuplicateRecord(ServiceError):
+    pass
+
+
+def _validation_message(error: ValidationError) -> str:
+    return " ".join(str(message) for message in error.messages)
+
+
+def save_patient(*, patient: Patient, changes: dict, by) -> Patient:
+    """Register a patient (no pk yet) or save changes to one.
+
+    1. Clinical facts (Patient.CLINICAL_FIELDS) change only for someone with
+       patients.record_clinical_facts (hazard log H5/H14): ClinicianOnly otherwise.
+    2. full_clean(), then save; a hospital or NHS number registered meanwhile by someone else
+       (the unique constraints) is DuplicateRecord, with the record left as it was.
+    """
+    may_record = by.has_perm("patients.record_clinical_facts")
+    refused = [
+        name
+        for name in Patient.CLINICAL_FIELDS
+        if name in changes and changes[name] != getattr(patient, name) and not may_record
+    ]
+    if refused:
+        raise ClinicianOnly(
+            "Only a clinician can record the SOD1 confirmation or whether the patient could "
+            "become pregnant; nothing was saved."
+        )
+    for name, value in changes.items():
+        setattr(patient, name, value)
+    try:
+        with transaction.atomic():
+            patient.full_clean()
+            patient.save()
+    except ValidationError as error:
+        raise DuplicateRecord(_validation_message(error)) from None
+    except IntegrityError:
+        raise DuplicateRecord(
+            "Another patient has just been registered with this hospital or NHS number: "
+            "search for them before registering again."
+        ) from None
+    return patient
+
+
+def record_consent(*, patient: Patient, kind: str, signed_on, reference: str, recorded_by):
+    """Record a signed consent form. The same form signed the same day is one consent: a
+    second identical submit is DuplicateRecord (constraint consent_recorded_once)."""
+    consent = Consent(
+        patient=patient,
+        kind=kind,
+        signed_on=signed_on,
+        reference=reference,
+        recorded_by=recorded_by,
+    )
+    try:
+        with transaction.atomic():
+            consent.full_clean()
+            consent.save()
+    except ValidationError as error:
+        raise DuplicateRecord(_validation_message(error)) from None
+    except IntegrityError:
+        raise DuplicateRecord("This consent form is already recorded for that date.") from None
+    return consent
 
 
 @transaction.atomic
@@ -51,7 +122,11 @@ def issue_staff_feed_link(*, user) -> str:
     FeedToken.objects.active().filter(user=user).update(revoked_at=now)
     raw = FeedToken.new_secret()
     FeedToken.objects.create(
-        user=user, token_hash=FeedToken.hash(raw), issued_at=now, issued_by=user
+        user=user,
+        token_hash=FeedToken.hash(raw),
+        owner_check=FeedToken.owner_fingerprint(user),
+        issued_at=now,
+        issued_by=user,
     )
     logger.info("Staff calendar link issued for user %s", user.pk)
     return raw

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from patients import services as patient_services
 from patients.forms import (
     AdministrationForm,
     ConsentForm,
@@ -90,12 +91,25 @@ def patient_list(request):
 @permission_required("patients.add_patient", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def patient_create(request):
-    form = PatientForm(request.POST or None, submit_label="Register patient")
+    form = PatientForm(request.POST or None, user=request.user, submit_label="Register patient")
     if form.is_valid():
-        patient = form.save()
-        messages.success(request, f"{patient.full_name} registered.")
-        return redirect("patients:detail", patient.pk)
+        patient = _save_patient(request, form, Patient())
+        if patient is not None:
+            messages.success(request, f"{patient.full_name} registered.")
+            return redirect("patients:detail", patient.pk)
     return render(request, "patients/form.html", {"form": form, "title": "New patient"})
+
+
+def _save_patient(request, form, patient):
+    """The form's values through the service (which re-checks who may change what)."""
+    changes = {
+        name: value for name, value in form.cleaned_data.items() if not form.fields[name].disabled
+    }
+    try:
+        return patient_services.save_patient(patient=patient, changes=changes, by=request.user)
+    except services.ServiceError as error:
+        form.add_error(None, str(error))
+        return None
 
 
 @login_required
@@ -103,9 +117,8 @@ def patient_create(request):
 @require_http_methods(["GET", "POST"])
 def patient_edit(request, pk):
     patient = _get_patient(pk)
-    form = PatientForm(request.POST or None, instance=patient)
-    if form.is_valid():
-        form.save()
+    form = PatientForm(request.POST or None, instance=patient, user=request.user)
+    if form.is_valid() and _save_patient(request, form, _get_patient(pk)) is not None:
         messages.success(request, "Patient details saved.")
         return redirect("patients:detail", patient.pk)
     return render(
@@ -171,11 +184,15 @@ def consent_add(request, pk):
     patient = _get_patient(pk)
     form = ConsentForm(request.POST or None, instance=Consent(patient=patient))
     if form.is_valid():
-        consent = form.save(commit=False)
-        consent.recorded_by = request.user
-        consent.save()
-        messages.success(request, f"{consent.get_kind_display()} recorded.")
-        return redirect("patients:detail", patient.pk)
+        try:
+            consent = patient_services.record_consent(
+                patient=patient, recorded_by=request.user, **form.cleaned_data
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{consent.get_kind_display()} recorded.")
+            return redirect("patients:detail", patient.pk)
     return render(
         request,
         "patients/form.html",

@@ -1,5 +1,6 @@
 from django import forms
 
+from patients.forms import harden
 from schedules.models import Slot
 
 
@@ -29,6 +30,7 @@ class SlotChoiceForm(forms.Form):
         if not user.has_perm("schedules.override_booking_window"):
             # A nurse cannot override; the service still refuses if one is posted anyway.
             del self.fields["override_reason"]
+        harden(self)
 
 
 class CancelForm(forms.Form):
@@ -38,6 +40,10 @@ class CancelForm(forms.Form):
         error_messages={"required": "Give a reason for cancelling."},
         help_text="For example: patient unwell, transport not available, patient's request.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden(self)
 
 
 class FindSlotsForm(forms.Form):

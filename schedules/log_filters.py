@@ -12,8 +12,13 @@ import re
 
 # A path under /feeds/, and inside it any run of token characters long enough to be (part of)
 # a secret. Tokens are 43 characters; ids and words in the other feed URLs are much shorter.
-_FEED_PATH = re.compile(r"/feeds/\S*")
-_SECRET = re.compile(r"[A-Za-z0-9_-]{16,}")
+# Percent-encoded characters count as token characters, so an encoded token (%41%42…) is
+# redacted as a whole instead of slipping through in pieces shorter than the threshold.
+# "/feeds/" itself may arrive percent-encoded (/%66eeds/): Django decodes it and routes it.
+_FEED_PATH = re.compile(
+    "/" + "".join(f"(?:{ch}|%{ord(ch):02x})" for ch in "feeds") + r"(?:/|%2f)\S*", re.IGNORECASE
+)
+_SECRET = re.compile(r"(?:%[0-9A-Fa-f]{2}|[A-Za-z0-9_-]){16,}")
 
 
 def redact(text: str) -> str:
@@ -30,7 +35,7 @@ class RedactFeedTokens(logging.Filter):
         if clean != message:
             record.msg, record.args = clean, ()
             request = getattr(record, "request", None)
-            if request is not None and "/feeds/" in getattr(request, "path", str(request)):
+            if request is not None and "/feeds/" in getattr(request, "path", str(request)).lower():
                 # AdminEmailHandler would print the full request, path and all.
                 record.request = None
         return True

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -18,6 +19,12 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from patients.models import Patient
+from patients.validators import (
+    ADDRESS_MAX,
+    validate_multiline,
+    validate_single_line,
+    validate_time_zone,
+)
 from schedules import engine
 
 
@@ -35,12 +42,23 @@ class UnitMissing(Exception):
 class Unit(models.Model):
     """A hospital day-care unit and its booking policy (unit policy, not label rules)."""
 
-    name = models.CharField(max_length=120)
-    address = models.TextField(help_text="Shown to patients as the appointment location.")
-    phone = models.CharField(
-        max_length=30, help_text="Shown to patients: who to call if unwell after a dose."
+    name = models.CharField(max_length=120, validators=[validate_single_line])
+    address = models.TextField(
+        max_length=ADDRESS_MAX,
+        validators=[validate_multiline],
+        help_text="Shown to patients as the appointment location.",
     )
-    time_zone = models.CharField(max_length=50, default="Europe/London")
+    phone = models.CharField(
+        max_length=30,
+        validators=[validate_single_line],
+        help_text="Shown to patients: who to call if unwell after a dose.",
+    )
+    time_zone = models.CharField(
+        max_length=50,
+        default="Europe/London",
+        validators=[validate_time_zone],
+        help_text="An IANA time zone, for example Europe/London.",
+    )
     book_early_days = models.PositiveSmallIntegerField(
         "may book days before due",
         default=0,
@@ -490,7 +508,13 @@ class Dose(models.Model):
         max_length=10, choices=Imaging.choices, default=Imaging.NONE, blank=True
     )
     csf_removed_ml = models.DecimalField(
-        "CSF removed (mL)", max_digits=4, decimal_places=1, null=True, blank=True
+        "CSF removed (mL)",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        # DESIGN §2: about 10 mL is removed; more than 30 mL is a typing error.
+        validators=[MinValueValidator(0), MaxValueValidator(30)],
     )
     vial_batch = models.CharField("vial batch", max_length=40, blank=True)
     vial_expiry = models.DateField("vial expiry", null=True, blank=True)

@@ -6,6 +6,7 @@ Dates come from the engine (through `schedules.planning`); the pages only
 lay them out.
 """
 
+import re
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -50,7 +51,8 @@ def _get_booking(booking_id: int) -> Booking:
 
 def _safe_next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # A path on this site only: redirect() would take "a b" for a URL name (a 500).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -266,7 +268,12 @@ def _parse_choices(values, unit):
     pairs = []
     for value in values:
         number, _, slot_id = value.partition(":")
-        if not (number.isdigit() and slot_id.isdigit()):
+        # ASCII digits in range only: "²" passes isdigit() and 40000 overflows a smallint.
+        if not (
+            re.fullmatch(r"[0-9]{1,4}", number)
+            and re.fullmatch(r"[0-9]{1,18}", slot_id)
+            and 1 <= int(number) <= 1000
+        ):
             return [], "The choices sent were not understood; please try again."
         pairs.append((int(number), int(slot_id)))
     if not pairs:

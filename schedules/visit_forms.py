@@ -4,7 +4,7 @@ Each only shapes input; the services in `schedules.services` decide what is allo
 from django import forms
 from django.utils import timezone
 
-from patients.forms import DateInput, _helper
+from patients.forms import DateInput, _helper, harden
 from schedules.models import AdverseEvent, Dose, FollowUpCall, Visit
 from schedules.services import ReviewDecision
 
@@ -35,6 +35,7 @@ class ChecksForm(forms.Form):
 
     def __init__(self, *args, could_be_pregnant: bool, **kwargs):
         super().__init__(*args, **kwargs)
+        harden(self)
         if not could_be_pregnant:
             del self.fields["pregnancy"]
         self.helper = _helper("Save checks", "btn-primary")
@@ -53,6 +54,7 @@ class ClearChecksForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        harden(self)
         self.helper = _helper("Dose may go ahead", "btn-warning")
 
 
@@ -87,6 +89,7 @@ class GiveForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        harden(self)
         for name in ["operator", "vial_batch", "vial_expiry"]:
             self.fields[name].required = True
         self.fields["csf_removed_ml"].help_text = "About 10 mL is usually removed first."
@@ -105,6 +108,7 @@ class NotGivenForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        harden(self)
         self.helper = _helper("Record not given", "btn-danger")
 
 
@@ -164,6 +168,7 @@ class AdverseEventForm(forms.Form):
 
     def __init__(self, *args, course, **kwargs):
         super().__init__(*args, **kwargs)
+        harden(self)
         self.fields["dose"].queryset = Dose.objects.filter(course=course, given_at__isnull=False)
         self.fields["onset"].initial = timezone.localdate()
         self.helper = _helper("Record adverse event", "btn-danger")
@@ -188,6 +193,7 @@ class ReviewForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        harden(self)
         self.fields["on"].initial = timezone.localdate()
         self.helper = _helper("Record review decision", "btn-primary")
 
@@ -195,3 +201,7 @@ class ReviewForm(forms.Form):
 class FollowUpForm(forms.Form):
     outcome = forms.ChoiceField(choices=FollowUpCall.Outcome.choices)
     note = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden(self)

@@ -1,4 +1,5 @@
-"""Registering, finding and reading a patient record."""
+"""Registering, finding and reading a patient record. Registration with a SOD1 confirmation
+is a clinician's (issue 9: clinical facts are clinician-only; tests/test_field_permissions.py)."""
 
 from datetime import date
 
@@ -19,15 +20,15 @@ VALID = {
 }
 
 
-def test_nurse_registers_a_patient_with_a_spaced_nhs_number(nurse_client):
-    response = nurse_client.post(reverse("patients:create"), VALID)
+def test_clinician_registers_a_patient_with_a_spaced_nhs_number(clinician_client):
+    response = clinician_client.post(reverse("patients:create"), VALID)
 
     patient = Patient.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("patients:detail", args=[patient.pk])
     assert patient.nhs_number == "9434765919"
     assert patient.hospital_number == "H200123"
-    page = nurse_client.get(response["Location"]).content.decode()
+    page = clinician_client.get(response["Location"]).content.decode()
     assert "Grace Hopper" in page
     assert "943 476 5919" in page
 
@@ -38,24 +39,27 @@ def test_nurse_registers_a_patient_with_a_spaced_nhs_number(nurse_client):
         ("nhs_number", "943 476 5918", "check digit"),
         ("nhs_number", "12345", "10 digits"),
         ("nhs_number", "94347659AB", "10 digits"),
-        ("date_of_birth", "2999-01-01", "must be in the past"),
+        ("date_of_birth", "2099-01-01", "must be in the past"),
+        ("date_of_birth", "0001-01-01", "between 1900 and 2100"),
         ("date_of_birth", "2025-02-30", "Enter a valid date"),
         ("hospital_number", "", "This field is required"),
         ("sod1_confirmed_on", "", "Give the date genetic testing confirmed it"),
     ],
 )
-def test_invalid_registration_is_refused_with_a_clear_message(nurse_client, field, value, message):
-    response = nurse_client.post(reverse("patients:create"), {**VALID, field: value})
+def test_invalid_registration_is_refused_with_a_clear_message(
+    clinician_client, field, value, message
+):
+    response = clinician_client.post(reverse("patients:create"), {**VALID, field: value})
 
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not Patient.objects.exists()
 
 
-def test_hospital_number_and_nhs_number_must_be_unique(nurse_client):
+def test_hospital_number_and_nhs_number_must_be_unique(clinician_client):
     make_patient("H200123", nhs_number="9434765919")
 
-    response = nurse_client.post(reverse("patients:create"), VALID)
+    response = clinician_client.post(reverse("patients:create"), VALID)
 
     page = response.content.decode()
     assert "Patient with this Hospital number already exists" in page
@@ -63,8 +67,8 @@ def test_hospital_number_and_nhs_number_must_be_unique(nurse_client):
     assert Patient.objects.count() == 1
 
 
-def test_nhs_number_is_optional(nurse_client):
-    nurse_client.post(reverse("patients:create"), {**VALID, "nhs_number": ""})
+def test_nhs_number_is_optional(clinician_client):
+    clinician_client.post(reverse("patients:create"), {**VALID, "nhs_number": ""})
 
     assert Patient.objects.get().nhs_number == ""
 
@@ -112,9 +116,9 @@ def test_patient_page_says_what_blocks_treatment(nurse_client):
     assert "No signed hospital consent form on file" in page
 
 
-def test_date_of_birth_today_is_refused(nurse_client, time_machine):
+def test_date_of_birth_today_is_refused(clinician_client, time_machine):
     time_machine.move_to(date(2026, 11, 22))
-    response = nurse_client.post(
+    response = clinician_client.post(
         reverse("patients:create"), {**VALID, "date_of_birth": "2026-11-22"}
     )
 

@@ -1,21 +1,23 @@
 from django.contrib import admin
-from django.http import HttpResponse
 from django.urls import include, path
-from django.views.decorators.http import require_GET
 
+from tofersen_scheduler import health, security, two_factor
 
-@require_GET
-def healthz(request):
-    """Liveness probe: answers without touching the database (the floor in benchmarks)."""
-    return HttpResponse("ok", content_type="text/plain")
-
-
-admin.site.site_header = "Tofersen dose scheduler — administration"
-admin.site.site_title = "Tofersen scheduler admin"
+two_factor_patterns = (
+    [
+        path("", two_factor.verify, name="verify"),
+        path("enrol/", two_factor.enrol, name="enrol"),
+        path("recovery-codes/", two_factor.recovery_codes, name="recovery_codes"),
+    ],
+    "two_factor",
+)
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("accounts/two-factor/", include(two_factor_patterns)),
+    path("accounts/session/keepalive", security.keepalive, name="session_keepalive"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", include("patients.urls")),
     path("feeds/", include("schedules.feeds.urls")),

@@ -30,9 +30,6 @@ from schedules.feeds.links import feed_url, subscribe_url, webcal_url
 from schedules.models import Booking, Unit
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
-# The raw token survives in the session only until the letter (or staff page) shows it once.
-PATIENT_LINK_SESSION_KEY = "feeds:patient_link_once"
-STAFF_LINK_SESSION_KEY = "feeds:staff_link_once"
 # Writing last_fetched_at on every poll would turn reads into writes; once a minute is plenty
 # for "calendar last updated on the patient's phone".
 FETCH_RECORD_INTERVAL = timedelta(minutes=1)
@@ -52,6 +49,17 @@ def _not_found() -> HttpResponse:
         "Calendar not found.\n", status=404, content_type="text/plain; charset=utf-8"
     )
     return _feed_headers(response)
+
+
+TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
+
+
+def _canonical(request, token: str) -> bool:
+    """The token exactly as issued: 43 characters, and not percent-encoded in the request
+    line (WSGI servers decode the path; gunicorn and uWSGI keep the raw one). A variant gets
+    the same 404 as an unknown token, before any lookup."""
+    raw_uri = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    return len(token) == TOKEN_LENGTH and (raw_uri is None or token in raw_uri.split("?")[0])
 
 
 def _record_fetch(token: FeedToken) -> None:
@@ -74,6 +82,8 @@ def _serve(request, state: ical.FeedState, build) -> HttpResponse:
 
 @require_safe
 def patient_feed(request, token: str):
+    if not _canonical(request, token):
+        return _not_found()
     feed_token = FeedToken.objects.select_related("patient").lookup(token)
     if feed_token is None or feed_token.patient is None:
         return _not_found()
@@ -85,10 +95,17 @@ def patient_feed(request, token: str):
 
 @require_safe
 def staff_feed(request, token: str):
+    if not _canonical(request, token):
+        return _not_found()
     feed_token = FeedToken.objects.select_related("user").lookup(token)
     user = feed_token.user if feed_token is not None else None
-    # A member of staff who leaves (deactivated) or changes role loses the feed at once.
-    if user is None or not user.is_active or not user.has_perm(STAFF_FEED_PERMISSION):
+    # A member of staff who leaves (deactivated), changes password or changes role loses the
+    # feed at once.
+    if (
+        user is None
+        or not feed_token.owner_still_valid()
+        or not user.has_perm(STAFF_FEED_PERMISSION)
+    ):
         return _not_found()
     _record_fetch(feed_token)
     unit = ical.feed_unit()
@@ -99,6 +116,8 @@ def staff_feed(request, token: str):
 def subscribe(request, token: str):
     """Where the letter's QR code leads: one button per calendar app, each subscribing (not
     importing once) to the patient's feed. No login, like the feed, and as discreet."""
+    if not _canonical(request, token):
+        return _not_found()
     feed_token = FeedToken.objects.lookup(token)
     if feed_token is None or feed_token.patient_id is None:
         return _not_found()
@@ -160,13 +179,13 @@ def _patient_page(patient: Patient):
 def issue(request, patient_id: int):
     patient = get_object_or_404(Patient, pk=patient_id)
     raw = issue_feed_link(patient=patient, issued_by=request.user)
-    request.session[PATIENT_LINK_SESSION_KEY] = {"patient": patient.pk, "token": raw}
     messages.success(
         request,
         "New calendar link issued; any previous link has stopped working. Print this letter "
         "now: the link is shown only once.",
     )
-    return redirect("feeds:letter", patient_id=patient.pk)
+    # The raw token goes into this response only (no-store), never the session or a redirect.
+    return _letter(request, patient, raw)
 
 
 @login_required
@@ -183,17 +202,6 @@ def revoke(request, patient_id: int):
     else:
         messages.info(request, "This patient had no calendar link to revoke.")
     return redirect(_patient_page(patient))
-
-
-def _pop_link(request, key: str, owner_pk: int, owner_field: str) -> str | None:
-    """The raw token issued for this owner, once: it is removed from the session as it is
-    read, and dropped if it has since been revoked."""
-    once = request.session.get(key)
-    if not isinstance(once, dict) or once.get(owner_field) != owner_pk:
-        return None
-    del request.session[key]
-    raw = once.get("token", "")
-    return raw if FeedToken.objects.lookup(raw) is not None else None
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -218,10 +226,12 @@ def qr_svg(url: str) -> str:
 def letter(request, patient_id: int):
     """The printed schedule letter: next visits, provisional dates, the calendar link and QR
     code (only straight after issuing), what the visit involves and who to call."""
-    patient = get_object_or_404(Patient, pk=patient_id)
+    return _letter(request, get_object_or_404(Patient, pk=patient_id), None)
+
+
+def _letter(request, patient: Patient, raw: str | None):
     unit = Unit.current()
     today = timezone.localdate()
-    raw = _pop_link(request, PATIENT_LINK_SESSION_KEY, patient.pk, "patient")
     bookings = (
         Booking.objects.active()
         .filter(dose__course__patient=patient, slot__start__gte=timezone.now())
@@ -264,7 +274,10 @@ def letter(request, patient_id: int):
 @permission_required(STAFF_FEED_PERMISSION, raise_exception=True)
 @require_safe
 def staff_link(request):
-    raw = _pop_link(request, STAFF_LINK_SESSION_KEY, request.user.pk, "user")
+    return _staff_page(request, None)
+
+
+def _staff_page(request, raw: str | None):
     link = feed_url(raw, staff=True) if raw else None
     context = {
         "unit": Unit.current(),
@@ -281,9 +294,8 @@ def staff_link(request):
 @require_POST
 def staff_issue(request):
     raw = issue_staff_feed_link(user=request.user)
-    request.session[STAFF_LINK_SESSION_KEY] = {"user": request.user.pk, "token": raw}
     messages.success(request, "New link issued; your previous link has stopped working.")
-    return redirect("feeds:staff_link")
+    return _staff_page(request, raw)  # the raw token in this response only
 
 
 @login_required

@@ -24,7 +24,8 @@ def test_nurse_issues_prints_and_reissues_in_chromium(live_server, page, nurse, 
     expect(page.get_by_text("webcal://")).to_be_visible()
     expect(page.locator(".letter svg.segno")).to_be_visible()
 
-    page.reload()
+    # The letter came back from the POST; opening it again shows no link.
+    page.goto(live_server.url + reverse("feeds:letter", args=[patient.pk]))
     expect(page.get_by_text("Link hidden — issue a new one to print it again")).to_be_visible()
     page.get_by_role("button", name="Issue a new calendar link").click()
     expect(page.get_by_text("webcal://")).to_be_visible()

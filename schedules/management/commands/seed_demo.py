@@ -11,6 +11,8 @@ Idempotent: a second run adds nothing. Refuses to run with DEBUG off, so it can 
 made-up patients into a live system.
 """
 
+import base64
+import hashlib
 from datetime import date, datetime, time, timedelta
 
 import nhs_number as nhs
@@ -20,6 +22,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from patients.models import Consent, Patient
 from schedules import engine, planning, services
@@ -73,6 +77,31 @@ def synthetic_nhs_numbers():
             yield text
 
 
+def demo_second_factor(username: str) -> tuple[str, list[str]]:
+    """A fixed TOTP key (base32, as typed into an app) and three recovery codes per demo user,
+    derived from the username so that every run prints the same ones. Demo only."""
+    digest = hashlib.sha256(f"tofersen-demo-second-factor:{username}".encode()).digest()
+    key = base64.b32encode(digest[:20]).decode()
+    more = hashlib.sha256(digest).digest()
+    codes = [base64.b32encode(more[5 * i : 5 * i + 5]).decode().lower() for i in range(3)]
+    return key, codes
+
+
+def seed_second_factor(user) -> None:
+    key, codes = demo_second_factor(user.username)
+    TOTPDevice.objects.get_or_create(
+        user=user,
+        name="Demo authenticator",
+        defaults={"key": base64.b32decode(key).hex(), "confirmed": True},
+    )
+    device, created = StaticDevice.objects.get_or_create(
+        user=user, name="Recovery codes", defaults={"confirmed": True}
+    )
+    if created:
+        for code in codes:
+            device.token_set.create(token=code)
+
+
 class Command(BaseCommand):
     help = "Fill an empty database with a realistic demo unit, users and patients."
 
@@ -97,6 +126,14 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (username / password):")
         for username, password, group, _, _ in DEMO_USERS:
             self.stdout.write(f"  {group:<10} {username} / {password}")
+        self.stdout.write(
+            "Second factor: asked of admins and clinicians when TWO_FACTOR_REQUIRED is on (the "
+            "default with DEBUG off; TWO_FACTOR_REQUIRED=1 make run to try it). Add the key to "
+            "an authenticator app (time-based, 6 digits), or sign in with a recovery code:"
+        )
+        for username, _, _, _, _ in DEMO_USERS:
+            key, codes = demo_second_factor(username)
+            self.stdout.write(f"  {username:<10} key {key}  recovery codes {' '.join(codes)}")
 
     def seed_users(self) -> dict[str, User]:
         users = {}
@@ -110,6 +147,7 @@ class Command(BaseCommand):
                 user.is_superuser = staff
                 user.save()
                 user.groups.add(Group.objects.get(name=group))
+            seed_second_factor(user)
             users[group] = user
         return users
 

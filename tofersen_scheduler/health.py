@@ -1,0 +1,38 @@
+"""Health probes: `/healthz` is liveness (the process answers; no database), `/readyz` is
+readiness (the database answers and every migration is applied) for the proxy to route on."""
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.http import HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _text(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+@never_cache
+def healthz(request):
+    """Liveness probe: answers without touching the database (the floor in benchmarks)."""
+    return _text("ok")
+
+
+@require_GET
+@never_cache
+def readyz(request):
+    """Readiness probe: 200 when the database answers and has no unapplied migration, else 503
+    with a one-word reason (nothing that would help an attacker)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        return _text("database unavailable\n", status=503)
+    if pending:
+        return _text("migrations pending\n", status=503)
+    return _text("ok\n")
