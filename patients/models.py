@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from tofersen_scheduler.dates import format_day
+
 
 def normalise_nhs_number(value: str) -> str:
     """Strip the spaces (and hyphens) people type into NHS numbers: '943 476 5919'."""
@@ -172,7 +174,7 @@ class Consent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} signed {self.signed_on:%d %b %Y}"
+        return f"{self.get_kind_display()} signed {format_day(self.signed_on)}"
 
     def clean(self):
         today = timezone.localdate()

@@ -28,6 +28,7 @@ from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
 from schedules import planning, services
 from schedules.engine import DoseState
 from schedules.models import Booking, CourseEvent, Dose, TreatmentCourse, Unit
+from tofersen_scheduler.dates import format_day
 
 PATIENTS_PER_PAGE = 50
 GIVEN = DoseState.GIVEN
@@ -253,7 +254,7 @@ def course_start(request, pk):
         services.start_course(
             patient=patient, start_date=data["start_date"], started_by=request.user
         )
-        return f"Treatment course started: dose 1 due {data['start_date']:%d %b %Y}."
+        return f"Treatment course started: dose 1 due {format_day(data['start_date'])}."
 
     return _course_action(request, patient, form, "Start treatment course", start)
 

@@ -19,6 +19,7 @@ from simple_history.models import HistoricalRecords
 
 from patients.models import Patient
 from schedules import engine
+from tofersen_scheduler.dates import format_day, format_day_time
 
 
 class Unit(models.Model):
@@ -215,8 +216,8 @@ class Closure(models.Model):
 
     def __str__(self):
         if self.start_date == self.end_date:
-            return f"{self.start_date:%d %b %Y}: {self.reason}"
-        return f"{self.start_date:%d %b} – {self.end_date:%d %b %Y}: {self.reason}"
+            return f"{format_day(self.start_date)}: {self.reason}"
+        return f"{format_day(self.start_date)} – {format_day(self.end_date)}: {self.reason}"
 
 
 class SlotQuerySet(models.QuerySet):
@@ -266,7 +267,7 @@ class Slot(models.Model):
 
     def __str__(self):
         local = timezone.localtime(self.start, self.unit.zone if self.unit_id else None)
-        return f"{local:%a %d %b %Y %H:%M}"
+        return format_day_time(local)
 
     @property
     def local_date(self) -> date:
@@ -306,7 +307,7 @@ class TreatmentCourse(models.Model):
         ]
 
     def __str__(self):
-        return f"Course from {self.start_date:%d %b %Y} for {self.patient.hospital_number}"
+        return f"Course from {format_day(self.start_date)} for {self.patient.hospital_number}"
 
     def get_absolute_url(self):
         return reverse("patients:detail", args=[self.patient_id])
@@ -414,7 +415,7 @@ class CourseEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} on {self.on:%d %b %Y}"
+        return f"{self.get_kind_display()} on {format_day(self.on)}"
 
 
 class DoseQuerySet(models.QuerySet):

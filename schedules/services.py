@@ -27,6 +27,7 @@ from schedules.models import (
     Unit,
     UnitCalendar,
 )
+from tofersen_scheduler.dates import format_day
 
 
 class ServiceError(Exception):
@@ -151,7 +152,7 @@ def withdraw_consent(*, consent, withdrawn_on: date) -> int:
     consent = type(consent).objects.select_for_update().get(pk=consent.pk)
     if consent.withdrawn_on is not None:
         raise ServiceError(
-            f"This consent was already withdrawn on {consent.withdrawn_on:%d %b %Y}."
+            f"This consent was already withdrawn on {format_day(consent.withdrawn_on)}."
         )
     if withdrawn_on < consent.signed_on:
         raise ServiceError("Consent cannot be withdrawn before it was signed.")
@@ -172,7 +173,7 @@ def _check_event_date(course: TreatmentCourse, on: date) -> None:
         raise CourseError("The date cannot be in the future.")
     last = course.events.order_by("-on").first()
     if last and on < last.on:
-        raise CourseError(f"The date cannot be before the last change ({last.on:%d %b %Y}).")
+        raise CourseError(f"The date cannot be before the last change ({format_day(last.on)}).")
 
 
 def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields) -> None:
@@ -357,7 +358,8 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     previous = planned.get(dose.number - 1)
     if previous is not None and slot_day <= previous.date:
         raise OutsideWindow(
-            f"Dose {dose.number} must come after dose {previous.number} ({previous.date:%d %b %Y})."
+            f"Dose {dose.number} must come after dose {previous.number} "
+            f"({format_day(previous.date)})."
         )
     later = _later_booking(course, dose.number)
     if later is not None and slot_day >= later.local_date:
@@ -369,13 +371,13 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         when = "before it is due" if slot_day < this.window_start else "late"
         if not _can_override(booked_by):
             raise OutsideWindow(
-                f"{slot_day:%d %b %Y} is {when}: dose {dose.number} is due {this.due:%d %b %Y} "
-                f"(window {this.window_start:%d %b} – {this.window_end:%d %b %Y}). A clinician "
-                "must book it, with a reason."
+                f"{format_day(slot_day)} is {when}: dose {dose.number} is due "
+                f"{format_day(this.due)} (window {format_day(this.window_start)} – "
+                f"{format_day(this.window_end)}). A clinician must book it, with a reason."
             )
         if not override_reason.strip():
             raise OutsideWindow(
-                f"{slot_day:%d %b %Y} is {when} (due {this.due:%d %b %Y}): "
+                f"{format_day(slot_day)} is {when} (due {format_day(this.due)}): "
                 "give a reason for booking outside the window."
             )
 
@@ -615,7 +617,7 @@ def record_administration(*, dose: Dose, given_at: datetime, recorded_by, **deta
     if previous is not None and given_on <= previous.date:
         raise BookingError(
             f"Dose {dose.number} cannot be given on or before dose {previous.number} "
-            f"({previous.date:%d %b %Y})."
+            f"({format_day(previous.date)})."
         )
     for field, value in details.items():
         setattr(dose, field, value)

@@ -66,7 +66,7 @@ def test_month_at_the_edge_of_the_range_has_no_link_beyond(nurse_client, frozen_
 
 def test_week_shows_each_slot_with_its_patients(booked, nurse_client):
     page = nurse_client.get(reverse("schedules:week")).content.decode()
-    assert "Week of 2 March 2026" in page
+    assert "Week of Mon 2 Mar 2026" in page
     assert "Grace Hopper" in page and "dose 1" in page
     assert "09:00" in page and "1/2 booked" in page
     assert "?week=2026-02-23" in page and "?week=2026-03-09" in page
@@ -74,7 +74,7 @@ def test_week_shows_each_slot_with_its_patients(booked, nurse_client):
 
 def test_week_from_any_day_starts_on_monday(booked, nurse_client):
     page = nurse_client.get(reverse("schedules:week"), {"week": "2026-03-04"}).content.decode()
-    assert "Week of 2 March 2026" in page
+    assert "Week of Mon 2 Mar 2026" in page
 
 
 @pytest.mark.parametrize("bad", ["2026-02-30", "next week", "2026-3-2"])

@@ -135,7 +135,7 @@ def test_needs_booking_lists_due_doses_most_urgent_first(unit, nurse, nurse_clie
     # Dose 1 is booked, so the next one to book is dose 2, two weeks later.
     assert "Mon 16 Mar – Mon 23 Mar 2026" in page
     assert "Wed 4 Mar – Wed 11 Mar 2026" in page  # Sooner's window
-    assert "Book Wed 4 Mar 09:00" in page  # one-click first free slot
+    assert "Book Wed 4 Mar 2026, 09:00" in page  # one-click first free slot
     assert sooner and later
 
 
@@ -203,7 +203,7 @@ def test_overdue_lists_overdue_no_shows_and_flagged_bookings(unit, nurse, nurse_
         page = nurse_client.get(reverse("schedules:overdue")).content.decode()
     overdue_part, flagged_part, _ = page.split("<h2")[1:4]
     assert "Overdue" in overdue_part and "7 days late" in overdue_part
-    assert "Missed" in overdue_part and "Did not attend on 2 Mar" in overdue_part
+    assert "Missed" in overdue_part and "Did not attend on Mon 2 Mar 2026" in overdue_part
     assert "Moved" in flagged_part and "Too early" in flagged_part
     # Never moved silently: dose 2 is still where it was booked.
     assert Booking.objects.active().get(dose__course=moved, dose__number=2).local_date == (
