@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from patients.search import search_text_expression
 from tofersen_scheduler.dates import format_day
 
 
@@ -72,8 +73,15 @@ class Patient(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Computed by the database from the name and hospital number (patients/search.py).
+    search_text = models.GeneratedField(
+        expression=search_text_expression(),
+        output_field=models.CharField(max_length=250),
+        db_persist=True,
+        verbose_name="search text",
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         ordering = ["family_name", "given_name", "hospital_number"]

@@ -25,6 +25,7 @@ from patients.forms import (
     WithdrawConsentForm,
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
+from patients.search import SIMILAR_ENOUGH, name_match, similar_name
 from schedules import planning, services
 from schedules.engine import DoseState
 from schedules.models import Booking, CourseEvent, Dose, TreatmentCourse, Unit
@@ -65,14 +66,17 @@ def patient_list(request):
         Prefetch("courses", queryset=_open_courses(), to_attr="open_courses")
     )
     if query:
-        # Every word must be part of a name ("ada love"); numbers match as typed or spaced.
-        name_match = Q()
-        for word in query.split():
-            name_match &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
-        match = Q(hospital_number__icontains=query) | name_match
+        # Every word is part of the name or hospital number, in any order and any case, with
+        # apostrophes, commas and accents ignored ("Shah, Priya", "obrien"); a near miss on
+        # PostgreSQL; NHS numbers as typed or spaced (patients/search.py).
+        match = Q(hospital_number__icontains=query.strip()) | name_match(query)
         digits = normalise_nhs_number(query)
         if digits.isdigit():
             match |= Q(nhs_number__contains=digits)
+        similarity = similar_name(query)
+        if similarity is not None:
+            patients = patients.alias(similarity=similarity)
+            match |= Q(similarity__gte=SIMILAR_ENOUGH)
         patients = patients.filter(match)
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
 
