@@ -26,6 +26,7 @@ from patients.forms import (
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
 from patients.search import SIMILAR_ENOUGH, name_match, similar_name
+from patients.timeline import course_timeline
 from schedules import planning, services
 from schedules.engine import DoseState
 from schedules.models import Booking, CourseEvent, Dose, TreatmentCourse, Unit
@@ -145,12 +146,13 @@ def patient_detail(request, pk):
     course = next((c for c in courses if c.status != TreatmentCourse.Status.STOPPED), None)
     unit = Unit.current()
     today = timezone.localdate()
-    timeline, plan_problem = [], ""
+    timeline, plan_problem, picture = [], "", None
     if course is not None:
         calendar = planning.open_calendar(unit, today)
         doses = {dose.number: dose for dose in course.doses.all()}
         plan = planning.plan_for(course, today=today, unit=unit, calendar=calendar)
         plan_problem = plan.problem
+        picture = course_timeline(plan, today=today, events=course.events.all())
         for planned in plan:
             dose = doses.get(planned.number)
             timeline.append(
@@ -175,6 +177,7 @@ def patient_detail(request, pk):
             "course": course,
             "past_courses": [c for c in courses if c is not course],
             "timeline": timeline,
+            "course_timeline": picture,
             "plan_problem": plan_problem,
             "blockers": patient.treatment_blockers(),
             "feed_token": feed_token,
