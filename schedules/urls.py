@@ -28,6 +28,7 @@ urlpatterns = [
     path("overdue/", views.overdue, name="overdue"),
     path("calendar/", views.month, name="calendar"),
     path("calendar/week/", views.week, name="week"),
+    path("calendar/<isodate:day>/book/", views.book_day, name="book_day"),
     path("slots/generate/", views.generate, name="generate_slots"),
     path("courses/<int:course_id>/doses/<int:number>/book/", views.book, name="book"),
     path("courses/<int:course_id>/book-next/", views.book_next, name="book_next"),

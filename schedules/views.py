@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from schedules import calendar_grid, engine, planning, services
 from schedules.forms import CancelForm, FindSlotsForm, SlotChoiceForm
 from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
+from tofersen_scheduler.dates import format_day
 
 # How many free slots a page offers before the nurse asks for more.
 CHOICES_ON_WORKLIST = 3
@@ -225,9 +226,10 @@ def book(request, course_id: int, number: int):
                 request,
                 f"Booked dose {number} for {course.patient.full_name}: {booking.slot}.",
             )
-            url = reverse("schedules:booking", args=[booking.pk])
+            # From a worklist (a one-click choice carries `next`): stay on the worklist,
+            # where the row has gone; otherwise show the booking.
             next_url = _safe_next(request)
-            return redirect(f"{url}?next={next_url}" if next_url else url)
+            return redirect(next_url or reverse("schedules:booking", args=[booking.pk]))
         # Show the page again with the choices as they are now.
         course = _get_course(course_id)
     return _booking_page(
@@ -720,7 +722,14 @@ def month(request):
     ]
     for week in grid:
         for cell in week:
-            cell["full"] = cell["places"] and cell["booked"] >= cell["places"]
+            # A closed day is closed, never "Full"; the heat map shades open days by load.
+            cell["full"] = bool(cell["places"]) and cell["booked"] >= cell["places"]
+            cell["full"] = cell["full"] and not cell["closed"]
+            cell["load"] = calendar_grid.load_level(cell["booked"], cell["places"])
+            cell["past"] = cell["date"] < today_
+            # Seam for the planning forecast (issue 10 item 2): doses due that day but not
+            # booked. None until wired to planning.forecast(...); the template shows it then.
+            cell["due_unbooked"] = None
     previous_month = calendar_grid.previous_month(first)
     next_month = calendar_grid.next_month(first)
     return render(
@@ -734,6 +743,7 @@ def month(request):
             "next_month": next_month if calendar_grid.in_range(next_month) else None,
             "this_month": today_.replace(day=1),
             "today": today_,
+            "due_unbooked": None,
         },
     )
 
@@ -806,3 +816,51 @@ def generate(request):
                 f"{booking.dose.number}: {booking.slot} is no longer available.",
             )
     return _back(request, reverse("schedules:calendar"))
+
+
+@login_required
+@book_permission
+@require_GET
+def book_day(request, day: date):
+    """Book into one day (from the month's heat map): each dose that can be booked now and
+    whose window holds that day (or that is overdue, so as soon as possible), with that day's
+    free slots as one-click choices. Booking returns here (the `next` of each choice)."""
+    unit = Unit.current()
+    today_ = _today()
+    if day < today_:
+        messages.warning(request, f"{format_day(day)} has passed: choose today or a later day.")
+        return redirect(f"{reverse('schedules:calendar')}?month={day:%Y-%m}")
+    calendar = _open_calendar(unit, today_)
+    free = planning.FreeSlots(unit=unit, calendar=calendar, first=day, last=day)
+    slots = free.first(day, day, limit=20)
+    rows = []
+    for course in _active_courses():
+        plan, problem = _plan(course, unit=unit, calendar=calendar, today=today_)
+        pending = next((p for p in plan if p.state in planning.BOOKABLE_STATES), None)
+        if problem or pending is None:
+            continue
+        overdue = pending.state == engine.DoseState.OVERDUE
+        if not (overdue or pending.window_start <= day <= pending.window_end):
+            continue
+        rows.append(
+            {
+                "course": course,
+                "patient": course.patient,
+                "planned": pending,
+                "blockers": course.patient.treatment_blockers(on=day),
+                "choices": slots,
+            }
+        )
+    rows.sort(key=lambda row: (row["planned"].due, row["patient"].family_name))
+    return render(
+        request,
+        "schedules/book_day.html",
+        {
+            "day": day,
+            "rows": rows,
+            "slots": slots,
+            "closed": unit.calendar(day, day).closure_reason(day),
+            "today": today_,
+            "here": request.get_full_path(),
+        },
+    )

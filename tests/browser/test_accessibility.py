@@ -64,6 +64,7 @@ PAGES = [
     Audited("overdue", _u("schedules:overdue")),
     Audited("month", _u("schedules:calendar")),
     Audited("week", _u("schedules:week")),
+    Audited("book-day", lambda d: reverse("schedules:book_day", args=[MONDAY + timedelta(days=1)])),
     Audited("book", lambda d: reverse("schedules:book", args=[d.later_course.pk, 1])),
     Audited("book-next", _u("schedules:book_next", "course_id")),
     Audited("booking", _u("schedules:booking", "booking_id")),
