@@ -7,6 +7,7 @@ lay them out.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib import messages
@@ -118,6 +119,22 @@ def home(request):
 
 
 # Booking ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotChoice:
+    """A one-click choice on a worklist. Slots are shared between rows, so whether a slot is
+    inside this dose's window is kept here, not set on the slot (each row its own answer)."""
+
+    slot: Slot
+    in_window: bool
+
+
+def _choices(slots, planned) -> list[SlotChoice]:
+    return [
+        SlotChoice(slot, planned.window_start <= slot.local_date <= planned.window_end)
+        for slot in slots
+    ]
 
 
 def _slot_options(free, planned, today, look_from):
@@ -571,8 +588,11 @@ def needs_booking(request):
     free = planning.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
     for row in rows:
         planned = row["planned"]
-        row["choices"] = free.first(
-            max(planned.window_start, today_), planned.window_end, limit=CHOICES_ON_WORKLIST
+        row["choices"] = _choices(
+            free.first(
+                max(planned.window_start, today_), planned.window_end, limit=CHOICES_ON_WORKLIST
+            ),
+            planned,
         )
     return render(
         request,
@@ -656,9 +676,7 @@ def overdue(request):
     free = planning.FreeSlots(unit=unit, calendar=calendar, first=today_, last=last_day)
     for row in overdue_rows:
         planned = row["planned"]
-        row["choices"] = free.first(today_, last_day, limit=CHOICES_ON_WORKLIST)
-        for slot in row["choices"]:
-            slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
+        row["choices"] = _choices(free.first(today_, last_day, limit=CHOICES_ON_WORKLIST), planned)
     flagged.sort(key=lambda row: row["booking"].slot.start)
     unrecorded.sort(key=lambda row: row["booking"].slot.start)
     return render(
@@ -848,7 +866,7 @@ def book_day(request, day: date):
                 "patient": course.patient,
                 "planned": pending,
                 "blockers": course.patient.treatment_blockers(on=day),
-                "choices": slots,
+                "choices": _choices(slots, pending),
             }
         )
     rows.sort(key=lambda row: (row["planned"].due, row["patient"].family_name))

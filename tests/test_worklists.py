@@ -284,3 +284,20 @@ def test_booking_on_a_day_closed_later_is_flagged_not_moved(unit, nurse, nurse_c
     assert "Unit closed" in flagged_part and "Staff shortage" in flagged_part
     booking.refresh_from_db()
     assert booking.status == Booking.Status.BOOKED
+
+
+def test_overdue_choices_are_yellow_only_for_the_dose_past_its_window(
+    unit, nurse_client, frozen_monday
+):
+    """The help text says yellow choices are past the window. The same slot can be inside one
+    dose's window and past another's: each row answers for its own dose."""
+    services.generate_slots(unit=unit, weeks=2)
+    make_course(make_patient("P1", family_name="Pastwindow"), MONDAY - timedelta(days=20))
+    make_course(make_patient("P2", family_name="Stillinwindow"), MONDAY - timedelta(days=2))
+    page = nurse_client.get(reverse("schedules:overdue")).content.decode()
+    rows = page.split("<h2")[1].split("<tr>")[1:]
+    past = next(row for row in rows if "Pastwindow" in row)
+    inside = next(row for row in rows if "Stillinwindow" in row)
+    assert "btn-outline-warning" in past and "(past window)" in past
+    assert "btn-outline-primary" not in past.split("Other dates")[0]
+    assert "btn-outline-warning" not in inside and "(past window)" not in inside
