@@ -324,6 +324,24 @@ def book_next(request, course_id: int):
         except engine.ScheduleError as error:
             problem = f"The schedule needs checking by a clinician: {error}"
     blockers = course.patient.treatment_blockers()
+    # Each dose's slot can be changed: the free slots of the window the suggestion chain gives
+    # it. Choosing a later slot for one dose can push the next dose's window; the service then
+    # refuses the set with a sentence saying which dose to change.
+    rows = []
+    if suggestions:
+        today_ = _today()
+        last = max(s.planned.window_end for s in suggestions)
+        free = planning.FreeSlots(
+            unit=unit, calendar=_open_calendar(unit, today_), first=today_, last=last
+        )
+        for suggestion in suggestions:
+            planned = suggestion.planned
+            options = free.first(
+                max(planned.window_start, today_), planned.window_end, limit=CHOICES_ON_BOOK_PAGE
+            )
+            if suggestion.slot is not None and suggestion.slot not in options:
+                options.insert(0, suggestion.slot)
+            rows.append({"suggestion": suggestion, "options": options})
     return render(
         request,
         "schedules/book_next.html",
@@ -331,6 +349,7 @@ def book_next(request, course_id: int):
             "course": course,
             "patient": course.patient,
             "suggestions": suggestions,
+            "rows": rows,
             "bookable": [s for s in suggestions if s.slot is not None],
             "problem": problem,
             "blockers": blockers,

@@ -154,6 +154,8 @@ def test_nurse_books_the_next_three_doses_in_one_go(
     expect(rows.filter(has_text="Wed 4 Mar 2026").first).to_contain_text("Wed 4 Mar 2026, 09:00")
     expect(rows.filter(has_text="Wed 18 Mar 2026").first).to_contain_text("Wed 18 Mar 2026, 09:00")
     expect(rows.filter(has_text="Wed 1 Apr 2026").first).to_contain_text("Wed 1 Apr 2026, 09:00")
+    # The patient asks for a later time for dose 3: each dose's slot can be changed.
+    page.get_by_label("Slot for dose 3").select_option(label="Wed 1 Apr 2026, 11:00")
     screenshot("book-next")
     page.get_by_role("button", name="Book 3 doses").click()
     expect(page.get_by_role("alert").first).to_contain_text(
@@ -166,6 +168,7 @@ def test_nurse_books_the_next_three_doses_in_one_go(
         date(2026, 3, 18),
         date(2026, 4, 1),
     ]
+    assert booked[2].slot.start == datetime(2026, 4, 1, 11, tzinfo=LONDON)
 
 
 def test_nurse_books_from_the_month_heat_map(live_server, unit, nurse, monday_morning, page):
