@@ -137,6 +137,25 @@ def _choices(slots, planned) -> list[SlotChoice]:
     ]
 
 
+def _chosen_slot(form, unit, planned):
+    """The free slot the posted form chose, with its free places and window flag, or None."""
+    if not form.is_bound:
+        return None
+    try:
+        pk = int(form.data.get("slot", ""))
+    except ValueError:
+        return None
+    slot = (
+        Slot.objects.filter(unit=unit, pk=pk, start__gte=timezone.now()).with_booked_count().first()
+    )
+    if slot is None or slot.booked_count >= slot.places:
+        return None
+    slot.unit = unit
+    slot.free_places = slot.places - slot.booked_count
+    slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
+    return slot
+
+
 def _slot_options(free, planned, today, look_from):
     """Free slots in the dose's window; or, when the nurse looks further, from that date."""
     if look_from is not None:
@@ -213,6 +232,12 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
     options = _slot_options(free, planned, today, look_from)
     if booking is not None:
         options = [slot for slot in options if slot.pk != booking.slot_id]
+    # A slot chosen on a worklist and refused (a clinician who must give a reason, a nurse
+    # past the window) stays on the page, chosen, so nothing has to be found again.
+    chosen = _chosen_slot(form, unit, planned)
+    if chosen is not None and all(slot.pk != chosen.pk for slot in options):
+        options = [chosen, *options]
+    context["chosen_pk"] = chosen.pk if chosen is not None else None
     context["options"] = options
     context["can_override"] = request.user.has_perm("schedules.override_booking_window")
     return render(request, "schedules/book.html", context, status=status)
