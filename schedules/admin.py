@@ -3,6 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from schedules.models import (
     Booking,
+    ClinicianRequest,
     Closure,
     CourseEvent,
     Dose,
@@ -132,3 +133,11 @@ class BookingAdmin(SimpleHistoryAdmin):
     @admin.display(ordering="dose__course__patient__family_name")
     def patient(self, booking):
         return booking.dose.course.patient
+
+
+@admin.register(ClinicianRequest)
+class ClinicianRequestAdmin(admin.ModelAdmin):
+    list_display = ["course", "dose_number", "slot", "asked_by", "asked_at"]
+    list_select_related = ["course__patient", "slot__unit", "asked_by"]
+    search_fields = ["course__patient__hospital_number", "course__patient__family_name"]
+    raw_id_fields = ["course", "slot", "asked_by"]

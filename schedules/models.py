@@ -537,3 +537,38 @@ class Booking(models.Model):
     @property
     def local_date(self) -> date:
         return self.slot.local_date
+
+
+class ClinicianRequest(models.Model):
+    """A nurse's hand-off to a clinician: "please book this dose", for a date only a clinician
+    may choose (past the unit's window, DESIGN §2 unit policy). It is listed on Overdue &
+    rebook while the dose is still waiting; booking the dose ends it (nothing to close)."""
+
+    course = models.ForeignKey(
+        TreatmentCourse, on_delete=models.CASCADE, related_name="clinician_requests"
+    )
+    dose_number = models.PositiveSmallIntegerField("dose number")
+    slot = models.ForeignKey(
+        Slot,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The slot the nurse proposes (past the window).",
+    )
+    note = models.CharField(max_length=300, blank=True)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    asked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asked_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "dose_number"], name="clinician_request_one_per_dose"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Dose {self.dose_number} of {self.course}: asked by {self.asked_by}"

@@ -20,6 +20,7 @@ from patients.models import Patient
 from schedules import engine, planning
 from schedules.models import (
     Booking,
+    ClinicianRequest,
     CourseEvent,
     Dose,
     Slot,
@@ -765,3 +766,29 @@ def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None =
         .order_by("slot__start")
     )
     return report
+
+
+def ask_clinician(
+    *, course: TreatmentCourse, number: int, slot: Slot | None, note: str = "", asked_by
+) -> ClinicianRequest:
+    """A nurse hands a dose to a clinician to book (a date past the window needs one).
+
+    1. Lock the course (lock order: course first), so the request and a booking of the same
+       dose cannot interleave.
+    2. Refuse a dose already given or booked: there is nothing left to ask.
+    3. One request per dose: asking again updates the slot, the note and who asked.
+    """
+    course = _lock_course(course)
+    dose = Dose.objects.filter(course=course, number=number).first()
+    if dose is not None and dose.given_at is not None:
+        raise BookingError(f"Dose {number} has already been given.")
+    if Booking.objects.active().filter(dose__course=course, dose__number=number).exists():
+        raise BookingError(f"Dose {number} is already booked: nothing to ask a clinician.")
+    if slot is not None and slot.unit_id is None:
+        slot = None
+    request, _ = ClinicianRequest.objects.update_or_create(
+        course=course,
+        dose_number=number,
+        defaults={"slot": slot, "note": note.strip()[:300], "asked_by": asked_by},
+    )
+    return request

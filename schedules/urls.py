@@ -32,6 +32,11 @@ urlpatterns = [
     path("slots/generate/", views.generate, name="generate_slots"),
     path("courses/<int:course_id>/doses/<int:number>/book/", views.book, name="book"),
     path("courses/<int:course_id>/book-next/", views.book_next, name="book_next"),
+    path(
+        "courses/<int:course_id>/doses/<int:number>/ask-clinician/",
+        views.ask_clinician,
+        name="ask_clinician",
+    ),
     path("bookings/<int:booking_id>/", views.booking_detail, name="booking"),
     path("bookings/<int:booking_id>/reschedule/", views.reschedule, name="reschedule"),
     path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from schedules import calendar_grid, engine, planning, services
 from schedules.forms import CancelForm, FindSlotsForm, SlotChoiceForm
-from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
+from schedules.models import Booking, ClinicianRequest, Dose, Slot, TreatmentCourse, Unit
 from tofersen_scheduler.dates import format_day
 
 # How many free slots a page offers before the nurse asks for more.
@@ -721,6 +721,16 @@ def overdue(request):
     for row in overdue_rows:
         planned = row["planned"]
         row["choices"] = _choices(free.first(today_, last_day, limit=CHOICES_ON_WORKLIST), planned)
+    # Hand-offs to a clinician, shown on their rows while the dose is still waiting.
+    requests = {
+        (r.course_id, r.dose_number): r
+        for r in ClinicianRequest.objects.filter(
+            course__in=[row["course"] for row in overdue_rows]
+        ).select_related("asked_by", "slot__unit")
+    }
+    for row in overdue_rows:
+        row["request"] = requests.get((row["course"].pk, row["planned"].number))
+        row["past_window"] = next((c.slot for c in row["choices"] if not c.in_window), None)
     flagged.sort(key=lambda row: row["booking"].slot.start)
     unrecorded.sort(key=lambda row: row["booking"].slot.start)
     return render(
@@ -728,6 +738,7 @@ def overdue(request):
         "schedules/overdue.html",
         {
             "overdue_rows": overdue_rows,
+            "asked": [row for row in overdue_rows if row["request"]],
             "flagged": flagged,
             "unrecorded": unrecorded,
             "problems": problems,
@@ -926,3 +937,33 @@ def book_day(request, day: date):
             "here": request.get_full_path(),
         },
     )
+
+
+@login_required
+@book_permission
+@require_POST
+def ask_clinician(request, course_id: int, number: int):
+    """A nurse hands an overdue dose to a clinician (Overdue & rebook lists it for them)."""
+    course = _get_course(course_id)
+    if not 1 <= number <= MAX_DOSE_NUMBER:
+        raise Http404("No such dose.")
+    slot = None
+    if request.POST.get("slot", "").isdigit():
+        slot = Slot.objects.filter(pk=int(request.POST["slot"])).first()
+    try:
+        services.ask_clinician(
+            course=course,
+            number=number,
+            slot=slot,
+            note=request.POST.get("note", ""),
+            asked_by=request.user,
+        )
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Asked a clinician to book dose {number} for {course.patient.full_name}: "
+            "it is listed for them on Overdue & rebook.",
+        )
+    return _back(request, reverse("schedules:overdue"))

@@ -56,7 +56,7 @@ PAGES = [
     ("schedules:today", None, "", 12),
     ("schedules:day", [MONDAY], "", 12),
     ("schedules:needs_booking", None, "", 14),
-    ("schedules:overdue", None, "", 14),
+    ("schedules:overdue", None, "", 15),  # + the clinician hand-offs
     ("schedules:calendar", None, "", 7),
     ("schedules:calendar", None, "?month=2026-04", 7),
     ("schedules:week", None, "", 12),
@@ -333,3 +333,46 @@ def test_a_clinicians_past_window_choice_stays_chosen_with_the_reason_box_and_a_
     assert response.status_code == 302
     booking = Booking.objects.active().get(dose__course=course)
     assert booking.slot == slot and booking.override_reason == "Back from abroad"
+
+
+def test_a_nurse_asks_a_clinician_who_sees_it_and_books_with_a_reason(
+    unit, nurse, clinician, client, frozen_monday
+):
+    services.generate_slots(unit=unit, weeks=2)
+    course = make_course(make_patient("A1", family_name="Handoff"), MONDAY - timedelta(days=20))
+    client.force_login(nurse)
+    page = client.get(reverse("schedules:overdue")).content.decode()
+    assert "Ask a clinician to book Mon 2 Mar 2026, 09:00" in page
+    slot = Slot.objects.on_day(unit, MONDAY).first()
+    response = client.post(
+        reverse("schedules:ask_clinician", args=[course.pk, 1]),
+        {"slot": slot.pk, "note": "Back from holiday", "next": reverse("schedules:overdue")},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Asked a clinician to book dose 1 for Ada Handoff" in page
+    assert "Clinician asked" in page
+    assert "Asked of a clinician" not in page  # the nurse's view: no clinician list
+
+    client.force_login(clinician)
+    page = client.get(reverse("schedules:overdue")).content.decode()
+    listed = page.split('id="asked-heading"')[1].split("</section>")[0]
+    assert "Handoff" in listed and "Back from holiday" in listed
+    assert "Book Mon 2 Mar 2026, 09:00 with a reason" in listed
+    client.post(
+        reverse("schedules:book", args=[course.pk, 1]),
+        {"slot": slot.pk, "override_reason": "Asked by the nurse: back from holiday"},
+    )
+    page = client.get(reverse("schedules:overdue")).content.decode()
+    assert 'id="asked-heading"' not in page  # booked: the hand-off is done
+
+
+def test_asking_about_a_booked_dose_is_refused(unit, nurse, nurse_client, frozen_monday):
+    services.generate_slots(unit=unit, weeks=2)
+    course = make_course(make_patient("A2"), MONDAY)
+    slot = Slot.objects.on_day(unit, MONDAY).first()
+    services.book_dose_number(course=course, number=1, slot=slot, booked_by=nurse)
+    response = nurse_client.post(
+        reverse("schedules:ask_clinician", args=[course.pk, 1]), {"slot": slot.pk}, follow=True
+    )
+    assert "already booked: nothing to ask a clinician" in response.content.decode()
