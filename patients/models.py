@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from simple_history.models import HistoricalRecords
 
+from patients.search import search_text_expression
 from patients.validators import (
     ADDRESS_MAX,
     is_ascii_digits,
@@ -22,6 +23,7 @@ from patients.validators import (
     validate_past_date,
     validate_single_line,
 )
+from tofersen_scheduler.dates import format_day
 
 
 def normalise_nhs_number(value: str) -> str:
@@ -106,8 +108,15 @@ class Patient(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Computed by the database from the name and hospital number (patients/search.py).
+    search_text = models.GeneratedField(
+        expression=search_text_expression(),
+        output_field=models.CharField(max_length=250),
+        db_persist=True,
+        verbose_name="search text",
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         ordering = ["family_name", "given_name", "hospital_number"]
@@ -228,7 +237,7 @@ class Consent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} signed {self.signed_on:%d %b %Y}"
+        return f"{self.get_kind_display()} signed {format_day(self.signed_on)}"
 
     def clean(self):
         today = timezone.localdate()

@@ -26,8 +26,11 @@ from patients.forms import (
     WithdrawConsentForm,
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
+from patients.search import SIMILAR_ENOUGH, name_match, similar_name
+from patients.timeline import course_timeline
 from schedules import planning, services
 from schedules.models import Booking, CourseEvent, Dose, TreatmentCourse, Unit
+from tofersen_scheduler.dates import format_day
 
 PATIENTS_PER_PAGE = 50
 
@@ -63,14 +66,17 @@ def patient_list(request):
         Prefetch("courses", queryset=_open_courses(), to_attr="open_courses")
     )
     if query:
-        # Every word must be part of a name ("ada love"); numbers match as typed or spaced.
-        name_match = Q()
-        for word in query.split():
-            name_match &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
-        match = Q(hospital_number__icontains=query) | name_match
+        # Every word is part of the name or hospital number, in any order and any case, with
+        # apostrophes, commas and accents ignored ("Shah, Priya", "obrien"); a near miss on
+        # PostgreSQL; NHS numbers as typed or spaced (patients/search.py).
+        match = Q(hospital_number__icontains=query.strip()) | name_match(query)
         digits = normalise_nhs_number(query)
         if digits.isdigit():
             match |= Q(nhs_number__contains=digits)
+        similarity = similar_name(query)
+        if similarity is not None:
+            patients = patients.alias(similarity=similarity)
+            match |= Q(similarity__gte=SIMILAR_ENOUGH)
         patients = patients.filter(match)
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
 
@@ -148,12 +154,13 @@ def patient_detail(request, pk):
     course = next((c for c in courses if c.status != TreatmentCourse.Status.STOPPED), None)
     unit = Unit.current()
     today = timezone.localdate()
-    timeline, plan_problem = [], ""
+    timeline, plan_problem, picture = [], "", None
     if course is not None:
         calendar = planning.open_calendar(unit, today)
         plan = planning.plan_for(course, today=today, unit=unit, calendar=calendar)
         plan_problem = plan.problem
         timeline = planning.timeline(plan, calendar)
+        picture = course_timeline(plan, today=today, events=course.events.all())
     feed_token = (
         FeedToken.objects.active().filter(patient=patient).select_related("issued_by").first()
     )
@@ -165,6 +172,7 @@ def patient_detail(request, pk):
             "course": course,
             "past_courses": [c for c in courses if c is not course],
             "timeline": timeline,
+            "course_timeline": picture,
             "plan_problem": plan_problem,
             "blockers": patient.treatment_blockers(),
             "feed_token": feed_token,
@@ -260,7 +268,7 @@ def course_start(request, pk):
         services.start_course(
             patient=patient, start_date=data["start_date"], started_by=request.user
         )
-        return f"Treatment course started: dose 1 due {data['start_date']:%d %b %Y}."
+        return f"Treatment course started: dose 1 due {format_day(data['start_date'])}."
 
     return _course_action(request, patient, form, "Start treatment course", start)
 

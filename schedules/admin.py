@@ -4,6 +4,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from schedules.models import (
     AdverseEvent,
     Booking,
+    ClinicianRequest,
     Closure,
     CourseEvent,
     Dose,
@@ -157,3 +158,11 @@ class AdverseEventAdmin(SimpleHistoryAdmin):
 class FollowUpCallAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "dose", "called_by"]
     raw_id_fields = ["dose", "adverse_event", "called_by"]
+
+
+@admin.register(ClinicianRequest)
+class ClinicianRequestAdmin(admin.ModelAdmin):
+    list_display = ["course", "dose_number", "slot", "asked_by", "asked_at"]
+    list_select_related = ["course__patient", "slot__unit", "asked_by"]
+    search_fields = ["course__patient__hospital_number", "course__patient__family_name"]
+    raw_id_fields = ["course", "slot", "asked_by"]

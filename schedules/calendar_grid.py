@@ -59,3 +59,15 @@ def week_of(day: date) -> list[date]:
 
 def in_range(day: date) -> bool:
     return FIRST_YEAR <= day.year <= LAST_YEAR
+
+
+LOAD_LEVELS = 4
+
+
+def load_level(booked: int, places: int) -> int:
+    """A day's load for the month's heat map: 0 (empty) to 4 (full or over), by quarters."""
+    if places <= 0:
+        return 0
+    if booked >= places:
+        return LOAD_LEVELS
+    return min(LOAD_LEVELS - 1, -(-booked * LOAD_LEVELS // places)) if booked else 0

@@ -26,6 +26,7 @@ from patients.validators import (
     validate_time_zone,
 )
 from schedules import engine
+from tofersen_scheduler.dates import format_day, format_day_time
 
 
 @lru_cache(maxsize=16)
@@ -247,8 +248,8 @@ class Closure(models.Model):
 
     def __str__(self):
         if self.start_date == self.end_date:
-            return f"{self.start_date:%d %b %Y}: {self.reason}"
-        return f"{self.start_date:%d %b} – {self.end_date:%d %b %Y}: {self.reason}"
+            return f"{format_day(self.start_date)}: {self.reason}"
+        return f"{format_day(self.start_date)} – {format_day(self.end_date)}: {self.reason}"
 
 
 class SlotQuerySet(models.QuerySet):
@@ -298,7 +299,7 @@ class Slot(models.Model):
 
     def __str__(self):
         local = timezone.localtime(self.start, self.unit.zone if self.unit_id else None)
-        return f"{local:%a %d %b %Y %H:%M}"
+        return format_day_time(local)
 
     @property
     def local_date(self) -> date:
@@ -341,7 +342,7 @@ class TreatmentCourse(models.Model):
         ]
 
     def __str__(self):
-        return f"Course from {self.start_date:%d %b %Y} for {self.patient.hospital_number}"
+        return f"Course from {format_day(self.start_date)} for {self.patient.hospital_number}"
 
     def get_absolute_url(self):
         return reverse("patients:detail", args=[self.patient_id])
@@ -468,7 +469,7 @@ class CourseEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} on {self.on:%d %b %Y}"
+        return f"{self.get_kind_display()} on {format_day(self.on)}"
 
 
 class DoseQuerySet(models.QuerySet):
@@ -958,3 +959,38 @@ class ProjectedDose(models.Model):
 
     def __str__(self):
         return f"Course {self.course_id} dose {self.number} projected {self.on}"
+
+
+class ClinicianRequest(models.Model):
+    """A nurse's hand-off to a clinician: "please book this dose", for a date only a clinician
+    may choose (past the unit's window, DESIGN §2 unit policy). It is listed on Overdue &
+    rebook while the dose is still waiting; booking the dose ends it (nothing to close)."""
+
+    course = models.ForeignKey(
+        TreatmentCourse, on_delete=models.CASCADE, related_name="clinician_requests"
+    )
+    dose_number = models.PositiveSmallIntegerField("dose number")
+    slot = models.ForeignKey(
+        Slot,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The slot the nurse proposes (past the window).",
+    )
+    note = models.CharField(max_length=300, blank=True)
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    asked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["asked_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "dose_number"], name="clinician_request_one_per_dose"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Dose {self.dose_number} of {self.course}: asked by {self.asked_by}"

@@ -17,6 +17,7 @@ from django.utils import timezone
 from schedules import engine
 from schedules.models import (
     Booking,
+    ClinicianRequest,
     CourseOutlook,
     Dose,
     ProjectedDose,
@@ -387,13 +388,29 @@ def _active():
     return course_queryset().filter(status=TreatmentCourse.Status.ACTIVE)
 
 
+@dataclass(frozen=True)
+class SlotChoice:
+    """A one-click choice on a worklist. Slots are shared between rows, so whether a slot is
+    inside this dose's window is kept here, not set on the slot (each row its own answer)."""
+
+    slot: Slot
+    in_window: bool
+
+
+def _choices(slots, planned: engine.PlannedDose) -> list[SlotChoice]:
+    return [
+        SlotChoice(slot, planned.window_start <= slot.local_date <= planned.window_end)
+        for slot in slots
+    ]
+
+
 @dataclass
 class NeedsBookingRow:
     course: TreatmentCourse
     patient: object
     planned: engine.PlannedDose
     blockers: list[str]
-    choices: list[Slot] = field(default_factory=list)
+    choices: list[SlotChoice] = field(default_factory=list)
 
 
 @dataclass
@@ -441,10 +458,13 @@ def needs_booking(unit: Unit, *, today: date, page=1) -> NeedsBooking:
         last = max(row.planned.window_end for row in rows)
         free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last)
         for row in rows:
-            row.choices = free.first(
-                max(row.planned.window_start, today),
-                row.planned.window_end,
-                limit=CHOICES_ON_WORKLIST,
+            row.choices = _choices(
+                free.first(
+                    max(row.planned.window_start, today),
+                    row.planned.window_end,
+                    limit=CHOICES_ON_WORKLIST,
+                ),
+                row.planned,
             )
     overdue = TreatmentCourse.objects.filter(
         status=TreatmentCourse.Status.ACTIVE, outlook__next_due__lt=today
@@ -460,7 +480,9 @@ class OverdueRow:
     missed: Booking | None
     late_days: int
     blockers: list[str]
-    choices: list[Slot] = field(default_factory=list)
+    choices: list[SlotChoice] = field(default_factory=list)
+    past_window: Slot | None = None
+    request: "ClinicianRequest | None" = None
 
 
 @dataclass
@@ -577,13 +599,68 @@ def overdue(unit: Unit, *, today: date, page=1) -> OverdueWorklist:
     if overdue_rows:
         free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last_day)
         for row in overdue_rows:
-            row.choices = free.first(today, last_day, limit=CHOICES_ON_WORKLIST)
-            for slot in row.choices:
-                window = row.planned.window_start, row.planned.window_end
-                slot.in_window = window[0] <= slot.local_date <= window[1]
+            row.choices = _choices(
+                free.first(today, last_day, limit=CHOICES_ON_WORKLIST), row.planned
+            )
+            row.past_window = next((c.slot for c in row.choices if not c.in_window), None)
+    # A nurse's hand-off to a clinician, shown on its row while the dose is still waiting.
+    requests = {
+        (request.course_id, request.dose_number): request
+        for request in ClinicianRequest.objects.filter(
+            course__in=[row.course for row in overdue_rows]
+        ).select_related("asked_by", "slot__unit")
+    }
+    for row in overdue_rows:
+        row.request = requests.get((row.course.pk, row.planned.number))
     flagged.sort(key=lambda row: row.booking.slot.start)
     unrecorded.sort(key=lambda row: row.booking.slot.start)
     return OverdueWorklist(overdue_rows, flagged, unrecorded, problems, shown)
+
+
+# Booking into one day (the month's heat map) ---------------------------------------------------
+
+# Rows on the book-a-day page, most urgent first: enough for a clinic day, bounded at any scale.
+BOOK_DAY_ROWS = 50
+
+
+@dataclass
+class BookDayRow:
+    course: TreatmentCourse
+    patient: object
+    planned: engine.PlannedDose
+    blockers: list[str]
+    choices: list[SlotChoice] = field(default_factory=list)
+
+
+def bookable_on(unit: Unit, day: date, *, today: date) -> tuple[list[Slot], list[BookDayRow]]:
+    """The day's free slots, and each dose that can be booked now and whose window holds that
+    day (or that is overdue: as soon as possible, DESIGN §2). Filters on the outlook, so only
+    the courses shown are planned."""
+    calendar = open_calendar(unit, today)
+    slots = FreeSlots(unit=unit, calendar=calendar, first=day, last=day).first(day, day, limit=20)
+    in_window = Q(
+        outlook__next_due__gte=day - timedelta(days=unit.flag_late_days),
+        outlook__next_due__lte=day + timedelta(days=unit.book_early_days),
+    )
+    courses = _active().filter(in_window | Q(outlook__next_due__lt=today))
+    rows = []
+    for course in courses.order_by("outlook__next_due", "pk")[:BOOK_DAY_ROWS]:
+        pending = plan_for(course, today=today, unit=unit, calendar=calendar).pending
+        if pending is None:
+            continue
+        overdue = pending.state == engine.DoseState.OVERDUE
+        if overdue or pending.window_start <= day <= pending.window_end:
+            rows.append(
+                BookDayRow(
+                    course=course,
+                    patient=course.patient,
+                    planned=pending,
+                    blockers=course.patient.treatment_blockers(on=day),
+                    choices=_choices(slots, pending),
+                )
+            )
+    rows.sort(key=lambda row: (row.planned.due, row.patient.family_name))
+    return slots, rows
 
 
 # The book page ---------------------------------------------------------------------------------
@@ -609,6 +686,26 @@ def book_choices(
     for slot in found:
         slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
     return found
+
+
+def book_next_options(unit: Unit, suggestions: list[Suggestion], *, today: date) -> list[dict]:
+    """For "Book next doses": each suggestion with the free slots of the window the suggestion
+    chain gives it, so the nurse can change one. A later slot for one dose can push the next
+    dose's window; the booking service then refuses the set saying which dose to change."""
+    if not suggestions:
+        return []
+    last = max(s.planned.window_end for s in suggestions)
+    free = FreeSlots(unit=unit, calendar=open_calendar(unit, today), first=today, last=last)
+    rows = []
+    for suggestion in suggestions:
+        planned = suggestion.planned
+        options = free.first(
+            max(planned.window_start, today), planned.window_end, limit=CHOICES_ON_BOOK_PAGE
+        )
+        if suggestion.slot is not None and suggestion.slot not in options:
+            options.insert(0, suggestion.slot)
+        rows.append({"suggestion": suggestion, "options": options})
+    return rows
 
 
 # Demand and capacity ---------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from schedules import engine, planning
 from schedules.models import (
     AdverseEvent,
     Booking,
+    ClinicianRequest,
     CourseEvent,
     Dose,
     FollowUpCall,
@@ -48,6 +49,7 @@ from schedules.models import (
     Visit,
 )
 from schedules.retry import retry_when_busy
+from tofersen_scheduler.dates import format_day
 
 
 class ServiceError(Exception):
@@ -278,7 +280,7 @@ def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
     consent = _locking(type(consent).objects).get(pk=consent.pk)
     if consent.withdrawn_on is not None:
         raise ServiceError(
-            f"This consent was already withdrawn on {consent.withdrawn_on:%d %b %Y}."
+            f"This consent was already withdrawn on {format_day(consent.withdrawn_on)}."
         )
     if withdrawn_on < consent.signed_on:
         raise ServiceError("Consent cannot be withdrawn before it was signed.")
@@ -346,7 +348,7 @@ def _event_date(course: TreatmentCourse, on: date, kind: str) -> date:
         raise CourseError("The date cannot be in the future.")
     last = course.events.order_by("-on").first()
     if last and on < last.on:
-        raise CourseError(f"The date cannot be before the last change ({last.on:%d %b %Y}).")
+        raise CourseError(f"The date cannot be before the last change ({format_day(last.on)}).")
     return on
 
 
@@ -549,7 +551,8 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     previous = planned.get(dose.number - 1)
     if previous is not None and slot_day <= previous.date:
         raise OutsideWindow(
-            f"Dose {dose.number} must come after dose {previous.number} ({previous.date:%d %b %Y})."
+            f"Dose {dose.number} must come after dose {previous.number} "
+            f"({format_day(previous.date)})."
         )
     later = _later_booking(course, dose.number)
     if later is not None and slot_day >= later.local_date:
@@ -561,13 +564,13 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         when = "before it is due" if slot_day < this.window_start else "late"
         if not _can_override(booked_by):
             raise OutsideWindow(
-                f"{slot_day:%d %b %Y} is {when}: dose {dose.number} is due {this.due:%d %b %Y} "
-                f"(window {this.window_start:%d %b} – {this.window_end:%d %b %Y}). A clinician "
-                "must book it, with a reason."
+                f"{format_day(slot_day)} is {when}: dose {dose.number} is due "
+                f"{format_day(this.due)} (window {format_day(this.window_start)} – "
+                f"{format_day(this.window_end)}). A clinician must book it, with a reason."
             )
         if not override_reason.strip():
             raise OutsideWindow(
-                f"{slot_day:%d %b %Y} is {when} (due {this.due:%d %b %Y}): "
+                f"{format_day(slot_day)} is {when} (due {format_day(this.due)}): "
                 "give a reason for booking outside the window."
             )
 
@@ -1575,3 +1578,29 @@ def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None =
         .order_by("slot__start")
     )
     return report
+
+
+def ask_clinician(
+    *, course: TreatmentCourse, number: int, slot: Slot | None, note: str = "", asked_by
+) -> ClinicianRequest:
+    """A nurse hands a dose to a clinician to book (a date past the window needs one).
+
+    1. Lock the course (lock order: course first), so the request and a booking of the same
+       dose cannot interleave.
+    2. Refuse a dose already given or booked: there is nothing left to ask.
+    3. One request per dose: asking again updates the slot, the note and who asked.
+    """
+    course = _lock_course(course)
+    dose = Dose.objects.filter(course=course, number=number).first()
+    if dose is not None and dose.given_at is not None:
+        raise BookingError(f"Dose {number} has already been given.")
+    if Booking.objects.active().filter(dose__course=course, dose__number=number).exists():
+        raise BookingError(f"Dose {number} is already booked: nothing to ask a clinician.")
+    if slot is not None and slot.unit_id is None:
+        slot = None
+    request, _ = ClinicianRequest.objects.update_or_create(
+        course=course,
+        dose_number=number,
+        defaults={"slot": slot, "note": note.strip()[:300], "asked_by": asked_by},
+    )
+    return request

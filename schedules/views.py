@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from schedules import calendar_grid, engine, planning, services
 from schedules.forms import CancelForm, FindSlotsForm, SlotChoiceForm
 from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
+from tofersen_scheduler.dates import format_day
 
 # Far beyond any real course (13 doses a year), small enough to refuse nonsense in URLs.
 MAX_DOSE_NUMBER = 1000
@@ -86,6 +87,25 @@ def home(request):
 # Booking ---------------------------------------------------------------------------------------
 
 
+def _chosen_slot(form, unit, planned):
+    """The free slot the posted form chose, with its free places and window flag, or None."""
+    if not form.is_bound:
+        return None
+    try:
+        pk = int(form.data.get("slot", ""))
+    except ValueError:
+        return None
+    slot = (
+        Slot.objects.filter(unit=unit, pk=pk, start__gte=timezone.now()).with_booked_count().first()
+    )
+    if slot is None or slot.booked_count >= slot.places:
+        return None
+    slot.unit = unit
+    slot.free_places = slot.places - slot.booked_count
+    slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
+    return slot
+
+
 def _booking_page(request, *, course, number, unit, form, booking=None, status=200):
     """The book or reschedule page for dose `number`: its due date and window from the
     engine (counted from the doses before it) and the free slots to choose from."""
@@ -139,6 +159,12 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
     options = planning.book_choices(unit, planned, today=today, look_from=look_from)
     if booking is not None:
         options = [slot for slot in options if slot.pk != booking.slot_id]
+    # A slot chosen on a worklist and refused (a clinician who must give a reason, a nurse
+    # past the window) stays on the page, chosen, so nothing has to be found again.
+    chosen = _chosen_slot(form, unit, planned)
+    if chosen is not None and all(slot.pk != chosen.pk for slot in options):
+        options = [chosen, *options]
+    context["chosen_pk"] = chosen.pk if chosen is not None else None
     context["options"] = options
     context["can_override"] = request.user.has_perm("schedules.override_booking_window")
     return render(request, "schedules/book.html", context, status=status)
@@ -169,9 +195,10 @@ def book(request, course_id: int, number: int):
                 request,
                 f"Booked dose {number} for {course.patient.full_name}: {booking.slot}.",
             )
-            url = reverse("schedules:booking", args=[booking.pk])
+            # From a worklist (a one-click choice carries `next`): stay on the worklist,
+            # where the row has gone; otherwise show the booking.
             next_url = _safe_next(request)
-            return redirect(f"{url}?next={next_url}" if next_url else url)
+            return redirect(next_url or reverse("schedules:booking", args=[booking.pk]))
         # Show the page again with the choices as they are now.
         course = _get_course(course_id)
     return _booking_page(
@@ -249,6 +276,10 @@ def book_next(request, course_id: int):
         except engine.ScheduleError as error:
             problem = f"The schedule needs checking by a clinician: {error}"
     blockers = course.patient.treatment_blockers()
+    # Each dose's slot can be changed: the free slots of the window the suggestion chain gives
+    # it. Choosing a later slot for one dose can push the next dose's window; the service then
+    # refuses the set with a sentence saying which dose to change.
+    rows = planning.book_next_options(unit, suggestions, today=_today())
     return render(
         request,
         "schedules/book_next.html",
@@ -256,6 +287,7 @@ def book_next(request, course_id: int):
             "course": course,
             "patient": course.patient,
             "suggestions": suggestions,
+            "rows": rows,
             "bookable": [s for s in suggestions if s.slot is not None],
             "problem": problem,
             "blockers": blockers,
@@ -520,6 +552,7 @@ def overdue(request):
             "problems": worklist.problems,
             "page": worklist.page,
             "held": planning.held_courses(),
+            "asked": [row for row in worklist.overdue_rows if row.request],
             "today": today_,
             "here": request.get_full_path(),
             "can_override": request.user.has_perm("schedules.override_booking_window"),
@@ -571,9 +604,21 @@ def month(request):
         ]
         for week in weeks
     ]
+    # Demand not yet booked, from the planning forecast (today onwards: the past has none).
+    demand = {}
+    if grid_last >= today_:
+        forecast = planning.forecast(unit, max(grid_first, today_), grid_last, today=today_)
+        demand = {day.date: day.due_unbooked for day in forecast}
     for week in grid:
         for cell in week:
-            cell["full"] = cell["places"] and cell["booked"] >= cell["places"]
+            # A closed day is closed, never "Full"; the heat map shades open days by their
+            # load: booked plus due but not yet booked, against places.
+            cell["full"] = bool(cell["places"]) and cell["booked"] >= cell["places"]
+            cell["full"] = cell["full"] and not cell["closed"]
+            cell["due_unbooked"] = demand.get(cell["date"]) or None
+            load = cell["booked"] + (cell["due_unbooked"] or 0)
+            cell["load"] = calendar_grid.load_level(load, cell["places"])
+            cell["past"] = cell["date"] < today_
     previous_month = calendar_grid.previous_month(first)
     next_month = calendar_grid.next_month(first)
     return render(
@@ -677,3 +722,60 @@ def generate(request):
                 f"{booking.dose.number}: {booking.slot} is no longer available.",
             )
     return _back(request, reverse("schedules:calendar"))
+
+
+@login_required
+@book_permission
+@require_GET
+def book_day(request, day: date):
+    """Book into one day (from the month's heat map): each dose that can be booked now and
+    whose window holds that day (or that is overdue, so as soon as possible), with that day's
+    free slots as one-click choices. Booking returns here (the `next` of each choice)."""
+    unit = Unit.current()
+    today_ = _today()
+    if day < today_:
+        messages.warning(request, f"{format_day(day)} has passed: choose today or a later day.")
+        return redirect(f"{reverse('schedules:calendar')}?month={day:%Y-%m}")
+    slots, rows = planning.bookable_on(unit, day, today=today_)
+    return render(
+        request,
+        "schedules/book_day.html",
+        {
+            "day": day,
+            "rows": rows,
+            "slots": slots,
+            "closed": unit.calendar(day, day).closure_reason(day),
+            "today": today_,
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@login_required
+@book_permission
+@require_POST
+def ask_clinician(request, course_id: int, number: int):
+    """A nurse hands an overdue dose to a clinician (Overdue & rebook lists it for them)."""
+    course = _get_course(course_id)
+    if not 1 <= number <= MAX_DOSE_NUMBER:
+        raise Http404("No such dose.")
+    slot = None
+    if request.POST.get("slot", "").isdigit():
+        slot = Slot.objects.filter(pk=int(request.POST["slot"])).first()
+    try:
+        services.ask_clinician(
+            course=course,
+            number=number,
+            slot=slot,
+            note=request.POST.get("note", ""),
+            asked_by=request.user,
+        )
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Asked a clinician to book dose {number} for {course.patient.full_name}: "
+            "it is listed for them on Overdue & rebook.",
+        )
+    return _back(request, reverse("schedules:overdue"))

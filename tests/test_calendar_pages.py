@@ -66,7 +66,7 @@ def test_month_at_the_edge_of_the_range_has_no_link_beyond(nurse_client, frozen_
 
 def test_week_shows_each_slot_with_its_patients(booked, nurse_client):
     page = nurse_client.get(reverse("schedules:week")).content.decode()
-    assert "Week of 2 March 2026" in page
+    assert "Week of Mon 2 Mar 2026" in page
     assert "Grace Hopper" in page and "dose 1" in page
     assert "09:00" in page and "1/2 booked" in page
     assert "?week=2026-02-23" in page and "?week=2026-03-09" in page
@@ -74,7 +74,7 @@ def test_week_shows_each_slot_with_its_patients(booked, nurse_client):
 
 def test_week_from_any_day_starts_on_monday(booked, nurse_client):
     page = nurse_client.get(reverse("schedules:week"), {"week": "2026-03-04"}).content.decode()
-    assert "Week of 2 March 2026" in page
+    assert "Week of Mon 2 Mar 2026" in page
 
 
 @pytest.mark.parametrize("bad", ["2026-02-30", "next week", "2026-3-2"])
@@ -113,3 +113,56 @@ def test_generate_slots_needs_permission(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("porter", password="x"))
     assert client.post(reverse("schedules:generate_slots")).status_code == 403
     assert not Slot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("booked", "places", "level"),
+    [(0, 6, 0), (1, 6, 1), (3, 6, 2), (5, 6, 3), (6, 6, 4), (7, 6, 4)],
+)
+def test_heat_map_levels(booked, places, level):
+    assert calendar_grid.load_level(booked, places) == level
+
+
+def test_a_closed_day_with_bookings_looks_closed_not_full(unit, nurse, nurse_client, frozen_monday):
+    services.generate_slots(unit=unit, weeks=2)
+    wednesday = MONDAY + timedelta(days=2)
+    for n, slot in enumerate(Slot.objects.on_day(unit, wednesday)):
+        for place in range(slot.places):
+            course = make_course(make_patient(f"F{n}{place}"), wednesday)
+            services.book_dose_number(course=course, number=1, slot=slot, booked_by=nurse)
+    Closure.objects.create(unit=unit, start_date=wednesday, end_date=wednesday, reason="Burst pipe")
+    page = nurse_client.get(reverse("schedules:calendar")).content.decode()
+    cell = page.split('aria-label="Day list for Wed 4 Mar 2026"')[0].rsplit("<td", 1)[1]
+    assert "cal-closed" in cell and "heat-" not in cell
+    rest = page.split('aria-label="Day list for Wed 4 Mar 2026"')[1].split("</td>")[0]
+    assert "Burst pipe" in rest and "Full" not in rest
+
+
+def test_book_into_a_day_lists_doses_whose_window_holds_it(unit, nurse_client, frozen_monday):
+    services.generate_slots(unit=unit, weeks=3)
+    make_course(make_patient("D1", family_name="Inwindow"), MONDAY + timedelta(days=9))
+    make_course(make_patient("D2", family_name="Later"), MONDAY + timedelta(days=16))
+    page = nurse_client.get(
+        reverse("schedules:book_day", args=[MONDAY + timedelta(days=10)])
+    ).content.decode()
+    assert "Book into Thu 12 Mar 2026" in page
+    assert "Inwindow" in page and "Later" not in page
+    assert "Book Thu 12 Mar 2026, 09:00" in page
+
+
+def test_book_into_a_past_day_is_a_message(unit, nurse_client, frozen_monday):
+    response = nurse_client.get(reverse("schedules:book_day", args=[MONDAY - timedelta(days=1)]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("schedules:calendar") + "?month=2026-03"
+
+
+def test_month_shows_doses_due_but_not_yet_booked_from_the_forecast(
+    unit, nurse_client, frozen_monday
+):
+    """The heat map counts demand as well as bookings (issue 10 item 2, planning forecast)."""
+    services.generate_slots(unit=unit, weeks=6)
+    for number in range(3):
+        make_course(make_patient(f"F{number}"), MONDAY + timedelta(days=9))  # Wed 11 Mar
+    page = nurse_client.get(reverse("schedules:calendar"), {"month": "2026-03"}).content.decode()
+    cell = page[page.index(reverse("schedules:day", args=[MONDAY + timedelta(days=9)])) :]
+    assert "3 due, not booked" in cell[: cell.index("</td>")]

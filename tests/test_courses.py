@@ -30,7 +30,7 @@ def timeline_rows(client, patient):
     for chunk in page.split('<tr data-dose="')[1:]:
         number = int(chunk.split('"', 1)[0])
         cells = chunk.split("</tr>", 1)[0]
-        phase = "Loading" if "<td>Loading</td>" in cells else "Maintenance"
+        phase = "Loading" if ">Loading</span>" in cells else "Maintenance"
         state = next(
             s for s in ["Given", "Booked", "Overdue", "Due", "Planned"] if f">{s}</span>" in cells
         )

@@ -60,6 +60,9 @@ def _check(response, url):
     if response["Content-Type"].startswith(("text/calendar", "text/plain")) and "/feeds/" in url:
         # Calendar apps poll with conditional GETs: private (never a shared cache), not no-store.
         assert "private" in cache, url
+    elif response["Content-Type"].startswith("image/"):
+        # The favicon holds no patient data: browsers may keep it.
+        assert "public" in cache, url
     else:
         assert "no-store" in cache, url
     if response["Content-Type"].startswith("text/html"):

@@ -134,3 +134,31 @@ def test_unusable_search_text_is_a_message_not_an_error(nurse_client, query):
     assert response.status_code == 200
     assert "100 characters at most" in response.content.decode()
     assert "<td>H100001</td>" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Shah, Priya", ["H200001"]),  # the list's own "Family, Given" order
+        ("priya shah", ["H200001"]),
+        ("obrien", ["H200002"]),  # O'Brien without the apostrophe
+        ("O'Brien", ["H200002"]),
+        ("o’brien", ["H200002"]),  # a typographic apostrophe
+        ("zoe", ["H200003"]),  # Zoë without the accent
+        ("ZOË", ["H200003"]),
+        ("smith jones", ["H200003"]),  # Smith-Jones
+        ("h200002", ["H200002"]),  # hospital number in any case
+        ("943 476 5919", ["H200001"]),
+        ("shah obrien", []),
+    ],
+)
+def test_search_ignores_commas_apostrophes_accents_and_case(nurse_client, query, expected):
+    make_patient("H200001", given_name="Priya", family_name="Shah", nhs_number="9434765919")
+    make_patient("H200002", given_name="Siobhán", family_name="O'Brien")
+    make_patient("H200003", given_name="Zoë", family_name="Smith-Jones")
+
+    response = nurse_client.get(reverse("patients:list"), {"q": query})
+
+    page = response.content.decode()
+    found = sorted(hn for hn in ["H200001", "H200002", "H200003"] if f"<td>{hn}</td>" in page)
+    assert found == expected

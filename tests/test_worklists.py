@@ -60,7 +60,7 @@ PAGES = [
     ("schedules:today", None, "", 12),
     ("schedules:day", [MONDAY], "", 12),
     ("schedules:needs_booking", None, "", 16),
-    ("schedules:overdue", None, "", 19),  # + courses on hold for review
+    ("schedules:overdue", None, "", 20),  # + courses on hold, + the clinician hand-offs
     ("schedules:calendar", None, "", 7),
     ("schedules:calendar", None, "?month=2026-04", 7),
     ("schedules:week", None, "", 12),
@@ -110,13 +110,15 @@ def test_book_pages_query_count_does_not_grow(
 ):
     populate(unit, nurse, 10)
     course = make_course(make_patient("S1"), start=MONDAY + timedelta(days=3))
-    urls = [
-        reverse("schedules:book", args=[course.pk, 1]),
-        reverse("schedules:book_next", args=[course.pk]),
-    ]
+    # Book next also lists each dose's free slots: one calendar and one slot query more.
+    expected = {
+        reverse("schedules:book", args=[course.pk, 1]): 11,
+        reverse("schedules:book_next", args=[course.pk]): 13,
+    }
+    urls = list(expected)
     counts = {}
     for url in urls:
-        with django_assert_num_queries(counts.setdefault(url, 11)):
+        with django_assert_num_queries(counts.setdefault(url, expected[url])):
             nurse_client.get(url)
     populate_more(unit, nurse, 200)
     for url in urls:
@@ -140,7 +142,7 @@ def test_needs_booking_lists_due_doses_most_urgent_first(unit, nurse, nurse_clie
     # Dose 1 is booked, so the next one to book is dose 2, two weeks later.
     assert "Mon 16 Mar – Mon 23 Mar 2026" in page
     assert "Wed 4 Mar – Wed 11 Mar 2026" in page  # Sooner's window
-    assert "Book Wed 4 Mar 09:00" in page  # one-click first free slot
+    assert "Book Wed 4 Mar 2026, 09:00" in page  # one-click first free slot
     assert sooner and later
 
 
@@ -153,10 +155,10 @@ def test_one_click_booking_from_needs_booking(unit, nurse, nurse_client, frozen_
         {"slot": slot.pk, "next": reverse("schedules:needs_booking")},
         follow=True,
     )
+    # One click: the nurse stays on the worklist, told what was booked, the row gone.
+    assert response.redirect_chain == [(reverse("schedules:needs_booking"), 302)]
     page = response.content.decode()
     assert "Booked dose 1" in page
-    assert "Back to the list" in page
-    page = nurse_client.get(reverse("schedules:needs_booking")).content.decode()
     assert "Wed 4 Mar – Wed 11 Mar" not in page, "dose 1 is booked"
     assert "Wed 18 Mar – Wed 25 Mar 2026" in page, "dose 2 is next, counted from dose 1"
 
@@ -209,7 +211,7 @@ def test_overdue_lists_overdue_no_shows_and_flagged_bookings(unit, nurse, nurse_
         page = nurse_client.get(reverse("schedules:overdue")).content.decode()
     overdue_part, flagged_part, _ = page.split("<h2")[1:4]
     assert "Overdue" in overdue_part and "7 days late" in overdue_part
-    assert "Missed" in overdue_part and "Did not attend on 2 Mar" in overdue_part
+    assert "Missed" in overdue_part and "Did not attend on Mon 2 Mar 2026" in overdue_part
     assert "Moved" in flagged_part and "Too early" in flagged_part
     # Never moved silently: dose 2 is still where it was booked.
     assert Booking.objects.active().get(dose__course=moved, dose__number=2).local_date == (
@@ -290,3 +292,93 @@ def test_booking_on_a_day_closed_later_is_flagged_not_moved(unit, nurse, nurse_c
     assert "Unit closed" in flagged_part and "Staff shortage" in flagged_part
     booking.refresh_from_db()
     assert booking.status == Booking.Status.BOOKED
+
+
+def test_overdue_choices_are_yellow_only_for_the_dose_past_its_window(
+    unit, nurse_client, frozen_monday
+):
+    """The help text says yellow choices are past the window. The same slot can be inside one
+    dose's window and past another's: each row answers for its own dose."""
+    services.generate_slots(unit=unit, weeks=2)
+    make_course(make_patient("P1", family_name="Pastwindow"), MONDAY - timedelta(days=20))
+    make_course(make_patient("P2", family_name="Stillinwindow"), MONDAY - timedelta(days=2))
+    page = nurse_client.get(reverse("schedules:overdue")).content.decode()
+    rows = page.split("<h2")[1].split("<tr>")[1:]
+    past = next(row for row in rows if "Pastwindow" in row)
+    inside = next(row for row in rows if "Stillinwindow" in row)
+    assert "btn-outline-warning" in past and "(past window)" in past
+    assert "btn-outline-primary" not in past.split("Other dates")[0]
+    assert "btn-outline-warning" not in inside and "(past window)" not in inside
+
+
+def test_a_clinicians_past_window_choice_stays_chosen_with_the_reason_box_and_a_button(
+    unit, clinician, client, frozen_monday
+):
+    """From Overdue, a clinician's one click on a yellow choice is refused for want of a
+    reason: the page keeps that slot chosen, asks for the reason, and can be submitted."""
+    services.generate_slots(unit=unit, weeks=2)
+    course = make_course(make_patient("R1", family_name="Pastwindow"), MONDAY - timedelta(days=20))
+    slot = Slot.objects.on_day(unit, MONDAY + timedelta(days=1)).first()
+    client.force_login(clinician)
+    url = reverse("schedules:book", args=[course.pk, 1])
+    response = client.post(url, {"slot": slot.pk, "next": reverse("schedules:overdue")})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert f'value="{slot.pk}" id="slot-{slot.pk}" checked' in page
+    assert "Reason for booking outside the window" in page
+    assert "Book dose 1</button>" in page
+
+    response = client.post(
+        url,
+        {
+            "slot": slot.pk,
+            "override_reason": "Back from abroad",
+            "next": reverse("schedules:overdue"),
+        },
+    )
+    assert response.status_code == 302
+    booking = Booking.objects.active().get(dose__course=course)
+    assert booking.slot == slot and booking.override_reason == "Back from abroad"
+
+
+def test_a_nurse_asks_a_clinician_who_sees_it_and_books_with_a_reason(
+    unit, nurse, clinician, client, frozen_monday
+):
+    services.generate_slots(unit=unit, weeks=2)
+    course = make_course(make_patient("A1", family_name="Handoff"), MONDAY - timedelta(days=20))
+    client.force_login(nurse)
+    page = client.get(reverse("schedules:overdue")).content.decode()
+    assert "Ask a clinician to book Mon 2 Mar 2026, 09:00" in page
+    slot = Slot.objects.on_day(unit, MONDAY).first()
+    response = client.post(
+        reverse("schedules:ask_clinician", args=[course.pk, 1]),
+        {"slot": slot.pk, "note": "Back from holiday", "next": reverse("schedules:overdue")},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Asked a clinician to book dose 1 for Ada Handoff" in page
+    assert "Clinician asked" in page
+    assert "Asked of a clinician" not in page  # the nurse's view: no clinician list
+
+    client.force_login(clinician)
+    page = client.get(reverse("schedules:overdue")).content.decode()
+    listed = page.split('id="asked-heading"')[1].split("</section>")[0]
+    assert "Handoff" in listed and "Back from holiday" in listed
+    assert "Book Mon 2 Mar 2026, 09:00 with a reason" in listed
+    client.post(
+        reverse("schedules:book", args=[course.pk, 1]),
+        {"slot": slot.pk, "override_reason": "Asked by the nurse: back from holiday"},
+    )
+    page = client.get(reverse("schedules:overdue")).content.decode()
+    assert 'id="asked-heading"' not in page  # booked: the hand-off is done
+
+
+def test_asking_about_a_booked_dose_is_refused(unit, nurse, nurse_client, frozen_monday):
+    services.generate_slots(unit=unit, weeks=2)
+    course = make_course(make_patient("A2"), MONDAY)
+    slot = Slot.objects.on_day(unit, MONDAY).first()
+    services.book_dose_number(course=course, number=1, slot=slot, booked_by=nurse)
+    response = nurse_client.post(
+        reverse("schedules:ask_clinician", args=[course.pk, 1]), {"slot": slot.pk}, follow=True
+    )
+    assert "already booked: nothing to ask a clinician" in response.content.decode()

@@ -1,7 +1,20 @@
+from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
+from django.views.decorators.http import require_GET
 
 from tofersen_scheduler import health, security, two_factor
+
+
+@require_GET
+def favicon(request):
+    """/favicon.ico, which browsers ask for on every page whatever the HTML says."""
+    icon = (settings.BASE_DIR / "static" / "favicon.ico").read_bytes()
+    response = HttpResponse(icon, content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
 
 two_factor_patterns = (
     [
@@ -15,6 +28,7 @@ two_factor_patterns = (
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/two-factor/", include(two_factor_patterns)),
     path("accounts/session/keepalive", security.keepalive, name="session_keepalive"),

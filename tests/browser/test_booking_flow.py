@@ -1,6 +1,7 @@
 """A nurse's day in the browser: book from Needs booking, find it on the calendar and the day
 list, move it, mark the patient arrived; and a full slot refused with nothing changed."""
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -51,10 +52,12 @@ def test_nurse_books_finds_moves_and_marks_arrived(
     row = page.get_by_role("row").filter(has_text="Grace Hopper")
     expect(row).to_contain_text("Mon 2 Mar – Mon 9 Mar 2026")
     screenshot("needs-booking")
-    row.get_by_role("button", name="Book Mon 2 Mar 09:00").click()
+    row.get_by_role("button", name="Book Mon 2 Mar 2026, 09:00").click()
 
     expect(page.get_by_role("alert").first).to_contain_text("Booked dose 1 for Grace Hopper")
-    expect(page.get_by_role("heading", name="Dose 1 for Grace Hopper")).to_be_visible()
+    # One click: still on the worklist, and Grace's row now offers her next dose.
+    expect(page.get_by_role("heading", name="Needs booking")).to_be_visible()
+    expect(row).to_contain_text("Mon 16 Mar – Mon 23 Mar 2026")
     screenshot("booked")
     booking = Booking.objects.get(dose__course__patient=patient)
     assert booking.slot.start == datetime(2026, 3, 2, 9, tzinfo=LONDON)
@@ -80,7 +83,7 @@ def test_nurse_books_finds_moves_and_marks_arrived(
 
     row.get_by_role("link", name="Reschedule").click()
     expect(page.get_by_role("heading", name="Reschedule dose 1 for Grace Hopper")).to_be_visible()
-    page.get_by_label("Monday 2 March 2026, 11:00").check()
+    page.get_by_label("Mon 2 Mar 2026, 11:00").check()
     screenshot("reschedule")
     page.get_by_role("button", name="Move to this slot").click()
     expect(page.get_by_role("alert").first).to_contain_text("Moved dose 1 for Grace Hopper")
@@ -116,7 +119,7 @@ def test_booking_into_a_slot_filled_meanwhile_is_refused(
     log_in(page, live_server, "nurse")
     nav(page, "Needs booking").click()
     row = page.get_by_role("row").filter(has_text="Katherine Johnson")
-    button = row.get_by_role("button", name="Book Tue 3 Mar 09:00")
+    button = row.get_by_role("button", name="Book Tue 3 Mar 2026, 09:00")
     expect(button).to_be_visible()
 
     # Another nurse takes the last place while this page is open.
@@ -148,15 +151,11 @@ def test_nurse_books_the_next_three_doses_in_one_go(
         page.get_by_role("heading", name="Book the next doses for Mary Somerville")
     ).to_be_visible()
     rows = page.get_by_role("row")
-    expect(rows.filter(has_text="Wed 4 Mar 2026").first).to_contain_text(
-        "Wednesday 4 March 2026, 09:00"
-    )
-    expect(rows.filter(has_text="Wed 18 Mar 2026").first).to_contain_text(
-        "Wednesday 18 March 2026, 09:00"
-    )
-    expect(rows.filter(has_text="Wed 1 Apr 2026").first).to_contain_text(
-        "Wednesday 1 April 2026, 09:00"
-    )
+    expect(rows.filter(has_text="Wed 4 Mar 2026").first).to_contain_text("Wed 4 Mar 2026, 09:00")
+    expect(rows.filter(has_text="Wed 18 Mar 2026").first).to_contain_text("Wed 18 Mar 2026, 09:00")
+    expect(rows.filter(has_text="Wed 1 Apr 2026").first).to_contain_text("Wed 1 Apr 2026, 09:00")
+    # The patient asks for a later time for dose 3: each dose's slot can be changed.
+    page.get_by_label("Slot for dose 3").select_option(label="Wed 1 Apr 2026, 11:00")
     screenshot("book-next")
     page.get_by_role("button", name="Book 3 doses").click()
     expect(page.get_by_role("alert").first).to_contain_text(
@@ -169,3 +168,29 @@ def test_nurse_books_the_next_three_doses_in_one_go(
         date(2026, 3, 18),
         date(2026, 4, 1),
     ]
+    assert booked[2].slot.start == datetime(2026, 4, 1, 11, tzinfo=LONDON)
+
+
+def test_nurse_books_from_the_month_heat_map(live_server, unit, nurse, monday_morning, page):
+    services.generate_slots(unit=unit, weeks=6)
+    patient = make_patient("H765432", given_name="Ada", family_name="Lovelace")
+    make_course(patient, start=MONDAY + timedelta(days=9))  # due Wed 11 Mar
+
+    log_in(page, live_server, "nurse")
+    nav(page, "Calendar").click()
+    wednesday = page.locator("td").filter(has=page.get_by_label("Day list for Wed 11 Mar 2026"))
+    expect(wednesday).to_have_class(re.compile(r"heat-0"))
+    wednesday.get_by_role("link", name="Book into Wed 11 Mar 2026").click()
+
+    expect(page.get_by_role("heading", name="Book into Wed 11 Mar 2026")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="Ada Lovelace")
+    row.get_by_role("button", name="Book Wed 11 Mar 2026, 11:00").click()
+
+    expect(page.get_by_role("alert").first).to_contain_text("Booked dose 1 for Ada Lovelace")
+    expect(page.get_by_role("heading", name="Book into Wed 11 Mar 2026")).to_be_visible()
+    booking = Booking.objects.get(dose__course__patient=patient)
+    assert booking.slot.start == datetime(2026, 3, 11, 11, tzinfo=LONDON)
+
+    nav(page, "Calendar").click()
+    expect(wednesday).to_contain_text("1 / 6 booked")
+    expect(wednesday).to_have_class(re.compile(r"heat-1"))

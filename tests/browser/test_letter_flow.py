@@ -27,6 +27,11 @@ def test_nurse_issues_prints_and_reissues_in_chromium(live_server, page, nurse, 
     # The letter came back from the POST; opening it again shows no link.
     page.goto(live_server.url + reverse("feeds:letter", args=[patient.pk]))
     expect(page.get_by_text("Link hidden — issue a new one to print it again")).to_be_visible()
+    # Staff-only words never print on the patient's letter.
+    page.emulate_media(media="print")
+    expect(page.get_by_text("Link hidden — issue a new one to print it again")).to_be_hidden()
+    expect(page.get_by_text("Your calendar link was given to you on")).to_be_visible()
+    page.emulate_media(media="screen")
     page.get_by_role("button", name="Issue a new calendar link").click()
     expect(page.get_by_text("webcal://")).to_be_visible()
     assert FeedToken.objects.filter(patient=patient).count() == 2

@@ -43,7 +43,10 @@ def test_clinician_registers_consents_and_starts_a_course(
     page.get_by_label("SOD1 variant").fill("p.Ala5Val (A4V)")
     page.get_by_label("SOD1 mutation confirmed on").fill("2026-02-10")
     page.get_by_role("button", name="Register patient").click()
-    expect(page.get_by_text("fails its check digit")).to_be_visible()
+    # The summary at the top names the problem and links to the field; the field says it too.
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary.get_by_role("link", name="NHS number: This NHS number fails")).to_be_visible()
+    expect(page.locator(".invalid-feedback", has_text="fails its check digit")).to_be_visible()
     screenshot("nhs-typo")
     assert not Patient.objects.exists()
 
@@ -64,7 +67,7 @@ def test_clinician_registers_consents_and_starts_a_course(
     page.get_by_label("Start date").fill("2026-03-02")
     page.get_by_role("button", name="Start treatment course").click()
 
-    expect(page.get_by_role("alert").first).to_contain_text("dose 1 due 02 Mar 2026")
+    expect(page.get_by_role("alert").first).to_contain_text("dose 1 due Mon 2 Mar 2026")
     timeline = page.get_by_role("table", name="Dose timeline")
     expect(timeline.locator("tr[data-dose='1']")).to_contain_text("Due")
     expect(timeline.locator("tr[data-dose='3']")).to_contain_text("Mon 30 Mar 2026")

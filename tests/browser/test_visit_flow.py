@@ -70,6 +70,9 @@ def test_full_visit_from_arrival_to_the_follow_up_call(
         expect(row(page)).to_contain_text("In observation")
         screenshot("observation")
     with time_machine.travel(datetime(2026, 3, 2, 10, 30, tzinfo=LONDON), tick=True):
+        # 85 minutes without a click: the idle timeout (30 minutes) has signed her out.
+        log_in(page, live_server, "clinician")
+        page.goto(live_server.url + reverse("schedules:today"))
         row(page).get_by_role("button", name="Discharge").click()
         expect(row(page)).to_contain_text("Discharged")
         expect(page.get_by_text("the leaflet asks for 60–90 minutes")).to_have_count(0)
