@@ -55,3 +55,14 @@ class FindSlotsForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter a date, for example 2026-03-02."},
     )
+
+
+class AskClinicianForm(forms.Form):
+    """A nurse's hand-off of a dose to a clinician: the slot she proposes and a short note."""
+
+    slot = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+    note = forms.CharField(required=False, max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden(self)

@@ -1580,6 +1580,8 @@ def generate_slots(*, unit: Unit, start: date | None = None, weeks: int | None =
     return report
 
 
+@retry_when_busy
+@transaction.atomic
 def ask_clinician(
     *, course: TreatmentCourse, number: int, slot: Slot | None, note: str = "", asked_by
 ) -> ClinicianRequest:

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from schedules import calendar_grid, engine, planning, services
-from schedules.forms import CancelForm, FindSlotsForm, SlotChoiceForm
+from schedules.forms import AskClinicianForm, CancelForm, FindSlotsForm, SlotChoiceForm
 from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
 from tofersen_scheduler.dates import format_day
 
@@ -759,15 +759,19 @@ def ask_clinician(request, course_id: int, number: int):
     course = _get_course(course_id)
     if not 1 <= number <= MAX_DOSE_NUMBER:
         raise Http404("No such dose.")
-    slot = None
-    if request.POST.get("slot", "").isdigit():
-        slot = Slot.objects.filter(pk=int(request.POST["slot"])).first()
+    form = AskClinicianForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        messages.error(request, f"Nothing was sent to a clinician: {field} — {errors[0]}")
+        return _back(request, reverse("schedules:overdue"))
+    slot_id = form.cleaned_data["slot"]
+    slot = Slot.objects.filter(pk=slot_id).first() if slot_id else None
     try:
         services.ask_clinician(
             course=course,
             number=number,
             slot=slot,
-            note=request.POST.get("note", ""),
+            note=form.cleaned_data["note"],
             asked_by=request.user,
         )
     except services.ServiceError as error:

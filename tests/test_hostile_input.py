@@ -144,6 +144,11 @@ FORMS = [
     Form("schedules:arrived", _booking, {"next": "/today/"}),
     Form("schedules:noshow", _booking, {"next": "/today/"}),
     Form("schedules:generate_slots", lambda w: {}, {"next": "/calendar/"}),
+    Form(
+        "schedules:ask_clinician",
+        lambda w: {"course_id": w.course.pk, "number": 2},
+        {"slot": "other_slot", "note": "Patient asks for the 16th", "next": "/overdue/"},
+    ),
     # The visit (issue 7): each step posts to the booking and redirects back.
     Form(
         "schedules:visit_checks",
@@ -410,6 +415,8 @@ def test_every_form_of_the_site_is_in_the_table():
         "feeds:booking_ics",
         "schedules:follow_up",
         "schedules:capacity",
+        "schedules:book_day",
+        "favicon",
     }
     missing = {name for name in all_names - covered - no_form if not name.startswith("admin:")}
     assert not missing, f"Add these forms to FORMS in {__name__}: {sorted(missing)}"

@@ -61,8 +61,8 @@ PAGES = [
     ("schedules:day", [MONDAY], "", 12),
     ("schedules:needs_booking", None, "", 16),
     ("schedules:overdue", None, "", 20),  # + courses on hold, + the clinician hand-offs
-    ("schedules:calendar", None, "", 7),
-    ("schedules:calendar", None, "?month=2026-04", 7),
+    ("schedules:calendar", None, "", 12),  # + the forecast of unbooked demand
+    ("schedules:calendar", None, "?month=2026-04", 12),
     ("schedules:week", None, "", 12),
 ]
 

@@ -86,6 +86,14 @@ PAGES = [
     Audited(
         "dose-given", lambda d: reverse("patients:dose_record", args=[d.patient_id, d.course_id, 1])
     ),
+    Audited("visit-checks", _u("schedules:visit_checks", "booking_id")),
+    Audited("visit-checks-errors", _u("schedules:visit_checks", "booking_id"), True),
+    Audited("visit-not-given", _u("schedules:visit_not_given", "booking_id")),
+    Audited("visit-give", _u("schedules:visit_give", "booking_id")),
+    Audited("adverse-event", _u("schedules:adverse_event", "course_id")),
+    Audited("review", _u("schedules:review", "course_id")),
+    Audited("follow-up", _u("schedules:follow_up")),
+    Audited("capacity", _u("schedules:capacity")),
     Audited("letter", lambda d: reverse("feeds:letter", args=[d.patient_id])),
     Audited("staff-feed", _u("feeds:staff_link")),
 ]
