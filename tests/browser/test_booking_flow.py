@@ -179,7 +179,9 @@ def test_nurse_books_from_the_month_heat_map(live_server, unit, nurse, monday_mo
     log_in(page, live_server, "nurse")
     nav(page, "Calendar").click()
     wednesday = page.locator("td").filter(has=page.get_by_label("Day list for Wed 11 Mar 2026"))
-    expect(wednesday).to_have_class(re.compile(r"heat-0"))
+    # The dose due that day already shows as demand on the heat map, before it is booked.
+    expect(wednesday).to_contain_text("1 due, not booked")
+    expect(wednesday).to_have_class(re.compile(r"heat-1"))
     wednesday.get_by_role("link", name="Book into Wed 11 Mar 2026").click()
 
     expect(page.get_by_role("heading", name="Book into Wed 11 Mar 2026")).to_be_visible()
@@ -193,4 +195,5 @@ def test_nurse_books_from_the_month_heat_map(live_server, unit, nurse, monday_mo
 
     nav(page, "Calendar").click()
     expect(wednesday).to_contain_text("1 / 6 booked")
+    expect(wednesday).not_to_contain_text("due, not booked")
     expect(wednesday).to_have_class(re.compile(r"heat-1"))

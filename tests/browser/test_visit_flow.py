@@ -104,7 +104,7 @@ def test_visit_ended_not_given_is_rebooked(live_server, booked_today, nurse, pag
         # Due today, so it is back on Needs booking (once overdue, on Overdue & rebook).
         page.goto(live_server.url + reverse("schedules:needs_booking"))
         screenshot("rebook")
-        row(page).get_by_role("button", name="Book Mon 2 Mar 13:00").click()
+        row(page).get_by_role("button", name="Book Mon 2 Mar 2026, 13:00").click()
         expect(page.get_by_role("alert").first).to_contain_text("Booked dose 1")
     active = Booking.objects.active().get(dose=booked_today.dose)
     assert active.slot.start == datetime(2026, 3, 2, 13, tzinfo=LONDON)
