@@ -6,8 +6,6 @@ later htmx) can call it. Views bind a form, call a service, turn `ServiceError` 
 and redirect; the services decide what is allowed.
 """
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
@@ -16,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from schedules import services
+from schedules import planning, services
 from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse
 from schedules.views import _back, _day_url, _safe_next
 from schedules.visit_forms import (
@@ -304,26 +302,6 @@ def review(request, course_id: int):
 # Follow-up calls -------------------------------------------------------------------------------
 
 
-def follow_up_doses(today):
-    """Doses given one and two days ago whose call has not reached the patient yet."""
-    first, last = today - timedelta(days=2), today - timedelta(days=1)
-    doses = (
-        Dose.objects.filter(given_at__date__gte=first - timedelta(days=1))
-        .select_related("course__patient")
-        .prefetch_related("follow_up_calls")
-        .order_by("given_at")
-    )
-    rows = []
-    for dose in doses:
-        if not first <= timezone.localdate(dose.given_at) <= last:
-            continue
-        calls = list(dose.follow_up_calls.all())
-        if any(call.outcome != FollowUpCall.Outcome.NO_ANSWER for call in calls):
-            continue
-        rows.append({"dose": dose, "patient": dose.course.patient, "attempts": calls})
-    return rows
-
-
 @login_required
 @call_permission
 @require_GET
@@ -333,7 +311,7 @@ def follow_up(request):
         request,
         "schedules/visit/follow_up.html",
         {
-            "rows": follow_up_doses(today),
+            "rows": planning.follow_up_doses(today),
             "form": FollowUpForm(),
             "today": today,
             "here": request.get_full_path(),
