@@ -13,11 +13,9 @@ from patients.models import (
 from patients.validators import (
     TEXT_AREA_MAX,
     validate_multiline,
-    validate_past_date,
     validate_plausible_date,
     validate_single_line,
 )
-from schedules.models import CourseEvent, Dose
 
 CLINICIAN_ONLY_MESSAGE = (
     "Only a clinician can record the SOD1 confirmation or whether the patient could become "
@@ -174,87 +172,3 @@ class WithdrawConsentForm(forms.Form):
         if day > timezone.localdate():
             raise forms.ValidationError("The date cannot be in the future.")
         return day
-
-
-class StartCourseForm(forms.Form):
-    start_date = forms.DateField(
-        label="Start date (day 0, first loading dose)",
-        widget=DateInput(),
-        help_text="Loading doses follow on days 14 and 28, then every 28 days.",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper("Start treatment course", "btn-success")
-        harden(self)
-
-
-class CourseChangeForm(forms.Form):
-    """Pause or stop: a reason from the list (DESIGN §2), free text when "other"."""
-
-    on = forms.DateField(label="Date", widget=DateInput())
-    reason = forms.ChoiceField(choices=[("", "Choose…"), *CourseEvent.Reason.choices])
-    reason_detail = forms.CharField(
-        label="Details", required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-    def __init__(self, *args, submit_label, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper(submit_label, "btn-warning")
-        harden(self)
-
-    def clean(self):
-        cleaned = super().clean()
-        if (
-            cleaned.get("reason") == CourseEvent.Reason.OTHER
-            and not cleaned.get("reason_detail", "").strip()
-        ):
-            self.add_error("reason_detail", "Say why, since the reason is “Other”.")
-        return cleaned
-
-
-class ResumeCourseForm(forms.Form):
-    on = forms.DateField(label="Resume on", widget=DateInput())
-    restart_loading = forms.BooleanField(
-        label="Restart loading doses (three doses 14 days apart)",
-        required=False,
-        help_text="A clinical decision after a long gap; the labels give no rule for it.",
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper("Resume treatment", "btn-success")
-        harden(self)
-
-
-class AdministrationForm(forms.ModelForm):
-    """The procedure record (DESIGN §2: operator, needle, imaging, CSF removed, vial batch and
-    expiry, time)."""
-
-    given_at = forms.DateTimeField(
-        label="Given at",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-
-    class Meta:
-        model = Dose
-        fields = [
-            "operator",
-            "needle",
-            "imaging",
-            "csf_removed_ml",
-            "vial_batch",
-            "vial_expiry",
-            "notes",
-        ]
-        widgets = {"vial_expiry": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ["operator", "vial_batch", "vial_expiry"]:
-            self.fields[name].required = True
-        self.fields["csf_removed_ml"].help_text = "About 10 mL is usually removed first."
-        self.helper = _helper("Record dose given", "btn-success")
-        self.fields = {"given_at": self.fields.pop("given_at"), **self.fields}
-        self.fields["given_at"].validators.append(validate_past_date)
-        harden(self)

@@ -14,23 +14,4 @@ urlpatterns = [
         views.consent_withdraw,
         name="consent_withdraw",
     ),
-    path("<int:pk>/course/start/", views.course_start, name="course_start"),
-    path(
-        "<int:pk>/course/<int:course_pk>/pause/",
-        views.course_change,
-        {"kind": "pause"},
-        name="course_pause",
-    ),
-    path("<int:pk>/course/<int:course_pk>/resume/", views.course_resume, name="course_resume"),
-    path(
-        "<int:pk>/course/<int:course_pk>/stop/",
-        views.course_change,
-        {"kind": "stop"},
-        name="course_stop",
-    ),
-    path(
-        "<int:pk>/course/<int:course_pk>/doses/<int:number>/given/",
-        views.dose_record,
-        name="dose_record",
-    ),
 ]

@@ -8,7 +8,6 @@ a service, redirect by URL name with a message.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -16,21 +15,16 @@ from django.views.decorators.http import require_http_methods
 
 from patients import services as patient_services
 from patients.forms import (
-    AdministrationForm,
     ConsentForm,
-    CourseChangeForm,
     PatientForm,
     PatientSearchForm,
-    ResumeCourseForm,
-    StartCourseForm,
     WithdrawConsentForm,
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
 from patients.search import SIMILAR_ENOUGH, name_match, similar_name
 from patients.timeline import course_timeline
 from schedules import planning, services
-from schedules.models import Booking, CourseEvent, Dose, TreatmentCourse, Unit
-from tofersen_scheduler.dates import format_day
+from schedules.models import CourseEvent, Dose, TreatmentCourse, Unit
 
 PATIENTS_PER_PAGE = 50
 
@@ -241,112 +235,4 @@ def consent_withdraw(request, pk, consent_pk):
             "title": f"Withdraw {consent.get_kind_display()}",
             "to_cancel": services.bookings_cancelled_by_withdrawal(patient),
         },
-    )
-
-
-def _course_action(request, patient, form, title, action):
-    """Bind → service → redirect, shared by start/pause/resume/stop."""
-    if form.is_valid():
-        try:
-            message = action(form.cleaned_data)
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, message)
-            return redirect("patients:detail", patient.pk)
-    return render(request, "patients/form.html", {"form": form, "patient": patient, "title": title})
-
-
-@login_required
-@permission_required("schedules.manage_course", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def course_start(request, pk):
-    patient = _get_patient(pk)
-    form = StartCourseForm(request.POST or None, initial={"start_date": timezone.localdate()})
-
-    def start(data):
-        services.start_course(
-            patient=patient, start_date=data["start_date"], started_by=request.user
-        )
-        return f"Treatment course started: dose 1 due {format_day(data['start_date'])}."
-
-    return _course_action(request, patient, form, "Start treatment course", start)
-
-
-@login_required
-@permission_required("schedules.manage_course", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def course_resume(request, pk, course_pk):
-    course = _get_course(pk, course_pk)
-    form = ResumeCourseForm(request.POST or None, initial={"on": timezone.localdate()})
-
-    def resume(data):
-        services.resume_course(course=course, recorded_by=request.user, **data)
-        extra = " Loading doses restart." if data["restart_loading"] else ""
-        return f"Treatment resumed: the next dose is due as soon as possible.{extra}"
-
-    return _course_action(request, course.patient, form, "Resume treatment", resume)
-
-
-# Pausing and stopping take the same form: a date and a reason (DESIGN §2).
-COURSE_CHANGES = {
-    "pause": (services.pause_course, "Pause treatment", "Treatment paused."),
-    "stop": (services.stop_course, "Stop treatment", "Treatment stopped and the course closed."),
-}
-
-
-@login_required
-@permission_required("schedules.manage_course", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def course_change(request, pk, course_pk, kind):
-    course = _get_course(pk, course_pk)
-    service, title, done = COURSE_CHANGES[kind]
-    form = CourseChangeForm(
-        request.POST or None, initial={"on": timezone.localdate()}, submit_label=title
-    )
-
-    def change(data):
-        cancelled = service(course=course, recorded_by=request.user, **data)
-        return f"{done} {cancelled} future booking(s) cancelled."
-
-    return _course_action(request, course.patient, form, title, change)
-
-
-@login_required
-@permission_required("schedules.record_administration", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def dose_record(request, pk, course_pk, number):
-    course = _get_course(pk, course_pk)
-    if not 1 <= number <= 1000:
-        return redirect("patients:detail", pk)
-    booking = (
-        Booking.objects.active()
-        .filter(dose__course=course, dose__number=number)
-        .select_related("slot")
-        .first()
-    )
-    initial_time = timezone.localtime(booking.slot.start) if booking else timezone.localtime()
-    form = AdministrationForm(
-        request.POST or None, initial={"given_at": initial_time.replace(second=0, microsecond=0)}
-    )
-    if form.is_valid():
-        details = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        try:
-            # One transaction: a refused record leaves no empty Dose row behind.
-            with transaction.atomic():
-                services.record_administration(
-                    dose=services.dose_for(course=course, number=number),
-                    given_at=form.cleaned_data["given_at"],
-                    recorded_by=request.user,
-                    **details,
-                )
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, f"Dose {number} recorded as given.")
-            return redirect("patients:detail", pk)
-    return render(
-        request,
-        "patients/form.html",
-        {"form": form, "patient": course.patient, "title": f"Record dose {number} given"},
     )

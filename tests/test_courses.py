@@ -55,7 +55,7 @@ def test_clinician_records_consent(clinician_client):
 def test_nurse_cannot_record_consent_or_start_a_course(nurse_client, patient):
     assert nurse_client.get(reverse("patients:consent_add", args=[patient.pk])).status_code == 403
     response = nurse_client.post(
-        reverse("patients:course_start", args=[patient.pk]), {"start_date": "2026-03-02"}
+        reverse("courses:start", args=[patient.pk]), {"start_date": "2026-03-02"}
     )
     assert response.status_code == 403
     assert not TreatmentCourse.objects.exists()
@@ -65,7 +65,7 @@ def test_clinician_starts_a_course_and_the_timeline_shows_the_loading_doses(
     clinician_client, patient
 ):
     response = clinician_client.post(
-        reverse("patients:course_start", args=[patient.pk]), {"start_date": "2026-03-02"}
+        reverse("courses:start", args=[patient.pk]), {"start_date": "2026-03-02"}
     )
 
     assert response.status_code == 302
@@ -103,7 +103,7 @@ def test_starting_is_refused_without_sod1_and_both_consents(clinician_client, mi
         patient.consents.filter(kind=missing).delete()
 
     response = clinician_client.post(
-        reverse("patients:course_start", args=[patient.pk]), {"start_date": "2026-03-02"}
+        reverse("courses:start", args=[patient.pk]), {"start_date": "2026-03-02"}
     )
 
     assert response.status_code == 200
@@ -122,7 +122,7 @@ def test_one_open_course_per_patient_is_enforced_by_the_database(patient, clinic
 
 def test_pause_requires_a_reason_and_other_needs_details(clinician_client, patient, clinician):
     course = services.start_course(patient=patient, start_date=TODAY, started_by=clinician)
-    url = reverse("patients:course_pause", args=[patient.pk, course.pk])
+    url = reverse("courses:pause", args=[patient.pk, course.pk])
 
     no_reason = clinician_client.post(url, {"on": "2026-03-02", "reason": ""})
     other = clinician_client.post(url, {"on": "2026-03-02", "reason": "other"})
@@ -139,7 +139,7 @@ def test_pause_then_resume_makes_the_next_dose_due_as_soon_as_possible(
 ):
     course = services.start_course(patient=patient, start_date=TODAY, started_by=clinician)
     clinician_client.post(
-        reverse("patients:course_pause", args=[patient.pk, course.pk]),
+        reverse("courses:pause", args=[patient.pk, course.pk]),
         {"on": "2026-03-02", "reason": "spinal"},
     )
     assert timeline_rows(clinician_client, patient) == []
@@ -149,7 +149,7 @@ def test_pause_then_resume_makes_the_next_dose_due_as_soon_as_possible(
     time_machine.move_to(datetime(2026, 4, 20, 10, 0, tzinfo=LONDON), tick=False)
     clinician_client.force_login(clinician)  # weeks later: the 8-hour session has expired
     response = clinician_client.post(
-        reverse("patients:course_resume", args=[patient.pk, course.pk]),
+        reverse("courses:resume", args=[patient.pk, course.pk]),
         {"on": "2026-04-20", "restart_loading": "on"},
     )
 
@@ -168,7 +168,7 @@ def test_stop_closes_the_course_and_a_new_one_may_start(clinician_client, patien
     course = services.start_course(patient=patient, start_date=TODAY, started_by=clinician)
 
     clinician_client.post(
-        reverse("patients:course_stop", args=[patient.pk, course.pk]),
+        reverse("courses:stop", args=[patient.pk, course.pk]),
         {"on": "2026-03-02", "reason": "patient_choice"},
     )
 
@@ -207,7 +207,7 @@ def test_clinician_records_a_dose_given_and_the_next_is_counted_from_it(
     )
 
     response = clinician_client.post(
-        reverse("patients:dose_record", args=[patient.pk, course.pk, 1]),
+        reverse("courses:dose_record", args=[patient.pk, course.pk, 1]),
         {
             "given_at": "2026-03-02T09:30",
             "operator": "Dr Lumbar",
@@ -252,7 +252,7 @@ def test_refused_dose_record_leaves_nothing_behind(
     }
 
     response = clinician_client.post(
-        reverse("patients:dose_record", args=[patient.pk, course.pk, 1]), {**data, **changes}
+        reverse("courses:dose_record", args=[patient.pk, course.pk, 1]), {**data, **changes}
     )
 
     assert response.status_code == 200
@@ -263,7 +263,7 @@ def test_refused_dose_record_leaves_nothing_behind(
 def test_nurse_cannot_record_a_dose(nurse_client, patient, clinician):
     course = services.start_course(patient=patient, start_date=TODAY, started_by=clinician)
 
-    url = reverse("patients:dose_record", args=[patient.pk, course.pk, 1])
+    url = reverse("courses:dose_record", args=[patient.pk, course.pk, 1])
 
     assert nurse_client.get(url).status_code == 403
 

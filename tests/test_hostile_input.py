@@ -109,12 +109,12 @@ FORMS = [
         lambda w: {"pk": w.patient.pk, "consent_pk": w.consent.pk},
         {"withdrawn_on": "2026-03-01"},
     ),
-    Form("patients:course_start", _patient, {"start_date": "2026-03-02"}),
-    Form("patients:course_pause", _course, CHANGE),
-    Form("patients:course_stop", _course, CHANGE),
-    Form("patients:course_resume", _course, {"on": "2026-03-02", "restart_loading": "on"}),
+    Form("courses:start", _patient, {"start_date": "2026-03-02"}),
+    Form("courses:pause", _course, CHANGE),
+    Form("courses:stop", _course, CHANGE),
+    Form("courses:resume", _course, {"on": "2026-03-02", "restart_loading": "on"}),
     Form(
-        "patients:dose_record",
+        "courses:dose_record",
         lambda w: {**_course(w), "number": 1},
         {
             "given_at": "2026-03-02T09:30",

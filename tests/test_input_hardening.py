@@ -93,7 +93,7 @@ def test_csf_volume_outside_0_to_30_ml_is_refused(clinician_client, csf, unit):
     patient = make_patient()
     course = make_course(patient, start=date(2026, 3, 2))
     response = clinician_client.post(
-        reverse("patients:dose_record", args=[patient.pk, course.pk, 1]),
+        reverse("courses:dose_record", args=[patient.pk, course.pk, 1]),
         {
             "given_at": "2026-03-02T10:00",
             "operator": "Dr Who",

@@ -50,7 +50,7 @@ def test_impossible_course_start_is_refused_with_a_message(
     time_machine.move_to(at(MONDAY, 10), tick=False)
     patient = make_patient()
     response = clinician_client.post(
-        reverse("patients:course_start", args=[patient.pk]), {"start_date": typed}
+        reverse("courses:start", args=[patient.pk]), {"start_date": typed}
     )
     assert response.status_code == 200  # the form again, with the reason
     assert message in response.content.decode()
@@ -93,14 +93,14 @@ def test_an_existing_9999_start_breaks_no_page_and_can_be_paused_and_stopped(
     assert "too far from today to plan" in detail
 
     response = clinician_client.post(
-        reverse("patients:course_pause", args=[patient.pk, course.pk]),
+        reverse("courses:pause", args=[patient.pk, course.pk]),
         {"on": MONDAY.isoformat(), "reason": CourseEvent.Reason.OTHER, "reason_detail": "Typo"},
     )
     assert response.status_code == 302
     course.refresh_from_db()
     assert course.status == TreatmentCourse.Status.PAUSED
     response = clinician_client.post(
-        reverse("patients:course_stop", args=[patient.pk, course.pk]),
+        reverse("courses:stop", args=[patient.pk, course.pk]),
         {"on": MONDAY.isoformat(), "reason": CourseEvent.Reason.OTHER, "reason_detail": "Typo"},
     )
     assert response.status_code == 302

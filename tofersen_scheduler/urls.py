@@ -34,6 +34,7 @@ urlpatterns = [
     path("accounts/session/keepalive", security.keepalive, name="session_keepalive"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("patients/", include("patients.urls")),
+    path("patients/", include("schedules.course_urls")),
     path("feeds/", include("schedules.feeds.urls")),
     path("", include("schedules.urls")),
 ]

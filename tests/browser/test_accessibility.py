@@ -78,13 +78,13 @@ PAGES = [
     Audited("patient-edit", _u("patients:edit", "patient_id")),
     Audited("consent-new", _u("patients:consent_add", "patient_id")),
     Audited("consent-withdraw", _u("patients:consent_withdraw", "patient_id", "consent_id")),
-    Audited("course-start", _u("patients:course_start", "new_patient_id")),
-    Audited("course-pause", _u("patients:course_pause", "patient_id", "course_id")),
-    Audited("course-pause-errors", _u("patients:course_pause", "patient_id", "course_id"), True),
-    Audited("course-stop", _u("patients:course_stop", "patient_id", "course_id")),
-    Audited("course-resume", _u("patients:course_resume", "paused_patient_id", "paused_id")),
+    Audited("course-start", _u("courses:start", "new_patient_id")),
+    Audited("course-pause", _u("courses:pause", "patient_id", "course_id")),
+    Audited("course-pause-errors", _u("courses:pause", "patient_id", "course_id"), True),
+    Audited("course-stop", _u("courses:stop", "patient_id", "course_id")),
+    Audited("course-resume", _u("courses:resume", "paused_patient_id", "paused_id")),
     Audited(
-        "dose-given", lambda d: reverse("patients:dose_record", args=[d.patient_id, d.course_id, 1])
+        "dose-given", lambda d: reverse("courses:dose_record", args=[d.patient_id, d.course_id, 1])
     ),
     Audited("visit-checks", _u("schedules:visit_checks", "booking_id")),
     Audited("visit-checks-errors", _u("schedules:visit_checks", "booking_id"), True),

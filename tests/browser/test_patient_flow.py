@@ -90,5 +90,5 @@ def test_nurse_sees_the_record_but_not_the_clinicians_actions(
     expect(page.get_by_role("link", name="Record given")).to_have_count(0)
     screenshot("nurse-view")
 
-    page.goto(live_server.url + reverse("patients:course_start", args=[patient.pk]))
+    page.goto(live_server.url + reverse("courses:start", args=[patient.pk]))
     expect(page.get_by_role("heading", name="You do not have permission")).to_be_visible()

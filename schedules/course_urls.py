@@ -1,0 +1,29 @@
+"""The course pages, under /patients/<pk>/course/ beside the patient's record (namespace
+"courses")."""
+
+from django.urls import path
+
+from schedules import course_views
+
+app_name = "courses"
+urlpatterns = [
+    path("<int:pk>/course/start/", course_views.course_start, name="start"),
+    path(
+        "<int:pk>/course/<int:course_pk>/pause/",
+        course_views.course_change,
+        {"kind": "pause"},
+        name="pause",
+    ),
+    path("<int:pk>/course/<int:course_pk>/resume/", course_views.course_resume, name="resume"),
+    path(
+        "<int:pk>/course/<int:course_pk>/stop/",
+        course_views.course_change,
+        {"kind": "stop"},
+        name="stop",
+    ),
+    path(
+        "<int:pk>/course/<int:course_pk>/doses/<int:number>/given/",
+        course_views.dose_record,
+        name="dose_record",
+    ),
+]
