@@ -168,6 +168,9 @@ def patient_detail(request, pk):
             "timeline": timeline,
             "course_timeline": picture,
             "plan_problem": plan_problem,
+            # The start date can be corrected until a dose is given (services.correct_start_date).
+            "course_given": course is not None
+            and any(dose.given_at for dose in course.doses.all()),
             "blockers": patient.treatment_blockers(),
             "feed_token": feed_token,
             "can_manage": request.user.has_perm("schedules.manage_course"),

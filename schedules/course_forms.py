@@ -91,3 +91,20 @@ class AdministrationForm(forms.ModelForm):
         self.fields = {"given_at": self.fields.pop("given_at"), **self.fields}
         self.fields["given_at"].validators.append(validate_past_date)
         harden(self)
+
+
+class CorrectStartForm(forms.Form):
+    """A start date typed wrong, corrected by a clinician with a reason (kept in the course's
+    history, whose reason field holds 100 characters)."""
+
+    start_date = forms.DateField(label="Correct start date (day 0)", widget=DateInput())
+    reason = forms.CharField(
+        label="Why the date is being corrected",
+        max_length=100,
+        help_text="For example: year typed wrong. Kept in the course's history.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Correct the start date", "btn-warning")
+        harden(self)

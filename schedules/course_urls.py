@@ -22,6 +22,11 @@ urlpatterns = [
         name="stop",
     ),
     path(
+        "<int:pk>/course/<int:course_pk>/start-date/",
+        course_views.correct_start,
+        name="correct_start",
+    ),
+    path(
         "<int:pk>/course/<int:course_pk>/doses/<int:number>/given/",
         course_views.dose_record,
         name="dose_record",

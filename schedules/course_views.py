@@ -13,6 +13,7 @@ from patients.models import Patient
 from schedules import services
 from schedules.course_forms import (
     AdministrationForm,
+    CorrectStartForm,
     CourseChangeForm,
     ResumeCourseForm,
     StartCourseForm,
@@ -136,4 +137,38 @@ def dose_record(request, pk, course_pk, number):
         request,
         "patients/form.html",
         {"form": form, "patient": course.patient, "title": f"Record dose {number} given"},
+    )
+
+
+@login_required
+@permission_required("schedules.manage_course", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def correct_start(request, pk, course_pk):
+    """A clinician corrects a start date typed wrong, seeing first which bookings it cancels."""
+    course = _get_course(pk, course_pk)
+    form = CorrectStartForm(request.POST or None, initial={"start_date": course.start_date})
+    if form.is_valid():
+        try:
+            cancelled = services.correct_start_date(
+                course=course, corrected_by=request.user, **form.cleaned_data
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                f"The course now starts on {format_day(form.cleaned_data['start_date'])}. "
+                f"{cancelled} future booking(s) cancelled. Reprint the schedule letter.",
+            )
+            return redirect("patients:detail", pk)
+    return render(
+        request,
+        "schedules/course_correct_start.html",
+        {
+            "form": form,
+            "patient": course.patient,
+            "course": course,
+            "title": "Correct the start date",
+            "to_cancel": services.bookings_cancelled_by_start_correction(course),
+        },
     )

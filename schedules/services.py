@@ -189,11 +189,11 @@ def _check_start_date(start_date: date) -> None:
     today = timezone.localdate()
     if start_date < EARLIEST_COURSE_START:
         raise CourseError(
-            f"{start_date:%d %b %Y} is before {EARLIEST_COURSE_START:%Y}: check the year."
+            f"{format_day(start_date)} is before {EARLIEST_COURSE_START:%Y}: check the year."
         )
     if (start_date - today).days > COURSE_START_AHEAD_DAYS:
         raise CourseError(
-            f"{start_date:%d %b %Y} is more than a year ahead: check the year. A course can "
+            f"{format_day(start_date)} is more than a year ahead: check the year. A course can "
             "start at most a year from today."
         )
 
@@ -449,6 +449,57 @@ def stop_course(*, course, on: date, reason: str, reason_detail: str = "", recor
         recorded_by=recorded_by,
     )
     cancelled = _cancel_future_bookings(course, "Treatment stopped")
+    planning.refresh_next_due(course)
+    return cancelled
+
+
+def bookings_cancelled_by_start_correction(course: TreatmentCourse) -> list[Booking]:
+    """The future bookings a start-date correction would cancel (for its confirmation page)."""
+    return list(
+        Booking.objects.active()
+        .filter(dose__course=course, slot__start__gte=timezone.now())
+        .select_related("dose", "slot__unit")
+        .order_by("slot__start")
+    )
+
+
+@retry_when_busy
+@transaction.atomic
+def correct_start_date(*, course, start_date: date, reason: str, corrected_by) -> int:
+    """Correct a course's start date typed wrong (a year typo: 2062 for 2026), before any dose
+    is given. Returns how many future bookings were cancelled.
+
+    Every date of the course is counted from day 0 (DESIGN §2 dosing schedule), so the bookings
+    made from the wrong start are cancelled, to be rebooked from Needs booking; once a dose is
+    given its date anchors the schedule and the start can no longer be corrected here. The new
+    start has the same sane range as a new course (issue 8), and a pause, resume or hold dated
+    before it would contradict it. The reason goes into the course's history with who did it.
+
+    Locks: the course, then its future bookings' slots and the bookings."""
+    course = _lock_course(course)
+    if course.status == TreatmentCourse.Status.STOPPED:
+        raise CourseError("This course is stopped; its start date can no longer be corrected.")
+    _check_start_date(start_date)
+    if start_date == course.start_date:
+        raise CourseError(f"The course already starts on {format_day(start_date)}.")
+    first_given = course.doses.filter(given_at__isnull=False).order_by("number").first()
+    if first_given is not None:
+        raise CourseError(
+            f"Dose {first_given.number} was given on "
+            f"{format_day(timezone.localdate(first_given.given_at))}: the given doses anchor the "
+            "schedule, so the start date can no longer be corrected. Ask the records team."
+        )
+    earlier = course.events.filter(on__lt=start_date).order_by("on").first()
+    if earlier is not None:
+        raise CourseError(
+            f"The course was {earlier.get_kind_display().lower()} on {format_day(earlier.on)}, "
+            f"before {format_day(start_date)}: a course cannot start after its own decisions."
+        )
+    cancelled = _cancel_future_bookings(course, "Course start date corrected")
+    course.start_date = start_date
+    course._history_user = corrected_by
+    course._change_reason = reason[:100]
+    course.save(update_fields=["start_date"])
     planning.refresh_next_due(course)
     return cancelled
 

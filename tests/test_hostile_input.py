@@ -113,6 +113,7 @@ FORMS = [
     Form("courses:pause", _course, CHANGE),
     Form("courses:stop", _course, CHANGE),
     Form("courses:resume", _course, {"on": "2026-03-02", "restart_loading": "on"}),
+    Form("courses:correct_start", _course, {"start_date": "2026-03-09", "reason": "Year typo"}),
     Form(
         "courses:dose_record",
         lambda w: {**_course(w), "number": 1},

@@ -83,6 +83,8 @@ def test_every_write_locks_course_then_slots_then_bookings_then_dose_never_the_u
         other = make_course(make_patient("H701"))
         third = make_course(make_patient("H702"))
         evening = make_slot(unit, MONDAY, hour=15)
+        typo = make_course(make_patient("H703"), start=MONDAY + timedelta(days=1))
+        services.book_dose_number(course=typo, number=1, slot=tomorrow, booked_by=nurse)
         writes = {
             "book": lambda: services.book_dose_number(
                 course=course, number=1, slot=tomorrow, booked_by=nurse
@@ -148,6 +150,9 @@ def test_every_write_locks_course_then_slots_then_bookings_then_dose_never_the_u
             ),
             "withdraw consent": lambda: services.withdraw_consent(
                 consent=Consent.objects.filter(patient=other.patient).first(), withdrawn_on=MONDAY
+            ),
+            "correct start": lambda: services.correct_start_date(
+                course=typo, start_date=MONDAY, reason="Wrong day", corrected_by=clinician
             ),
             "generate slots": lambda: services.generate_slots(unit=unit, weeks=2),
         }

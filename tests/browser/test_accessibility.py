@@ -83,6 +83,7 @@ PAGES = [
     Audited("course-pause-errors", _u("courses:pause", "patient_id", "course_id"), True),
     Audited("course-stop", _u("courses:stop", "patient_id", "course_id")),
     Audited("course-resume", _u("courses:resume", "paused_patient_id", "paused_id")),
+    Audited("course-correct-start", _u("courses:correct_start", "patient_id", "course_id")),
     Audited(
         "dose-given", lambda d: reverse("courses:dose_record", args=[d.patient_id, d.course_id, 1])
     ),
