@@ -231,11 +231,8 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
 def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
     """Under the course lock (so the course's bookings cannot change): lock their slots, then
     the bookings, and cancel them."""
-    future = list(
-        Booking.objects.active()
-        .filter(dose__course=course, slot__start__gte=timezone.now())
-        .values_list("pk", "slot_id")
-    )
+    # The same query the pause and stop previews list (planning.preview_change).
+    future = list(planning.future_bookings(course).values_list("pk", "slot_id"))
     _lock_slots(slot_id for _, slot_id in future)
     bookings = _lock_bookings(pk for pk, _ in future)
     for booking in bookings:
