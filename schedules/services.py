@@ -189,11 +189,11 @@ def _check_start_date(start_date: date) -> None:
     today = timezone.localdate()
     if start_date < EARLIEST_COURSE_START:
         raise CourseError(
-            f"{start_date:%d %b %Y} is before {EARLIEST_COURSE_START:%Y}: check the year."
+            f"{format_day(start_date)} is before {EARLIEST_COURSE_START:%Y}: check the year."
         )
     if (start_date - today).days > COURSE_START_AHEAD_DAYS:
         raise CourseError(
-            f"{start_date:%d %b %Y} is more than a year ahead: check the year. A course can "
+            f"{format_day(start_date)} is more than a year ahead: check the year. A course can "
             "start at most a year from today."
         )
 
@@ -290,7 +290,7 @@ def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
     )
     if given_after is not None and timezone.localdate(given_after.given_at) >= withdrawn_on:
         raise ServiceError(
-            f"Dose {given_after.number} was given on {given_after.given_at:%d %b %Y}, on or "
+            f"Dose {given_after.number} was given on {format_day(given_after.given_at)}, on or "
             "after that date: check the withdrawal date with a clinician."
         )
     consent.withdrawn_on = withdrawn_on
@@ -518,7 +518,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise SlotUnavailable("That slot has already started; choose a later one.")
     closed = unit.calendar(slot_day, slot_day).closure_reason(slot_day)
     if closed:
-        raise SlotUnavailable(f"The unit is closed on {slot_day:%A %d %B}: {closed}.")
+        raise SlotUnavailable(f"The unit is closed on {format_day(slot_day)}: {closed}.")
     if not slot.places or (slot.template is not None and not slot.template.active):
         raise SlotUnavailable(f"{slot} is no longer offered; choose another slot.")
     taken = Booking.objects.active().filter(slot=slot).count()
@@ -888,7 +888,7 @@ def record_administration(
         raise AdministrationError("The time given cannot be in the future.")
     if given_on < course.start_date:
         raise AdministrationError(
-            f"The course started on {course.start_date:%d %b %Y}: a dose cannot be recorded "
+            f"The course started on {format_day(course.start_date)}: a dose cannot be recorded "
             "before that."
         )
     _check_vial_in_date(details, given_on)
@@ -960,7 +960,7 @@ def _check_earlier_doses_given(course: TreatmentCourse, dose: Dose, given_on: da
     if previous is not None and given_on <= timezone.localdate(previous):
         raise AdministrationError(
             f"Dose {dose.number} cannot be given on or before dose {dose.number - 1} "
-            f"({timezone.localdate(previous):%d %b %Y})."
+            f"({format_day(timezone.localdate(previous))})."
         )
 
 
@@ -1002,12 +1002,12 @@ def _check_not_early(course, dose, given_on: date, recorded_by, override_reason:
         return ""
     if not _can_override(recorded_by):
         raise AdministrationError(
-            f"Dose {dose.number} is due {this.due:%d %b %Y}: giving it on "
-            f"{given_on:%d %b %Y} is early. Only a clinician may record it, with a reason."
+            f"Dose {dose.number} is due {format_day(this.due)}: giving it on "
+            f"{format_day(given_on)} is early. Only a clinician may record it, with a reason."
         )
     if not override_reason.strip():
         raise AdministrationError(
-            f"Dose {dose.number} is due {this.due:%d %b %Y}: give a reason for giving it early."
+            f"Dose {dose.number} is due {format_day(this.due)}: give a reason for giving it early."
         )
     return override_reason.strip()
 
@@ -1306,7 +1306,7 @@ def record_adverse_event(
         _hold(
             course,
             reason=CourseEvent.Reason.SERIOUS_EVENT,
-            reason_detail=f"{event.label} from {onset:%d %b %Y}",
+            reason_detail=f"{event.label} from {format_day(onset)}",
             recorded_by=recorded_by,
         )
         event.held = True

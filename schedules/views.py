@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -628,13 +628,38 @@ def month(request):
             first = parsed
     weeks = calendar_grid.month_weeks(first)
     grid_first, grid_last = weeks[0][0], weeks[-1][-1]
-    totals = defaultdict(lambda: {"booked": 0, "places": 0, "slots": 0})
-    for slot in Slot.objects.between(unit, grid_first, grid_last).with_booked_count():
+    empty = {"booked": 0, "places": 0, "slots": 0, "attended": 0, "noshow": 0, "unrecorded": 0}
+    totals = defaultdict(lambda: dict(empty))
+    # Past days show what happened, from the facts in the same query (the forecast only looks
+    # forward): patients who came (arrived, given or not given) and who did not attend.
+    statuses = Booking.Status
+    slots = (
+        Slot.objects.between(unit, grid_first, grid_last)
+        .with_booked_count()
+        .annotate(
+            attended=Count(
+                "bookings",
+                filter=Q(
+                    bookings__status__in=[
+                        statuses.ARRIVED,
+                        statuses.FULFILLED,
+                        statuses.NOT_GIVEN,
+                    ]
+                ),
+            ),
+            noshow=Count("bookings", filter=Q(bookings__status=statuses.NOSHOW)),
+            unrecorded=Count("bookings", filter=Q(bookings__status=statuses.BOOKED)),
+        )
+    )
+    for slot in slots:
         slot.unit = unit
         total = totals[slot.local_date]
         total["booked"] += slot.booked_count
         total["places"] += slot.places
         total["slots"] += 1
+        total["attended"] += slot.attended
+        total["noshow"] += slot.noshow
+        total["unrecorded"] += slot.unrecorded
     calendar = unit.calendar(grid_first, grid_last)
     grid = [
         [
@@ -644,7 +669,7 @@ def month(request):
                 "is_today": day == today_,
                 "closed": calendar.closure_reason(day),
                 "weekend": day.weekday() >= 5,
-                **totals.get(day, {"booked": 0, "places": 0, "slots": 0}),
+                **totals.get(day, empty),
             }
             for day in week
         ]
@@ -662,9 +687,15 @@ def month(request):
             cell["full"] = bool(cell["places"]) and cell["booked"] >= cell["places"]
             cell["full"] = cell["full"] and not cell["closed"]
             cell["due_unbooked"] = demand.get(cell["date"]) or None
-            load = cell["booked"] + (cell["due_unbooked"] or 0)
-            cell["load"] = calendar_grid.load_level(load, cell["places"])
             cell["past"] = cell["date"] < today_
+            if cell["past"]:
+                # Places that were used: who came, who did not, and any still unrecorded
+                # (booked, no outcome yet: listed on Overdue & rebook).
+                load = cell["attended"] + cell["noshow"] + cell["unrecorded"]
+                cell["full"] = False
+            else:
+                load = cell["booked"] + (cell["due_unbooked"] or 0)
+            cell["load"] = calendar_grid.load_level(load, cell["places"])
     previous_month = calendar_grid.previous_month(first)
     next_month = calendar_grid.next_month(first)
     return render(
