@@ -23,6 +23,12 @@ class StartCourseForm(forms.Form):
         harden(self)
 
 
+class PreviewButton(Submit):
+    """A secondary submit button (crispy's Submit is always btn-primary)."""
+
+    field_classes = "btn btn-outline-secondary"
+
+
 class PreviewedForm(forms.Form):
     """A course decision shown before it is made (issue 10): a "Preview changes" button, and
     the fingerprint of the preview the page showed, posted back with the confirmation."""
@@ -30,9 +36,7 @@ class PreviewedForm(forms.Form):
     previewed = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def add_preview_button(self):
-        self.helper.add_input(
-            Submit("preview", "Preview changes", css_class="btn-outline-secondary")
-        )
+        self.helper.add_input(PreviewButton("preview", "Preview changes"))
 
     def show_preview(self, fingerprint: str) -> None:
         """Render `fingerprint` in the hidden field, bound or not."""

@@ -49,7 +49,7 @@ def _course_action(request, patient, form, title, action, *, preview=None, kind=
     if form.is_valid():
         if preview is not None:
             shown = preview(form.cleaned_data)
-            stale = request.POST.get("previewed") != shown.fingerprint
+            stale = not planning.preview_confirmed(shown, request.POST.get("previewed"))
         if shown is None or (PREVIEW_BUTTON not in request.POST and not stale):
             try:
                 message = action(form.cleaned_data)

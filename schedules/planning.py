@@ -1008,6 +1008,12 @@ class ChangePreview:
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+def preview_confirmed(preview: ChangePreview, posted: str | None) -> bool:
+    """Whether the user confirmed this very preview (the fingerprint the page posted back):
+    a change is made only then, so what was shown is what happens (issue 10)."""
+    return posted == preview.fingerprint
+
+
 def _letter_lines(plan_until: list[engine.PlannedDose], starts: list[datetime]) -> tuple:
     """What the schedule letter prints for a course: its future appointments (date and time)
     and its provisional dates (an overdue dose as "as soon as possible")."""

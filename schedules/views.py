@@ -359,7 +359,9 @@ def reschedule(request, booking_id: int):
         preview = planning.preview_change(
             course, change=planning.Reschedule(booking, form.cleaned_data["slot"])
         )
-        if PREVIEW_BUTTON in request.POST or request.POST.get("previewed") != preview.fingerprint:
+        if PREVIEW_BUTTON in request.POST or not planning.preview_confirmed(
+            preview, request.POST.get("previewed")
+        ):
             return _booking_page(
                 request,
                 course=course,
