@@ -119,7 +119,6 @@ def _booking_page(
     form,
     booking=None,
     status=200,
-    preview=None,
     preview_stale=False,
 ):
     """The book or reschedule page for dose `number`: its due date and window from the
@@ -187,7 +186,8 @@ def _booking_page(
     if booking is not None:
         # What the move will change, for the slot chosen (or the one the page checks first).
         target = chosen or next((slot for slot in options[:1] if slot.in_window), None)
-        if preview is None and target is not None:
+        preview = None
+        if target is not None:
             preview = planning.preview_change(
                 course, change=planning.Reschedule(booking, target), today=today
             )
@@ -351,7 +351,6 @@ def reschedule(request, booking_id: int):
     unit = Unit.current()
     course = _get_course(booking.dose.course_id)
     form = SlotChoiceForm(request.POST or None, unit=unit, user=request.user)
-    preview = None
     if request.method == "POST" and form.is_valid() and booking.status == Booking.Status.BOOKED:
         # Shown before it is confirmed: later doses that move or fall outside their window,
         # and the letter to reprint (issue 10). The move is made only when the preview the
@@ -369,7 +368,6 @@ def reschedule(request, booking_id: int):
                 unit=unit,
                 form=form,
                 booking=booking,
-                preview=preview,
                 preview_stale=PREVIEW_BUTTON not in request.POST,
             )
     if request.method == "POST" and form.is_valid():
