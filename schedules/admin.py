@@ -82,7 +82,12 @@ class ClosureForm(forms.ModelForm):
         cleaned = super().clean()
         unit, first, last = (cleaned.get(name) for name in ("unit", "start_date", "end_date"))
         self.bookings = []
-        if unit and first and last and first <= last:
+        # Asked when days are closed: a new closure, or one whose days change (not when only
+        # its reason is reworded).
+        closes_days = self.instance.pk is None or {"unit", "start_date", "end_date"} & set(
+            self.changed_data
+        )
+        if closes_days and unit and first and last and first <= last:
             self.bookings = planning.bookings_between(unit, first, last)
         count = len(self.bookings)
         if count:

@@ -339,3 +339,21 @@ def test_closing_a_day_without_bookings_needs_no_confirmation(unit, client, admi
     )
     assert response.status_code == 302
     assert Closure.objects.count() == 1
+
+
+def test_rewording_a_closure_does_not_ask_again(unit, nurse, client, admin_user):
+    day = date(2026, 3, 12)
+    course = TreatmentCourse.objects.create(patient=make_patient("H600"), start_date=day)
+    services.book_dose_number(course=course, number=1, slot=make_slot(unit, day), booked_by=nurse)
+    closure = Closure.objects.create(unit=unit, start_date=day, end_date=day, reason="Training")
+    client.force_login(admin_user)
+    url = reverse("admin:schedules_closure_change", args=[closure.pk])
+    data = {"unit": unit.pk, "start_date": "2026-03-12", "end_date": "2026-03-12"}
+
+    reworded = client.post(url, {**data, "reason": "Staff training"})
+    longer = client.post(url, {**data, "end_date": "2026-03-13", "reason": "Staff training"})
+
+    assert reworded.status_code == 302
+    assert "1 patient is booked on these days" in longer.content.decode()
+    closure.refresh_from_db()
+    assert (closure.reason, closure.end_date) == ("Staff training", day)
