@@ -47,6 +47,9 @@ class DateInput(forms.DateInput):
 
 def _helper(submit_label: str, css_class: str = "btn-primary") -> FormHelper:
     helper = FormHelper()
+    # The server's error summary (templates/_error_summary.html), not the browser's bubbles,
+    # says what to fix: bubbles vanish, are not read out reliably and list one field at a time.
+    helper.attrs = {"novalidate": ""}
     helper.add_input(Submit("submit", submit_label, css_class=css_class))
     return helper
 

@@ -2,6 +2,7 @@
 procedure record (DESIGN §2). They live with the course code; the patient's own forms stay in
 `patients.forms`."""
 
+from crispy_forms.layout import Submit
 from django import forms
 
 from patients.forms import DateInput, _helper, harden
@@ -22,7 +23,31 @@ class StartCourseForm(forms.Form):
         harden(self)
 
 
-class CourseChangeForm(forms.Form):
+class PreviewButton(Submit):
+    """A secondary submit button (crispy's Submit is always btn-primary)."""
+
+    field_classes = "btn btn-outline-secondary"
+
+
+class PreviewedForm(forms.Form):
+    """A course decision shown before it is made (issue 10): a "Preview changes" button, and
+    the fingerprint of the preview the page showed, posted back with the confirmation."""
+
+    previewed = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def add_preview_button(self):
+        self.helper.add_input(PreviewButton("preview", "Preview changes"))
+
+    def show_preview(self, fingerprint: str) -> None:
+        """Render `fingerprint` in the hidden field, bound or not."""
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("previewed")] = fingerprint
+        else:
+            self.initial["previewed"] = fingerprint
+
+
+class CourseChangeForm(PreviewedForm):
     """Pause or stop: a reason from the list (DESIGN §2), free text when "other"."""
 
     on = forms.DateField(label="Date", widget=DateInput())
@@ -34,6 +59,7 @@ class CourseChangeForm(forms.Form):
     def __init__(self, *args, submit_label, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(submit_label, "btn-warning")
+        self.add_preview_button()
         harden(self)
 
     def clean(self):
@@ -46,7 +72,7 @@ class CourseChangeForm(forms.Form):
         return cleaned
 
 
-class ResumeCourseForm(forms.Form):
+class ResumeCourseForm(PreviewedForm):
     on = forms.DateField(label="Resume on", widget=DateInput())
     restart_loading = forms.BooleanField(
         label="Restart loading doses (three doses 14 days apart)",
@@ -57,6 +83,7 @@ class ResumeCourseForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Resume treatment", "btn-success")
+        self.add_preview_button()
         harden(self)
 
 

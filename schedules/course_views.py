@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from patients.models import Patient
-from schedules import services
+from schedules import planning, services
 from schedules.course_forms import (
     AdministrationForm,
     CorrectStartForm,
@@ -18,7 +18,7 @@ from schedules.course_forms import (
     ResumeCourseForm,
     StartCourseForm,
 )
-from schedules.models import Booking, TreatmentCourse
+from schedules.models import Booking, CourseEvent, TreatmentCourse
 from tofersen_scheduler.dates import format_day
 
 
@@ -32,17 +32,52 @@ def _get_course(patient_pk, course_pk) -> TreatmentCourse:
     )
 
 
-def _course_action(request, patient, form, title, action):
-    """Bind → service → redirect, shared by start/pause/resume/stop."""
+# The name of the "Preview changes" button (see course_forms.PreviewedForm).
+PREVIEW_BUTTON = "preview"
+
+
+def _course_action(request, patient, form, title, action, *, preview=None, kind=""):
+    """Bind → (preview) → service → redirect, shared by start/pause/resume/stop.
+
+    With `preview` (cleaned data → `planning.ChangePreview`) the page shows what the change
+    will do before it is made (issue 10): on GET for the date filled in, and again whenever
+    "Preview changes" is pressed. The service runs only when the preview the user saw (its
+    fingerprint, posted back) is still what will happen; otherwise the page shows the new
+    preview and asks again.
+    """
+    shown = None
+    stale = False
     if form.is_valid():
-        try:
-            message = action(form.cleaned_data)
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, message)
-            return redirect("patients:detail", patient.pk)
-    return render(request, "patients/form.html", {"form": form, "patient": patient, "title": title})
+        if preview is not None:
+            shown = preview(form.cleaned_data)
+            stale = not planning.preview_confirmed(shown, request.POST.get("previewed"))
+        if shown is None or (PREVIEW_BUTTON not in request.POST and not stale):
+            try:
+                message = action(form.cleaned_data)
+            except services.ServiceError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, message)
+                return redirect("patients:detail", patient.pk)
+        stale = stale and PREVIEW_BUTTON not in request.POST
+    elif preview is not None and not form.is_bound:
+        shown = preview(
+            {name: form.get_initial_for_field(f, name) for name, f in form.fields.items()}
+        )
+    if shown is not None:
+        form.show_preview(shown.fingerprint)
+    return render(
+        request,
+        "patients/form.html",
+        {
+            "form": form,
+            "patient": patient,
+            "title": title,
+            "preview": shown,
+            "preview_stale": stale,
+            "preview_kind": kind,
+        },
+    )
 
 
 @login_required
@@ -69,11 +104,24 @@ def course_resume(request, pk, course_pk):
     form = ResumeCourseForm(request.POST or None, initial={"on": timezone.localdate()})
 
     def resume(data):
-        services.resume_course(course=course, recorded_by=request.user, **data)
+        services.resume_course(
+            course=course,
+            recorded_by=request.user,
+            on=data["on"],
+            restart_loading=data["restart_loading"],
+        )
         extra = " Loading doses restart." if data["restart_loading"] else ""
         return f"Treatment resumed: the next dose is due as soon as possible.{extra}"
 
-    return _course_action(request, course.patient, form, "Resume treatment", resume)
+    def preview(data):
+        decision = planning.Decision(
+            CourseEvent.Kind.RESUME, data["on"], restart_loading=bool(data["restart_loading"])
+        )
+        return planning.preview_change(course, change=decision)
+
+    return _course_action(
+        request, course.patient, form, "Resume treatment", resume, preview=preview, kind="resume"
+    )
 
 
 # Pausing and stopping take the same form: a date and a reason (DESIGN §2).
@@ -94,10 +142,19 @@ def course_change(request, pk, course_pk, kind):
     )
 
     def change(data):
-        cancelled = service(course=course, recorded_by=request.user, **data)
+        cancelled = service(
+            course=course,
+            recorded_by=request.user,
+            on=data["on"],
+            reason=data["reason"],
+            reason_detail=data["reason_detail"],
+        )
         return f"{done} {cancelled} future booking(s) cancelled."
 
-    return _course_action(request, course.patient, form, title, change)
+    def preview(data):
+        return planning.preview_change(course, change=planning.Decision(kind, data["on"]))
+
+    return _course_action(request, course.patient, form, title, change, preview=preview, kind=kind)
 
 
 @login_required

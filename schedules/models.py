@@ -857,7 +857,7 @@ class AdverseEvent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_term_display()} from {self.onset:%d %b %Y}"
+        return f"{self.get_term_display()} from {format_day(self.onset)}"
 
     @property
     def needs_review(self) -> bool:
@@ -896,7 +896,7 @@ class FollowUpCall(models.Model):
         ordering = ["called_at", "pk"]
 
     def __str__(self):
-        return f"{self.get_outcome_display()} ({self.called_at:%d %b %Y %H:%M})"
+        return f"{self.get_outcome_display()} ({format_day_time(self.called_at)})"
 
 
 class CourseOutlook(models.Model):

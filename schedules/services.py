@@ -231,11 +231,8 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
 def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
     """Under the course lock (so the course's bookings cannot change): lock their slots, then
     the bookings, and cancel them."""
-    future = list(
-        Booking.objects.active()
-        .filter(dose__course=course, slot__start__gte=timezone.now())
-        .values_list("pk", "slot_id")
-    )
+    # The same query the pause and stop previews list (planning.preview_change).
+    future = list(planning.future_bookings(course).values_list("pk", "slot_id"))
     _lock_slots(slot_id for _, slot_id in future)
     bookings = _lock_bookings(pk for pk, _ in future)
     for booking in bookings:
@@ -293,7 +290,7 @@ def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
     )
     if given_after is not None and timezone.localdate(given_after.given_at) >= withdrawn_on:
         raise ServiceError(
-            f"Dose {given_after.number} was given on {given_after.given_at:%d %b %Y}, on or "
+            f"Dose {given_after.number} was given on {format_day(given_after.given_at)}, on or "
             "after that date: check the withdrawal date with a clinician."
         )
     consent.withdrawn_on = withdrawn_on
@@ -456,8 +453,7 @@ def stop_course(*, course, on: date, reason: str, reason_detail: str = "", recor
 def bookings_cancelled_by_start_correction(course: TreatmentCourse) -> list[Booking]:
     """The future bookings a start-date correction would cancel (for its confirmation page)."""
     return list(
-        Booking.objects.active()
-        .filter(dose__course=course, slot__start__gte=timezone.now())
+        planning.future_bookings(course)
         .select_related("dose", "slot__unit")
         .order_by("slot__start")
     )
@@ -572,7 +568,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise SlotUnavailable("That slot has already started; choose a later one.")
     closed = unit.calendar(slot_day, slot_day).closure_reason(slot_day)
     if closed:
-        raise SlotUnavailable(f"The unit is closed on {slot_day:%A %d %B}: {closed}.")
+        raise SlotUnavailable(f"The unit is closed on {format_day(slot_day)}: {closed}.")
     if not slot.places or (slot.template is not None and not slot.template.active):
         raise SlotUnavailable(f"{slot} is no longer offered; choose another slot.")
     taken = Booking.objects.active().filter(slot=slot).count()
@@ -942,7 +938,7 @@ def record_administration(
         raise AdministrationError("The time given cannot be in the future.")
     if given_on < course.start_date:
         raise AdministrationError(
-            f"The course started on {course.start_date:%d %b %Y}: a dose cannot be recorded "
+            f"The course started on {format_day(course.start_date)}: a dose cannot be recorded "
             "before that."
         )
     _check_vial_in_date(details, given_on)
@@ -1014,7 +1010,7 @@ def _check_earlier_doses_given(course: TreatmentCourse, dose: Dose, given_on: da
     if previous is not None and given_on <= timezone.localdate(previous):
         raise AdministrationError(
             f"Dose {dose.number} cannot be given on or before dose {dose.number - 1} "
-            f"({timezone.localdate(previous):%d %b %Y})."
+            f"({format_day(timezone.localdate(previous))})."
         )
 
 
@@ -1056,12 +1052,12 @@ def _check_not_early(course, dose, given_on: date, recorded_by, override_reason:
         return ""
     if not _can_override(recorded_by):
         raise AdministrationError(
-            f"Dose {dose.number} is due {this.due:%d %b %Y}: giving it on "
-            f"{given_on:%d %b %Y} is early. Only a clinician may record it, with a reason."
+            f"Dose {dose.number} is due {format_day(this.due)}: giving it on "
+            f"{format_day(given_on)} is early. Only a clinician may record it, with a reason."
         )
     if not override_reason.strip():
         raise AdministrationError(
-            f"Dose {dose.number} is due {this.due:%d %b %Y}: give a reason for giving it early."
+            f"Dose {dose.number} is due {format_day(this.due)}: give a reason for giving it early."
         )
     return override_reason.strip()
 
@@ -1360,7 +1356,7 @@ def record_adverse_event(
         _hold(
             course,
             reason=CourseEvent.Reason.SERIOUS_EVENT,
-            reason_detail=f"{event.label} from {onset:%d %b %Y}",
+            reason_detail=f"{event.label} from {format_day(onset)}",
             recorded_by=recorded_by,
         )
         event.held = True

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +24,9 @@ from schedules import calendar_grid, engine, planning, services
 from schedules.forms import AskClinicianForm, CancelForm, FindSlotsForm, SlotChoiceForm
 from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
 from tofersen_scheduler.dates import format_day
+
+# The name of the "Preview changes" button on pages that show a change before confirming it.
+PREVIEW_BUTTON = "preview"
 
 # Far beyond any real course (13 doses a year), small enough to refuse nonsense in URLs.
 MAX_DOSE_NUMBER = 1000
@@ -87,13 +90,14 @@ def home(request):
 # Booking ---------------------------------------------------------------------------------------
 
 
-def _chosen_slot(form, unit, planned):
-    """The free slot the posted form chose, with its free places and window flag, or None."""
-    if not form.is_bound:
-        return None
+def _chosen_slot(data, unit, planned):
+    """The free slot the posted form (or the query string) chose, with its free places and
+    window flag, or None."""
     try:
-        pk = int(form.data.get("slot", ""))
-    except ValueError:
+        pk = int(data.get("slot", ""))
+    except (ValueError, OverflowError):
+        return None
+    if not 0 < pk < 2**31:
         return None
     slot = (
         Slot.objects.filter(unit=unit, pk=pk, start__gte=timezone.now()).with_booked_count().first()
@@ -106,7 +110,17 @@ def _chosen_slot(form, unit, planned):
     return slot
 
 
-def _booking_page(request, *, course, number, unit, form, booking=None, status=200):
+def _booking_page(
+    request,
+    *,
+    course,
+    number,
+    unit,
+    form,
+    booking=None,
+    status=200,
+    preview_stale=False,
+):
     """The book or reschedule page for dose `number`: its due date and window from the
     engine (counted from the doses before it) and the free slots to choose from."""
     today = _today()
@@ -161,12 +175,25 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
         options = [slot for slot in options if slot.pk != booking.slot_id]
     # A slot chosen on a worklist and refused (a clinician who must give a reason, a nurse
     # past the window) stays on the page, chosen, so nothing has to be found again.
-    chosen = _chosen_slot(form, unit, planned)
+    chosen = _chosen_slot(form.data if form.is_bound else request.GET, unit, planned)
+    if chosen is not None and booking is not None and chosen.pk == booking.slot_id:
+        chosen = None
     if chosen is not None and all(slot.pk != chosen.pk for slot in options):
         options = [chosen, *options]
     context["chosen_pk"] = chosen.pk if chosen is not None else None
     context["options"] = options
     context["can_override"] = request.user.has_perm("schedules.override_booking_window")
+    if booking is not None:
+        # What the move will change, for the slot chosen (or the one the page checks first).
+        target = chosen or next((slot for slot in options[:1] if slot.in_window), None)
+        preview = None
+        if target is not None:
+            preview = planning.preview_change(
+                course, change=planning.Reschedule(booking, target), today=today
+            )
+        context["preview"] = preview
+        context["preview_stale"] = preview_stale
+        context["preview_slot"] = target
     return render(request, "schedules/book.html", context, status=status)
 
 
@@ -324,6 +351,25 @@ def reschedule(request, booking_id: int):
     unit = Unit.current()
     course = _get_course(booking.dose.course_id)
     form = SlotChoiceForm(request.POST or None, unit=unit, user=request.user)
+    if request.method == "POST" and form.is_valid() and booking.status == Booking.Status.BOOKED:
+        # Shown before it is confirmed: later doses that move or fall outside their window,
+        # and the letter to reprint (issue 10). The move is made only when the preview the
+        # nurse confirmed is still what will happen.
+        preview = planning.preview_change(
+            course, change=planning.Reschedule(booking, form.cleaned_data["slot"])
+        )
+        if PREVIEW_BUTTON in request.POST or not planning.preview_confirmed(
+            preview, request.POST.get("previewed")
+        ):
+            return _booking_page(
+                request,
+                course=course,
+                number=booking.dose.number,
+                unit=unit,
+                form=form,
+                booking=booking,
+                preview_stale=PREVIEW_BUTTON not in request.POST,
+            )
     if request.method == "POST" and form.is_valid():
         try:
             new = services.reschedule_booking(
@@ -582,13 +628,38 @@ def month(request):
             first = parsed
     weeks = calendar_grid.month_weeks(first)
     grid_first, grid_last = weeks[0][0], weeks[-1][-1]
-    totals = defaultdict(lambda: {"booked": 0, "places": 0, "slots": 0})
-    for slot in Slot.objects.between(unit, grid_first, grid_last).with_booked_count():
+    empty = {"booked": 0, "places": 0, "slots": 0, "attended": 0, "noshow": 0, "unrecorded": 0}
+    totals = defaultdict(lambda: dict(empty))
+    # Past days show what happened, from the facts in the same query (the forecast only looks
+    # forward): patients who came (arrived, given or not given) and who did not attend.
+    statuses = Booking.Status
+    slots = (
+        Slot.objects.between(unit, grid_first, grid_last)
+        .with_booked_count()
+        .annotate(
+            attended=Count(
+                "bookings",
+                filter=Q(
+                    bookings__status__in=[
+                        statuses.ARRIVED,
+                        statuses.FULFILLED,
+                        statuses.NOT_GIVEN,
+                    ]
+                ),
+            ),
+            noshow=Count("bookings", filter=Q(bookings__status=statuses.NOSHOW)),
+            unrecorded=Count("bookings", filter=Q(bookings__status=statuses.BOOKED)),
+        )
+    )
+    for slot in slots:
         slot.unit = unit
         total = totals[slot.local_date]
         total["booked"] += slot.booked_count
         total["places"] += slot.places
         total["slots"] += 1
+        total["attended"] += slot.attended
+        total["noshow"] += slot.noshow
+        total["unrecorded"] += slot.unrecorded
     calendar = unit.calendar(grid_first, grid_last)
     grid = [
         [
@@ -598,7 +669,7 @@ def month(request):
                 "is_today": day == today_,
                 "closed": calendar.closure_reason(day),
                 "weekend": day.weekday() >= 5,
-                **totals.get(day, {"booked": 0, "places": 0, "slots": 0}),
+                **totals.get(day, empty),
             }
             for day in week
         ]
@@ -616,9 +687,15 @@ def month(request):
             cell["full"] = bool(cell["places"]) and cell["booked"] >= cell["places"]
             cell["full"] = cell["full"] and not cell["closed"]
             cell["due_unbooked"] = demand.get(cell["date"]) or None
-            load = cell["booked"] + (cell["due_unbooked"] or 0)
-            cell["load"] = calendar_grid.load_level(load, cell["places"])
             cell["past"] = cell["date"] < today_
+            if cell["past"]:
+                # Places that were used: who came, who did not, and any still unrecorded
+                # (booked, no outcome yet: listed on Overdue & rebook).
+                load = cell["attended"] + cell["noshow"] + cell["unrecorded"]
+                cell["full"] = False
+            else:
+                load = cell["booked"] + (cell["due_unbooked"] or 0)
+            cell["load"] = calendar_grid.load_level(load, cell["places"])
     previous_month = calendar_grid.previous_month(first)
     next_month = calendar_grid.next_month(first)
     return render(

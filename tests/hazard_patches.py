@@ -22,11 +22,13 @@ def control_patches() -> dict:
     """{hazard ID: function returning the patch that removes its control}. Imports are inside
     so that the plugin loads before Django is set up."""
     from django.contrib.auth.backends import ModelBackend
+    from django.forms import ModelForm
     from simple_history.models import HistoricalRecords
 
     from patients.admin import FeedTokenAdmin
     from patients.models import Patient
     from schedules import engine, planning, services
+    from schedules.admin import ClosureAdmin
     from schedules.models import AdverseEvent, Booking, Unit, UnitCalendar
 
     def open_policy(self):
@@ -88,6 +90,10 @@ def control_patches() -> dict:
         "H26": lambda: mock.patch.object(FeedTokenAdmin, "revoke", revoke_directly),
         "H27": lambda: mock.patch(S + "_check_visit_ready", _noop),
         "H28": lambda: mock.patch(S + "_check_required_details", _noop),
+        "H30": lambda: mock.patch.object(
+            planning, "preview_confirmed", lambda preview, posted: True
+        ),
+        "H31": lambda: mock.patch.object(ClosureAdmin, "form", ModelForm),
     }
 
 

@@ -140,3 +140,18 @@ def test_patient_page_makes_a_constant_number_of_queries(
         response = nurse_client.get(reverse("patients:detail", args=[patient.pk]))
 
     assert response.content.decode().count(">Given</span>") == given
+
+
+def test_closures_are_added_where_their_bookings_are_checked_not_inline_on_the_unit(
+    client, admin_user, unit
+):
+    """The unit page lists closures with a link; adding one there would skip the Closure
+    form's list of the bookings on the days being closed (issue 10)."""
+    unit.closures.create(start_date=date(2026, 12, 25), end_date=date(2026, 12, 26), reason="Xmas")
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:schedules_unit_change", args=[unit.pk])).content.decode()
+
+    assert "Xmas" in page
+    assert 'name="closures-0-start_date"' not in page  # listed, not editable
+    assert 'closures-MAX_NUM_FORMS" value="0"' in page  # no form for a new one

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from schedules import planning, services
 from schedules.models import Booking, Dose, Slot, TreatmentCourse
 from tests.conftest import make_patient
+from tests.previews import confirm
 
 LONDON = ZoneInfo("Europe/London")
 # A Monday in March 2026, before the unit opens.
@@ -402,15 +403,21 @@ def test_reschedule_cancel_arrived_and_no_show_pages(course, unit, nurse, nurse_
     later = make_slot(unit, MONDAY, 11)
     page = nurse_client.get(reverse("schedules:reschedule", args=[booking.pk])).content.decode()
     assert "Mon 2 Mar 2026, 11:00" in page
-    response = nurse_client.post(
-        reverse("schedules:reschedule", args=[booking.pk]), {"slot": later.pk}, follow=True
+    response = confirm(
+        nurse_client,
+        reverse("schedules:reschedule", args=[booking.pk]),
+        {"slot": later.pk},
+        follow=True,
     )
     assert "Moved dose 1" in response.content.decode()
     moved = Booking.objects.active().get()
     assert moved.slot == later
     # A replayed move is not an error.
-    response = nurse_client.post(
-        reverse("schedules:reschedule", args=[booking.pk]), {"slot": later.pk}, follow=True
+    response = confirm(
+        nurse_client,
+        reverse("schedules:reschedule", args=[booking.pk]),
+        {"slot": later.pk},
+        follow=True,
     )
     assert response.status_code == 200
 
@@ -448,8 +455,10 @@ def test_reschedule_goes_back_to_the_list_it_came_from(course, unit, nurse, nurs
     booking = book(course, 1, make_slot(unit, MONDAY, 9), nurse)
     later = make_slot(unit, MONDAY, 11)
     day_list = reverse("schedules:day", args=[MONDAY])
-    response = nurse_client.post(
-        reverse("schedules:reschedule", args=[booking.pk]), {"slot": later.pk, "next": day_list}
+    response = confirm(
+        nurse_client,
+        reverse("schedules:reschedule", args=[booking.pk]),
+        {"slot": later.pk, "next": day_list},
     )
     assert response["Location"] == day_list
 

@@ -13,6 +13,7 @@ from patients.models import Consent
 from schedules import services
 from schedules.models import CourseEvent, Dose, Slot, TreatmentCourse
 from tests.conftest import make_patient
+from tests.previews import confirm
 
 LONDON = ZoneInfo("Europe/London")
 TODAY = date(2026, 3, 2)
@@ -138,7 +139,8 @@ def test_pause_then_resume_makes_the_next_dose_due_as_soon_as_possible(
     clinician_client, patient, clinician, time_machine
 ):
     course = services.start_course(patient=patient, start_date=TODAY, started_by=clinician)
-    clinician_client.post(
+    confirm(
+        clinician_client,
         reverse("courses:pause", args=[patient.pk, course.pk]),
         {"on": "2026-03-02", "reason": "spinal"},
     )
@@ -148,7 +150,8 @@ def test_pause_then_resume_makes_the_next_dose_due_as_soon_as_possible(
 
     time_machine.move_to(datetime(2026, 4, 20, 10, 0, tzinfo=LONDON), tick=False)
     clinician_client.force_login(clinician)  # weeks later: the 8-hour session has expired
-    response = clinician_client.post(
+    response = confirm(
+        clinician_client,
         reverse("courses:resume", args=[patient.pk, course.pk]),
         {"on": "2026-04-20", "restart_loading": "on"},
     )
@@ -167,7 +170,8 @@ def test_pause_then_resume_makes_the_next_dose_due_as_soon_as_possible(
 def test_stop_closes_the_course_and_a_new_one_may_start(clinician_client, patient, clinician):
     course = services.start_course(patient=patient, start_date=TODAY, started_by=clinician)
 
-    clinician_client.post(
+    confirm(
+        clinician_client,
         reverse("courses:stop", args=[patient.pk, course.pk]),
         {"on": "2026-03-02", "reason": "patient_choice"},
     )

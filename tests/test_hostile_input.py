@@ -97,7 +97,14 @@ PATIENT_FIELDS = {
     "sod1_variant": "p.Ala5Val (A4V)",
     "sod1_confirmed_on": "2025-01-10",
 }
-CHANGE = {"on": "2026-03-02", "reason": "side_effects", "reason_detail": "Headache"}
+CHANGE = {
+    "on": "2026-03-02",
+    "reason": "side_effects",
+    "reason_detail": "Headache",
+    # The fingerprint of the preview shown, and the "Preview changes" button (issue 10).
+    "previewed": "0123456789abcdef",
+    "preview": "1",
+}
 
 FORMS = [
     Form("patients:list", lambda w: {}, {"q": "Lovelace", "page": "1"}, method="get"),
@@ -112,7 +119,11 @@ FORMS = [
     Form("courses:start", _patient, {"start_date": "2026-03-02"}),
     Form("courses:pause", _course, CHANGE),
     Form("courses:stop", _course, CHANGE),
-    Form("courses:resume", _course, {"on": "2026-03-02", "restart_loading": "on"}),
+    Form(
+        "courses:resume",
+        _course,
+        {"on": "2026-03-02", "restart_loading": "on", "previewed": "0123456789abcdef"},
+    ),
     Form("courses:correct_start", _course, {"start_date": "2026-03-09", "reason": "Year typo"}),
     Form(
         "courses:dose_record",
@@ -140,7 +151,14 @@ FORMS = [
         method="get",
     ),
     Form("schedules:book_next", lambda w: {"course_id": w.course.pk}, {"choice": "2:other_slot"}),
-    Form("schedules:reschedule", _booking, {"slot": "other_slot", "override_reason": "Asked"}),
+    Form(
+        "schedules:reschedule",
+        _booking,
+        {"slot": "other_slot", "override_reason": "Asked", "previewed": "0123456789abcdef"},
+    ),
+    Form("schedules:reschedule", _booking, {"slot": "other_slot", "preview": "1"}),
+    # The preview panel refreshed for another slot (htmx or a link).
+    Form("schedules:reschedule", _booking, {"slot": "other_slot"}, method="get"),
     Form("schedules:cancel", _booking, {"reason": "Patient unwell"}),
     Form("schedules:arrived", _booking, {"next": "/today/"}),
     Form("schedules:noshow", _booking, {"next": "/today/"}),

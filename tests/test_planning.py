@@ -17,6 +17,7 @@ from patients.models import Patient
 from schedules import planning, services
 from schedules.models import CourseEvent, CourseOutlook, TreatmentCourse
 from tests.conftest import make_patient
+from tests.previews import confirm
 from tests.test_booking import LONDON, at, make_course
 
 MONDAY = date(2026, 3, 2)
@@ -92,14 +93,16 @@ def test_an_existing_9999_start_breaks_no_page_and_can_be_paused_and_stopped(
     detail = clinician_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     assert "too far from today to plan" in detail
 
-    response = clinician_client.post(
+    response = confirm(
+        clinician_client,
         reverse("courses:pause", args=[patient.pk, course.pk]),
         {"on": MONDAY.isoformat(), "reason": CourseEvent.Reason.OTHER, "reason_detail": "Typo"},
     )
     assert response.status_code == 302
     course.refresh_from_db()
     assert course.status == TreatmentCourse.Status.PAUSED
-    response = clinician_client.post(
+    response = confirm(
+        clinician_client,
         reverse("courses:stop", args=[patient.pk, course.pk]),
         {"on": MONDAY.isoformat(), "reason": CourseEvent.Reason.OTHER, "reason_detail": "Typo"},
     )

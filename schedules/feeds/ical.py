@@ -55,7 +55,7 @@ PRODID = "-//Day-care unit scheduler//Appointment calendar 1.0//EN"
 PAST_DAYS = 90
 # Provisional (unbooked) doses shown ahead: half a year lets a patient plan without a long tail
 # of dates that will move as soon as one visit does. The next one is always shown.
-PROVISIONAL_DAYS = 183
+PROVISIONAL_DAYS = planning.PROVISIONAL_DAYS  # the letter's reach too
 REFRESH = timedelta(hours=4)
 # Shown (and shown as busy) in the patient's calendar: 20–30 min procedure, then 60–90 min
 # observation (patient leaflet).

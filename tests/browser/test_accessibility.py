@@ -63,6 +63,7 @@ PAGES = [
     Audited("needs-booking", _u("schedules:needs_booking")),
     Audited("overdue", _u("schedules:overdue")),
     Audited("month", _u("schedules:calendar")),
+    Audited("month-past", lambda d: reverse("schedules:calendar") + "?month=2026-02"),
     Audited("week", _u("schedules:week")),
     Audited("book-day", lambda d: reverse("schedules:book_day", args=[MONDAY + timedelta(days=1)])),
     Audited("book", lambda d: reverse("schedules:book", args=[d.later_course.pk, 1])),

@@ -84,6 +84,8 @@ def test_nurse_books_finds_moves_and_marks_arrived(
     row.get_by_role("link", name="Reschedule").click()
     expect(page.get_by_role("heading", name="Reschedule dose 1 for Grace Hopper")).to_be_visible()
     page.get_by_label("Mon 2 Mar 2026, 11:00").check()
+    # The preview of what the move changes follows the slot chosen (issue 10).
+    expect(page.locator("#change-preview")).to_contain_text("to Mon 2 Mar 2026, 11:00")
     screenshot("reschedule")
     page.get_by_role("button", name="Move to this slot").click()
     expect(page.get_by_role("alert").first).to_contain_text("Moved dose 1 for Grace Hopper")
