@@ -135,7 +135,9 @@ def test_a_closed_day_is_a_banner_and_each_row_says_to_reschedule(booking, morni
         unit=morning, start_date=MONDAY, end_date=MONDAY, reason="Staff training"
     )
     page = board(nurse_client)
-    assert re.search(r"<h2[^>]*>The unit is closed on this day: .*Staff training", page)
+    assert re.search(
+        r"<h2[^>]*>The unit is closed on this day</h2>\s*<p[^>]*>.*Staff training", page
+    )
     row = row_of(page, booking)
     assert "Unit closed: reschedule this booking." in row
     primary = re.search(r'<a class="btn[^"]*board-primary" href="([^"]+)">([^<]+)</a>', row)
@@ -373,3 +375,12 @@ def test_the_board_queries_do_not_grow_with_bookings(
     assert Booking.objects.count() == 10
     with django_assert_num_queries(len(one)):
         nurse_client.get(DAY_URL)
+
+
+def test_a_closed_day_without_bookings_lists_no_free_places(morning, nurse_client):
+    make_slot(morning, MONDAY, 9, places=3)
+    Closure.objects.create(unit=morning, start_date=MONDAY, end_date=MONDAY, reason="Bank audit")
+    page = board(nurse_client)
+    assert "The unit is closed on this day" in page and "Bank audit" in page
+    assert "No one is booked." in page
+    assert "free" not in page and "<table" not in page

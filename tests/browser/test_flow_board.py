@@ -13,12 +13,13 @@ import pytest
 import time_machine
 from django.db import connections
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect, sync_playwright
 
 from schedules import services
 from schedules.models import Booking, Slot
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, log_in
-from tests.conftest import make_patient
+from tests.conftest import give_dose, make_patient
 from tests.test_booking import make_course
 
 pytestmark = [
@@ -208,3 +209,23 @@ def test_the_board_on_a_phone_and_on_paper(live_server, two_booked_today, nurse,
         )
         assert link_colour == "rgb(0, 0, 0) none"
         screenshot("board-print")
+
+
+def test_the_observation_timer_counts_on_without_a_request(
+    live_server, two_booked_today, clinician, nurse, page
+):
+    """Minutes since observation started, counted on in the page (static/js/app.js) from what
+    the server rendered: no polling, so an open board does not keep a session signed in."""
+    grace = two_booked_today[0]
+    with time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True):
+        give_dose(grace.dose, timezone.now(), clinician)
+        services.start_observation(booking=grace, recorded_by=nurse)
+    with time_machine.travel(datetime(2026, 3, 2, 9, 17, 30, tzinfo=LONDON), tick=True):
+        page.clock.install()
+        log_in(page, live_server, "nurse")
+        page.goto(live_server.url + reverse("schedules:today"))
+        timer = row(page).locator("[data-minutes]")
+        expect(timer).to_have_text("12 min")
+        page.clock.run_for("05:10")
+        expect(timer).to_have_text("17 min")
+        expect(row(page)).to_contain_text("minimum (60 min) ends 10:05")
