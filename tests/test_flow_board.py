@@ -384,3 +384,12 @@ def test_a_closed_day_without_bookings_lists_no_free_places(morning, nurse_clien
     assert "The unit is closed on this day" in page and "Bank audit" in page
     assert "No one is booked." in page
     assert "free" not in page and "<table" not in page
+
+
+def test_the_visit_pages_write_dates_the_one_way(booking, nurse, nurse_client):
+    with frozen(9, 0):
+        services.mark_arrived(booking=booking, marked_by=nurse)
+        page = board(nurse_client, reverse("schedules:visit_checks", args=[booking.pk]))
+    assert "Day list Mon 2 Mar 2026" in page
+    assert "Born Sun 9 Dec 1956" in page
+    assert "signed Sat 1 Feb 2025" in page
