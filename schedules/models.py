@@ -653,6 +653,24 @@ class Booking(models.Model):
         URL names take the booking id."""
         return Visit.NEXT_ACTIONS.get(self.stage)
 
+    # How long "Arrived" and "Did not attend" can be taken back (a mis-click on the flow
+    # board). Short on purpose: after it, what happened is corrected by recording it (not
+    # given, reschedule), which keeps the record of the mistake.
+    UNDO_WINDOW = timedelta(minutes=10)
+
+    @property
+    def undo_deadline(self) -> datetime | None:
+        """Until when the last step (arrived, did not attend) can be undone, or None when
+        there is nothing to undo: an arrival with checks or an outcome recorded after it is
+        no longer a mis-click. `services.undo_arrived` / `undo_no_show` decide; this is what
+        the board offers."""
+        if self.status == self.Status.NOSHOW:
+            return self.updated_at + self.UNDO_WINDOW
+        visit = self.visit_or_none
+        if self.status == self.Status.ARRIVED and visit is not None and not visit.has_record:
+            return visit.arrived_at + self.UNDO_WINDOW
+        return None
+
 
 class Visit(models.Model):
     """What happened at the bedside for one booking: pre-dose checks, outcome, observation and
@@ -762,6 +780,33 @@ class Visit(models.Model):
         """A 'yes' to a new symptom or to pregnancy stops the checks until a clinician
         decides (DESIGN §2)."""
         return bool(self.symptoms or self.pregnancy == self.Pregnancy.YES) and not self.cleared_by
+
+    @property
+    def has_record(self) -> bool:
+        """Anything recorded after the arrival itself (checks, a decision, an outcome)."""
+        return bool(
+            self.checks_at
+            or self.cleared_by_id
+            or self.not_given_reason
+            or self.observation_start
+            or self.discharged_at
+        )
+
+    # The patient leaflet's observation after the dose: 60–90 minutes (DESIGN §2 "After").
+    MIN_OBSERVATION = timedelta(minutes=60)
+
+    @property
+    def minimum_observation_end(self) -> datetime | None:
+        """When the 60-minute minimum ends, counted from the start of observation (never
+        earlier than 60 minutes after the dose, since observation starts after it)."""
+        if self.observation_start is None:
+            return None
+        return self.observation_start + self.MIN_OBSERVATION
+
+    def minutes_observed(self, now: datetime) -> int | None:
+        if self.observation_start is None:
+            return None
+        return max(int((now - self.observation_start).total_seconds() // 60), 0)
 
     @property
     def checks_complete(self) -> bool:

@@ -846,11 +846,145 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     booking.status = Booking.Status.NOSHOW
     booking.save(update_fields=["status", "updated_at"])
     _bump_calendar_sequence(booking.dose)
-    later = _cancel_later_bookings(
-        booking, f"Dose {booking.dose.number} was missed: rebook after it is given."
-    )
+    later = _cancel_later_bookings(booking, _missed_reason(booking.dose.number))
     booking.cancelled_later = later
     planning.refresh_next_due(booking.dose.course)
+    return booking
+
+
+def _undo_window_minutes() -> int:
+    return int(Booking.UNDO_WINDOW.total_seconds() // 60)
+
+
+@retry_when_busy
+@transaction.atomic
+def undo_arrived(*, booking: Booking, undone_by) -> Booking:
+    """Take back "Arrived" pressed by mistake: arrived → booked, within `Booking.UNDO_WINDOW`
+    (10 minutes) of the arrival and only while nothing else was recorded at the visit.
+
+    1. Refused once the window has passed, or when checks, a clinician's decision or an
+       outcome were recorded after the arrival: that record must not be lost, so the nurse
+       records what happened instead (not given, with its reason).
+    2. The visit record is deleted (its history keeps the arrival and who undid it), so a
+       later arrival starts a fresh visit with its own time.
+    3. Sending it twice (a double click) changes nothing.
+
+    Locks: the course, the booking's slot, the booking, then the dose (calendar sequence).
+    """
+    booking = _lock_booking(booking)
+    if booking.status == Booking.Status.BOOKED:
+        return booking
+    if booking.status != Booking.Status.ARRIVED:
+        raise BookingStateError(
+            f"This booking is {booking.get_status_display().lower()}: there is no arrival to undo."
+        )
+    visit = booking.visit_or_none
+    if visit is not None and visit.has_record:
+        raise BookingStateError(
+            "Pre-dose checks or an outcome are already recorded for this visit, so the arrival "
+            "cannot be undone. If the dose will not be given, record it as not given."
+        )
+    deadline = booking.undo_deadline
+    if deadline is not None and timezone.now() > deadline:
+        raise BookingStateError(
+            f"The arrival was recorded more than {_undo_window_minutes()} minutes ago and can "
+            "no longer be undone. If the dose will not be given, record it as not given."
+        )
+    if visit is not None:
+        visit._history_user = undone_by
+        visit._change_reason = "Arrival undone"
+        visit.delete()
+    booking.status = Booking.Status.BOOKED
+    booking._history_user = undone_by
+    booking._change_reason = "Arrival undone"
+    booking.save(update_fields=["status", "updated_at"])
+    _bump_calendar_sequence(booking.dose)
+    planning.refresh_next_due(booking.dose.course)
+    return booking
+
+
+def _missed_reason(number: int) -> str:
+    return f"Dose {number} was missed: rebook after it is given."
+
+
+@retry_when_busy
+@transaction.atomic
+def undo_no_show(*, booking: Booking, undone_by) -> Booking:
+    """Take back "Did not attend" pressed by mistake, within `Booking.UNDO_WINDOW` (10
+    minutes): all or nothing.
+
+    Marking a dose missed freed its place and cancelled the bookings of later doses, which
+    were counted from it (EU SmPC 4.2). Undoing restores exactly what was there: the booking
+    goes back to booked and the later bookings cancelled by it are booked again in their
+    slots. If any of that can no longer be restored, nothing changes and the nurse is told
+    why (the safe choice: never a half-restored chain, never a slot over its places):
+
+    1. the window has passed;
+    2. treatment is no longer active (paused, held, stopped since);
+    3. the missed dose, or a later one, has been booked again since;
+    4. a place it held has been taken since.
+
+    The restored bookings are listed in `booking.restored_later` for the message.
+
+    Locks: the course, then the slots of this booking and of the later bookings it cancelled
+    by id, then the bookings, then the doses (calendar sequence).
+    """
+    course = _lock_course_of(booking)
+    current = Booking.objects.select_related("dose").get(pk=booking.pk)
+    cancelled = Booking.objects.filter(
+        dose__course=course,
+        dose__number__gt=current.dose.number,
+        status=Booking.Status.CANCELLED,
+        cancel_reason=_missed_reason(current.dose.number),
+        updated_at__gte=current.updated_at,
+    )
+    booking = _lock_booking(booking, also_slots=cancelled.values_list("slot_id", flat=True))
+    booking.restored_later = []
+    if booking.status == Booking.Status.BOOKED:
+        return booking  # Undone twice (a double click).
+    if booking.status != Booking.Status.NOSHOW:
+        raise BookingStateError(
+            f"This booking is {booking.get_status_display().lower()}: there is no "
+            "'did not attend' to undo."
+        )
+    if timezone.now() > booking.undo_deadline:
+        raise BookingStateError(
+            f"'Did not attend' was recorded more than {_undo_window_minutes()} minutes ago and "
+            "can no longer be undone. Book the dose again from Overdue & rebook."
+        )
+    course = booking.dose.course
+    if course.status != TreatmentCourse.Status.ACTIVE:
+        raise BookingStateError(
+            f"{_not_active_message(course)} 'Did not attend' can no longer be undone."
+        )
+    later = _lock_bookings(cancelled.values("pk"))
+    later.sort(key=lambda other: other.dose.number)
+    for restored in [booking, *later]:
+        number = restored.dose.number
+        if restored.dose.given_at is not None:
+            raise BookingStateError(
+                f"Dose {number} has been recorded as given since, so 'did not attend' cannot "
+                "be undone: nothing was changed."
+            )
+        if restored.dose.bookings.active().exists():
+            raise BookingStateError(
+                f"Dose {number} has been booked again since, so 'did not attend' cannot be "
+                "undone: nothing was changed."
+            )
+        if Booking.objects.active().filter(slot=restored.slot_id).count() >= restored.slot.places:
+            raise BookingStateError(
+                f"The place of dose {number} on {restored.slot} has been taken since, so "
+                "'did not attend' cannot be undone: nothing was changed."
+            )
+    for restored in [booking, *later]:
+        restored.status = Booking.Status.BOOKED
+        restored.cancel_reason = ""
+        restored._history_user = undone_by
+        restored._change_reason = "'Did not attend' undone"
+        restored.save(update_fields=["status", "cancel_reason", "updated_at"])
+        _bump_calendar_sequence(restored.dose)
+    booking.restored_later = later
+    planning.refresh_next_due(course)
     return booking
 
 
@@ -1247,8 +1381,8 @@ def start_observation(*, booking: Booking, recorded_by, at: datetime | None = No
     return visit
 
 
-# The leaflet's observation: 60–90 minutes after the dose.
-MIN_OBSERVATION = timedelta(minutes=60)
+# The leaflet's observation: 60–90 minutes after the dose (one constant, on the visit).
+MIN_OBSERVATION = Visit.MIN_OBSERVATION
 
 
 @retry_when_busy

@@ -43,6 +43,8 @@ urlpatterns = [
     path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
     path("bookings/<int:booking_id>/arrived/", views.arrived, name="arrived"),
     path("bookings/<int:booking_id>/did-not-attend/", views.noshow, name="noshow"),
+    path("bookings/<int:booking_id>/undo-arrived/", views.undo_arrived, name="undo_arrived"),
+    path("bookings/<int:booking_id>/undo-did-not-attend/", views.undo_noshow, name="undo_noshow"),
     # The visit (issue 7): small POST endpoints that redirect back to `next`.
     path("visits/<int:booking_id>/checks/", visit_views.checks, name="visit_checks"),
     path("visits/<int:booking_id>/clear/", visit_views.clear, name="visit_clear"),

@@ -8,7 +8,9 @@ lay them out.
 
 import re
 from collections import defaultdict
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -22,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from schedules import calendar_grid, engine, planning, services
 from schedules.forms import AskClinicianForm, CancelForm, FindSlotsForm, SlotChoiceForm
-from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit
+from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit, Visit
 from tofersen_scheduler.dates import format_day
 
 # The name of the "Preview changes" button on pages that show a change before confirming it.
@@ -442,8 +444,12 @@ def arrived(request, booking_id: int):
     except services.ServiceError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{booking.dose.course.patient.full_name} has arrived.")
-    return _back(request, _day_url(booking.local_date))
+        messages.success(
+            request,
+            f"{booking.dose.course.patient.full_name} has arrived. Pressed by mistake? "
+            f"Undo within {_undo_minutes()} minutes.",
+        )
+    return board_response(request, booking)
 
 
 @login_required
@@ -460,7 +466,7 @@ def noshow(request, booking_id: int):
         messages.warning(
             request,
             f"{patient.full_name} did not attend: dose {booking.dose.number} is on the "
-            "Overdue & rebook list.",
+            f"Overdue & rebook list. Pressed by mistake? Undo within {_undo_minutes()} minutes.",
         )
         for other in booking.cancelled_later:
             messages.warning(
@@ -468,7 +474,48 @@ def noshow(request, booking_id: int):
                 f"Dose {other.dose.number} on {other.slot} was cancelled: it was counted from "
                 f"the missed dose. Rebook it after dose {booking.dose.number} is given.",
             )
-    return _back(request, _day_url(booking.local_date))
+    return board_response(request, booking)
+
+
+def _undo_minutes() -> int:
+    return int(Booking.UNDO_WINDOW.total_seconds() // 60)
+
+
+@login_required
+@change_permission
+@require_POST
+def undo_arrived(request, booking_id: int):
+    booking = _get_booking(booking_id)
+    try:
+        services.undo_arrived(booking=booking, undone_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Arrival undone: {booking.dose.course.patient.full_name} is waiting for arrival.",
+        )
+    return board_response(request, booking)
+
+
+@login_required
+@change_permission
+@require_POST
+def undo_noshow(request, booking_id: int):
+    booking = _get_booking(booking_id)
+    try:
+        booking = services.undo_no_show(booking=booking, undone_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"'Did not attend' undone: {booking.dose.course.patient.full_name} is booked "
+            f"again for dose {booking.dose.number}.",
+        )
+        for other in booking.restored_later:
+            messages.success(request, f"Dose {other.dose.number} on {other.slot} is booked again.")
+    return board_response(request, booking)
 
 
 # Day list and worklists ------------------------------------------------------------------------
@@ -485,9 +532,10 @@ def _phase_lookup(courses, *, unit, calendar, today):
     }
 
 
-def _slots_with_patients(unit: Unit, first: date, last: date):
-    """The unit's slots between two days with their (not cancelled) bookings, each booking's
-    course prefetched for the engine: a constant number of queries."""
+def _slots_with_patients(unit: Unit, first: date, last: date, *, slot_id: int | None = None):
+    """The unit's slots between two days (or the one slot `slot_id`) with their (not
+    cancelled) bookings, each booking's course prefetched for the engine: a constant number
+    of queries."""
     bookings = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
         .select_related("dose__course__patient", "visit")
@@ -498,9 +546,11 @@ def _slots_with_patients(unit: Unit, first: date, last: date):
         )
         .order_by("dose__course__patient__family_name", "pk")
     )
+    found = Slot.objects.between(unit, first, last)
+    if slot_id is not None:
+        found = found.filter(pk=slot_id)
     slots = list(
-        Slot.objects.between(unit, first, last)
-        .with_booked_count()
+        found.with_booked_count()
         .prefetch_related(Prefetch("bookings", queryset=bookings, to_attr="listed_bookings"))
         .order_by("start")
     )
@@ -523,37 +573,216 @@ def today(request):
 @view_permission
 @require_GET
 def day(request, day: date):
-    """The day list: who is coming, for which dose, and what has happened so far."""
+    """The flow board: each slot with its places and who is in it; each patient's identity,
+    where the visit is and the one next step (DESIGN §2 "Each visit")."""
     if not calendar_grid.in_range(day):
         raise Http404("No such day.")
     unit = Unit.current()
-    today_ = _today()
-    slots = _slots_with_patients(unit, day, day)
-    courses = {b.dose.course.pk: b.dose.course for s in slots for b in s.listed_bookings}
-    phases = _phase_lookup(
-        courses.values(), unit=unit, calendar=planning.open_calendar(unit, today_), today=today_
-    )
-    for slot in slots:
-        for booking in slot.listed_bookings:
-            course = booking.dose.course
-            booking.phase = phases.get(course.pk, {}).get(booking.dose.number, "")
-            booking.blockers = course.patient.treatment_blockers(on=day)
-    calendar = unit.calendar(day, day)
+    board = _board(request, unit, day)
     return render(
         request,
         "schedules/day.html",
         {
-            "day": day,
+            **board.context(),
             "unit": unit,
-            "today": today_,
-            "is_today": day == today_,
-            "slots": slots,
-            "closed": calendar.closure_reason(day),
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
-            "patient_count": sum(len(s.listed_bookings) for s in slots),
-            "here": request.get_full_path(),
+            "patient_count": sum(len(s.rows) for s in board.slots),
         },
+    )
+
+
+# The flow board --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One button on the board: a POST form (sent with htmx when JavaScript runs) or a link
+    to a page with a form (checks, give, not given, reschedule, cancel)."""
+
+    label: str
+    url: str
+    post: bool = False
+    style: str = "primary"
+
+
+@dataclass
+class BoardRow:
+    booking: Booking
+    stage: str
+    phase: str
+    blockers: list[str]
+    visit: Visit | None
+    primary: Action | None
+    more: list[Action]
+    undo: Action | None
+    undo_deadline: datetime | None
+    minutes_observed: int | None
+    guidance: str
+    waiting_for: str
+
+    @property
+    def patient(self):
+        return self.booking.dose.course.patient
+
+
+@dataclass
+class BoardSlot:
+    slot: Slot
+    rows: list[BoardRow] = field(default_factory=list)
+
+    # A bed is taken by a patient booked, here, or given the dose today (in observation until
+    # discharged); the booking rule counts only the first two, as a given dose's slot has
+    # started and cannot be booked any more.
+    TAKING_A_PLACE = (Booking.Status.BOOKED, Booking.Status.ARRIVED, Booking.Status.FULFILLED)
+
+    @property
+    def booked(self) -> int:
+        return sum(1 for row in self.rows if row.booking.status in self.TAKING_A_PLACE)
+
+    @property
+    def free(self) -> int:
+        return max(self.slot.places - self.booked, 0)
+
+
+@dataclass
+class Board:
+    day: date
+    today: date
+    closed: str
+    here: str
+    slots: list[BoardSlot]
+
+    def context(self) -> dict:
+        return {
+            "day": self.day,
+            "today": self.today,
+            "is_today": self.day == self.today,
+            "closed": self.closed,
+            "here": self.here,
+            "board": self,
+            "slots": self.slots,
+        }
+
+
+def _board(request, unit: Unit, day: date, *, slot_id: int | None = None) -> Board:
+    today_ = _today()
+    now = timezone.now()
+    here = request.get_full_path() if request.method == "GET" else ""
+    here = here or _safe_next(request) or _day_url(day)
+    closed = unit.calendar(day, day).closure_reason(day)
+    slots = _slots_with_patients(unit, day, day, slot_id=slot_id)
+    courses = {b.dose.course.pk: b.dose.course for s in slots for b in s.listed_bookings}
+    phases = _phase_lookup(
+        courses.values(), unit=unit, calendar=planning.open_calendar(unit, today_), today=today_
+    )
+    board = Board(day=day, today=today_, closed=closed, here=here, slots=[])
+    for slot in slots:
+        board_slot = BoardSlot(slot=slot)
+        for booking in slot.listed_bookings:
+            course = booking.dose.course
+            board_slot.rows.append(
+                _board_row(
+                    request.user,
+                    booking,
+                    board,
+                    now=now,
+                    phase=phases.get(course.pk, {}).get(booking.dose.number, ""),
+                    blockers=course.patient.treatment_blockers(on=day),
+                )
+            )
+        board.slots.append(board_slot)
+    return board
+
+
+def _board_row(user, booking: Booking, board: Board, *, now, phase, blockers) -> BoardRow:
+    """What one row offers: the next step as one button, the rest under "More"."""
+    stage, visit, day, today_ = booking.stage, booking.visit_or_none, board.day, board.today
+    pk, here = booking.pk, board.here
+
+    def link(name, label, style="primary"):
+        return Action(label, f"{reverse(name, args=[pk])}?next={quote(here)}", style=style)
+
+    def post(name, label, style="primary"):
+        return Action(label, reverse(name, args=[pk]), post=True, style=style)
+
+    may_give = user.has_perm("schedules.record_administration")
+    primary, more, guidance, waiting_for = None, [], "", ""
+    if stage == Visit.Stage.BOOKED:
+        if board.closed and day >= today_:
+            guidance = "Unit closed: reschedule this booking."
+            primary = link("schedules:reschedule", "Reschedule")
+        elif day == today_:
+            primary = post("schedules:arrived", "Arrived")
+        elif day < today_:
+            primary = (
+                link("schedules:visit_give", "Record given (late)")
+                if may_give
+                else link("schedules:visit_not_given", "Not given")
+            )
+        if day <= today_:
+            more.append(post("schedules:noshow", "Did not attend", "outline-danger"))
+        if day < today_ and may_give:
+            more.append(link("schedules:visit_not_given", "Not given", "outline-danger"))
+        if day >= today_:
+            if primary is None or primary.label != "Reschedule":
+                more.append(link("schedules:reschedule", "Reschedule", "outline-primary"))
+            more.append(link("schedules:cancel", "Cancel", "outline-secondary"))
+    elif stage == Visit.Stage.ARRIVED:
+        if visit is not None and visit.needs_clinician:
+            if may_give:
+                primary = link("schedules:visit_clear", "Clinician decision", "warning")
+            else:
+                waiting_for = "A clinician must decide before the dose is given."
+            more.append(link("schedules:visit_checks", "Pre-dose checks", "outline-primary"))
+        else:
+            primary = link("schedules:visit_checks", "Pre-dose checks")
+        more.append(link("schedules:visit_not_given", "Not given", "outline-danger"))
+    elif stage == Visit.Stage.CHECKS_DONE:
+        if may_give:
+            primary = link("schedules:visit_give", "Record dose given", "success")
+        else:
+            waiting_for = "Checks done: a clinician records the dose."
+        more.append(link("schedules:visit_not_given", "Not given", "outline-danger"))
+    elif stage == Visit.Stage.GIVEN:
+        primary = post("schedules:visit_observe", "Start observation")
+        more.append(post("schedules:visit_discharge", "Discharge", "outline-success"))
+    elif stage == Visit.Stage.OBSERVATION:
+        primary = post("schedules:visit_discharge", "Discharge", "success")
+    undo, deadline = None, booking.undo_deadline
+    if deadline is not None and now <= deadline:
+        if stage == Visit.Stage.NOSHOW:
+            undo = post("schedules:undo_noshow", "Undo did not attend", "outline-dark")
+        else:
+            undo = post("schedules:undo_arrived", "Undo arrived", "outline-dark")
+    return BoardRow(
+        booking=booking,
+        stage=stage,
+        phase=phase,
+        blockers=blockers,
+        visit=visit,
+        primary=primary,
+        more=more,
+        undo=undo,
+        undo_deadline=deadline if undo else None,
+        minutes_observed=visit.minutes_observed(now) if visit else None,
+        guidance=guidance,
+        waiting_for=waiting_for,
+    )
+
+
+def board_response(request, booking: Booking):
+    """After a board button: with htmx, the booking's slot re-rendered in place and the
+    messages swapped out of band (announced by their live region); without JavaScript,
+    back to the page the button was on (POST/redirect/GET)."""
+    if not request.htmx:
+        return _back(request, _day_url(booking.local_date))
+    unit = Unit.current()
+    board = _board(request, unit, booking.local_date, slot_id=booking.slot_id)
+    return render(
+        request,
+        "schedules/board/_htmx_slot.html",
+        {**board.context(), "unit": unit, "board_slot": board.slots[0]},
     )
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from schedules import planning, services
 from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse
-from schedules.views import _back, _day_url, _safe_next
+from schedules.views import _back, _day_url, _safe_next, board_response
 from schedules.visit_forms import (
     AdverseEventForm,
     ChecksForm,
@@ -200,7 +200,7 @@ def observe(request, booking_id: int):
         messages.error(request, str(error))
     else:
         messages.success(request, "Observation started (60–90 minutes).")
-    return _back(request, _day_url(booking.local_date))
+    return board_response(request, booking)
 
 
 @login_required
@@ -216,7 +216,7 @@ def discharge(request, booking_id: int):
         messages.success(request, f"{booking.dose.course.patient.full_name} discharged.")
         for warning in visit.warnings:
             messages.warning(request, warning)
-    return _back(request, _day_url(booking.local_date))
+    return board_response(request, booking)
 
 
 # Adverse events and the review ----------------------------------------------------------------

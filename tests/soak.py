@@ -239,6 +239,18 @@ def op_no_show(world, rng):
     return Done("did not attend", ("status", booking.pk, Booking.Status.NOSHOW))
 
 
+def op_undo(world, rng):
+    """Undo an arrival or a 'did not attend' (a mis-click on the flow board)."""
+    booking = _today_booking(world, rng)
+    if booking.status == Booking.Status.ARRIVED:
+        booking = services.undo_arrived(booking=booking, undone_by=_nurse(world))
+    elif booking.status == Booking.Status.NOSHOW:
+        booking = services.undo_no_show(booking=booking, undone_by=_nurse(world))
+    else:
+        return None
+    return Done("undo", ("status", booking.pk, Booking.Status.BOOKED))
+
+
 def op_checks(world, rng):
     booking = _today_booking(world, rng)
     services.record_checks(
@@ -341,6 +353,7 @@ MIX = [
     ("reschedule", op_reschedule),
     ("arrived", op_arrived),
     ("did not attend", op_no_show),
+    ("undo", op_undo),
     ("checks", op_checks),
     ("record given", op_record_given),
     ("not given", op_not_given),

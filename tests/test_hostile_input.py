@@ -162,6 +162,8 @@ FORMS = [
     Form("schedules:cancel", _booking, {"reason": "Patient unwell"}),
     Form("schedules:arrived", _booking, {"next": "/today/"}),
     Form("schedules:noshow", _booking, {"next": "/today/"}),
+    Form("schedules:undo_arrived", _booking, {"next": "/today/"}),
+    Form("schedules:undo_noshow", _booking, {"next": "/today/"}),
     Form("schedules:generate_slots", lambda w: {}, {"next": "/calendar/"}),
     Form(
         "schedules:ask_clinician",

@@ -101,6 +101,14 @@ def test_every_write_locks_course_then_slots_then_bookings_then_dose_never_the_u
                 booking=Booking.objects.get(dose__course=course, dose__number=1, status="booked"),
                 marked_by=nurse,
             ),
+            "undo arrived": lambda: services.undo_arrived(
+                booking=Booking.objects.get(dose__course=course, dose__number=1, status="arrived"),
+                undone_by=nurse,
+            ),
+            "arrived again": lambda: services.mark_arrived(
+                booking=Booking.objects.get(dose__course=course, dose__number=1, status="booked"),
+                marked_by=nurse,
+            ),
             "checks": lambda: services.record_checks(
                 booking=Booking.objects.get(dose__course=course, dose__number=1, status="arrived"),
                 recorded_by=nurse,
@@ -122,6 +130,12 @@ def test_every_write_locks_course_then_slots_then_bookings_then_dose_never_the_u
                 course=other, number=1, slot=today, booked_by=nurse
             ),
             "did not attend": lambda: services.mark_no_show(
+                booking=Booking.objects.get(dose__course=other), marked_by=nurse
+            ),
+            "undo did not attend": lambda: services.undo_no_show(
+                booking=Booking.objects.get(dose__course=other), undone_by=nurse
+            ),
+            "did not attend again": lambda: services.mark_no_show(
                 booking=Booking.objects.get(dose__course=other), marked_by=nurse
             ),
             "book third": lambda: services.book_dose_number(

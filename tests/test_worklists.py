@@ -241,7 +241,7 @@ def test_day_list_shows_the_patients_and_actions(unit, nurse, nurse_client, froz
     assert "Booked" in page
     assert reverse("schedules:arrived", args=[booking.pk]) in page
     assert reverse("schedules:noshow", args=[booking.pk]) in page
-    assert "1 place free" in page
+    assert "1 of 2 places booked · 1 free" in page
     assert "data-print" in page  # static/js/app.js prints (strict CSP: no inline handler)
 
 

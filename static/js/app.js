@@ -100,3 +100,27 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+// The flow board's observation timers: the minutes since observation started, counted on
+// from what the server rendered (so a ward PC's wrong clock does not matter), with no request
+// (so an open board does not keep an idle session signed in).
+(function () {
+  "use strict";
+  var seen = new WeakMap();
+  function tick() {
+    var now = performance.now();
+    document.querySelectorAll("[data-observation-minutes]").forEach(function (timer) {
+      if (!seen.has(timer)) {
+        seen.set(timer, now);
+        return;
+      }
+      var base = parseInt(timer.getAttribute("data-observation-minutes"), 10);
+      var minutes = timer.querySelector("[data-minutes]");
+      if (!Number.isNaN(base) && minutes) {
+        minutes.textContent = base + Math.floor((now - seen.get(timer)) / 60000) + " min";
+      }
+    });
+  }
+  tick();
+  window.setInterval(tick, 5000);
+})();

@@ -24,12 +24,13 @@ import pytest
 import time_machine
 from django.db import connections
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import sync_playwright
 
 from schedules import services
-from schedules.models import Slot
+from schedules.models import Closure, Slot
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import PASSWORD, make_patient, make_user
+from tests.conftest import PASSWORD, give_dose, make_patient, make_user
 from tests.test_booking import make_course
 
 pytestmark = [
@@ -60,6 +61,7 @@ PAGES = [
     Audited("login", lambda d: reverse("login")),
     Audited("today", _u("schedules:today")),
     Audited("day", lambda d: reverse("schedules:day", args=[MONDAY + timedelta(days=1)])),
+    Audited("day-closed", lambda d: reverse("schedules:day", args=[MONDAY + timedelta(days=2)])),
     Audited("needs-booking", _u("schedules:needs_booking")),
     Audited("overdue", _u("schedules:overdue")),
     Audited("month", _u("schedules:calendar")),
@@ -117,6 +119,28 @@ def _demo_records(unit):
     paused = make_course(paused_patient, start=MONDAY - timedelta(days=3))
     services.pause_course(course=paused, on=MONDAY, reason="side_effects", recorded_by=admin)
     new = make_patient("H888888", given_name="Rosalind", family_name="Franklin")
+    # The flow board at every stage: one arrived (its undo offered), one in observation, and
+    # a closed day with a booking on it that the board says to reschedule.
+    arrived = make_course(make_patient("H222222", given_name="Ada", family_name="Byron"), MONDAY)
+    arrived_booking = services.book_dose_number(
+        course=arrived, number=1, slot=slot, booked_by=admin
+    )
+    services.mark_arrived(booking=arrived_booking, marked_by=admin)
+    observed = make_course(make_patient("H333333", given_name="Max", family_name="Born"), MONDAY)
+    second = Slot.objects.filter(start__date=MONDAY).order_by("start")[1]
+    services.book_dose_number(course=observed, number=1, slot=second, booked_by=admin)
+    given = give_dose(services.dose_for(course=observed, number=1), timezone.now(), admin)
+    services.start_observation(booking=given.bookings.get(), recorded_by=admin)
+    closed_day = MONDAY + timedelta(days=2)
+    services.book_dose_number(
+        course=make_course(make_patient("H444444", family_name="Closed"), closed_day),
+        number=1,
+        slot=Slot.objects.filter(start__date=closed_day).order_by("start").first(),
+        booked_by=admin,
+    )
+    Closure.objects.create(
+        unit=unit, start_date=closed_day, end_date=closed_day, reason="Staff training"
+    )
     return SimpleNamespace(
         patient_id=grace.pk,
         course_id=course.pk,

@@ -96,6 +96,7 @@ def test_visit_ended_not_given_is_rebooked(live_server, booked_today, nurse, pag
         log_in(page, live_server, "nurse")
         page.goto(live_server.url + reverse("schedules:today"))
         arrive_and_check(page)
+        row(page).locator("summary").click()  # "More": the flow board's quieter actions
         row(page).get_by_role("link", name="Not given").click()
         page.get_by_label("Reason").select_option("lp_unsuccessful")
         page.get_by_role("button", name="Record not given").click()
