@@ -74,13 +74,16 @@ def test_nurse_books_finds_moves_and_marks_arrived(
     screenshot("calendar-week")
 
     nav(page, "Today").click()
-    expect(page.get_by_role("heading", name="Day list: Monday 2 March 2026")).to_be_visible()
+    expect(page.get_by_role("heading", name="Day list: Mon 2 Mar 2026")).to_be_visible()
+    # The flow board: each slot (time and places) with who is in it (issue 10).
+    slot = page.locator("tbody.board-slot").filter(has_text="Grace Hopper")
+    expect(slot).to_contain_text("09:00–11:00")
     row = page.get_by_role("row").filter(has_text="Grace Hopper")
     expect(row).to_contain_text("H123456")
-    expect(row).to_contain_text("09:00–11:00")
     expect(row).to_contain_text("Dose 1 loading")
     screenshot("day-list")
 
+    row.get_by_text("More").click()
     row.get_by_role("link", name="Reschedule").click()
     expect(page.get_by_role("heading", name="Reschedule dose 1 for Grace Hopper")).to_be_visible()
     page.get_by_label("Mon 2 Mar 2026, 11:00").check()
@@ -91,13 +94,14 @@ def test_nurse_books_finds_moves_and_marks_arrived(
     expect(page.get_by_role("alert").first).to_contain_text("Moved dose 1 for Grace Hopper")
 
     nav(page, "Today").click()
+    slot = page.locator("tbody.board-slot").filter(has_text="Grace Hopper")
+    expect(slot).to_contain_text("11:00–13:00")
     row = page.get_by_role("row").filter(has_text="Grace Hopper")
-    expect(row).to_contain_text("11:00–13:00")
     row.get_by_role("button", name="Arrived").click()
     expect(page.get_by_role("alert").first).to_contain_text("Grace Hopper has arrived")
     row = page.get_by_role("row").filter(has_text="Grace Hopper")
     expect(row).to_contain_text("Arrived")
-    expect(row.get_by_role("button", name="Arrived")).to_have_count(0)
+    expect(row.get_by_role("button", name="Arrived", exact=True)).to_have_count(0)
     screenshot("arrived")
 
     active = Booking.objects.active().get(dose__course__patient=patient)
