@@ -439,19 +439,22 @@ def _phase_lookup(courses, *, unit, calendar, today):
     }
 
 
-def _slots_with_patients(unit: Unit, first: date, last: date):
-    """The unit's slots between two days with their (not cancelled) bookings, each booking's
-    course prefetched for the engine: a constant number of queries."""
+def _slots_with_patients(unit: Unit, first: date, last: date, *, for_planning: bool = True):
+    """The unit's slots between two days with their (not cancelled) bookings: a constant
+    number of queries. `for_planning` prefetches each booking's course for the engine and
+    the patient's consents (the day list shows phases and blockers); the week shows only
+    names, dose numbers and statuses, so it leaves them out."""
     bookings = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
         .select_related("dose__course__patient", "visit")
-        .prefetch_related(
+        .order_by("dose__course__patient__family_name", "pk")
+    )
+    if for_planning:
+        bookings = bookings.prefetch_related(
             "dose__course__events",
             "dose__course__patient__consents",
             Prefetch("dose__course__doses", queryset=Dose.objects.with_active_booking()),
         )
-        .order_by("dose__course__patient__family_name", "pk")
-    )
     slots = list(
         Slot.objects.between(unit, first, last)
         .with_booked_count()
@@ -655,7 +658,7 @@ def week(request):
         else:
             anchor = parsed
     days = calendar_grid.week_of(anchor)
-    slots = _slots_with_patients(unit, days[0], days[-1])
+    slots = _slots_with_patients(unit, days[0], days[-1], for_planning=False)
     calendar = unit.calendar(days[0], days[-1])
     by_day = defaultdict(list)
     for slot in slots:
