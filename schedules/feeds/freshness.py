@@ -54,6 +54,7 @@ class Freshness:
     owner_id: int | None
     last_fetched_at: datetime | None
     state: FeedState
+    today: date  # the day the validators are for: build the calendar for the same day
 
 
 def _history(name: str, source: str) -> dict:
@@ -188,12 +189,14 @@ def _find(kind: str, parameter, today: date | None) -> Freshness | None:
     if unit is None:
         return None
     stamps = {name: _moment(getattr(unit, name)) for name in names}
+    today = today or timezone.localdate()
     return Freshness(
         unit=unit,
         token_id=unit.token_id,
         owner_id=unit.token_owner,
         last_fetched_at=_moment(unit.token_fetched),
-        state=state(unit, stamps, today or timezone.localdate()),
+        state=state(unit, stamps, today),
+        today=today,
     )
 
 

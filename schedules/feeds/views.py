@@ -109,7 +109,7 @@ def _patient_body(found: freshness.Freshness) -> bytes:
     cache = caches[FEED_CACHE]
     body = cache.get(key)
     if body is None:
-        body = ical.patient_calendar(found.owner_id, found.unit).to_ical()
+        body = ical.patient_calendar(found.owner_id, found.unit, today=found.today).to_ical()
         cache.set(key, body, FEED_CACHE_SECONDS)
     return body
 
@@ -132,7 +132,9 @@ def staff_feed(request, token: str):
     found = freshness.staff_feed(feed_token)
     if found is None:
         Unit.current()  # raises UnitMissing
-    return _serve(request, found.state, lambda: ical.staff_calendar(found.unit).to_ical())
+    return _serve(
+        request, found.state, lambda: ical.staff_calendar(found.unit, today=found.today).to_ical()
+    )
 
 
 @require_safe
