@@ -56,7 +56,7 @@ def patient_list(request):
         messages.error(
             request, "Search for a name, hospital number or NHS number (100 characters at most)."
         )
-    patients = Patient.objects.prefetch_related(
+    listed = Patient.objects.prefetch_related(
         Prefetch("courses", queryset=_open_courses(), to_attr="open_courses")
     )
     if query:
@@ -67,12 +67,20 @@ def patient_list(request):
         digits = normalise_nhs_number(query)
         if digits.isdigit():
             match |= Q(nhs_number__contains=digits)
+        found = Patient.objects.all()
         similarity = similar_name(query)
         if similarity is not None:
-            patients = patients.alias(similarity=similarity)
+            found = found.alias(similarity=similarity)
             match |= Q(similarity__gte=SIMILAR_ENOUGH)
-        patients = patients.filter(match)
-    page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+        # The match reads every row (a substring and a trigram similarity): run it once, for
+        # the matching ids in the list's order, which give the count and the page; the page's
+        # patients are then read by id (issue 8: a count and a page were two full scans).
+        ids = list(found.filter(match).values_list("pk", flat=True))
+        page = Paginator(ids, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
+        by_id = listed.in_bulk(page.object_list)
+        page.object_list = [by_id[pk] for pk in page.object_list]
+    else:
+        page = Paginator(listed, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
 
     courses = [patient.open_courses[0] for patient in page if patient.open_courses]
     # count=1: the doses given and the next one, all the list shows.

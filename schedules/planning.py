@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.paginator import Page, Paginator
+from django.db import transaction
 from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 
@@ -337,33 +338,56 @@ def refresh_next_due(course: TreatmentCourse, *, today: date | None = None) -> N
     ProjectedDose.objects.bulk_create(projections(plan, today))
 
 
-def refresh_all(*, today: date | None = None, batch: int = 500) -> int:
-    """The nightly pass: every open course's outlook, in batches (a constant memory)."""
+# Courses the nightly pass refreshes in one transaction: their locks are held for the time it
+# takes to plan them (tens of milliseconds), so a nurse's write never waits long behind it.
+REFRESH_BATCH = 50
+
+
+def refresh_all(*, today: date | None = None, batch: int = REFRESH_BATCH) -> int:
+    """The nightly pass: every open course's outlook, a few courses a short transaction.
+
+    1. List the open courses' ids (no lock).
+    2. For each batch, in its own transaction, lock the courses (lock order step 1, by id, as
+       the services do: `schedules/services.py`), skipping any a service holds, and only then
+       read their facts, so an outlook is never written from facts a service has since
+       changed (a stale outlook would hide a due dose from Needs booking for a night).
+    3. Plan them and write their outlooks and projected doses.
+
+    A skipped course is not missed: the service holding it calls `refresh_next_due` as its
+    last step, inside its transaction, from facts at least as new as ours. Returns how many
+    courses were refreshed.
+    """
     today = today or timezone.localdate()
     unit = Unit.current()
     calendar = open_calendar(unit, today)
-    courses = TreatmentCourse.objects.exclude(status=TreatmentCourse.Status.STOPPED)
-    ids = list(courses.order_by("pk").values_list("pk", flat=True))
+    open_courses = TreatmentCourse.objects.exclude(status=TreatmentCourse.Status.STOPPED)
+    ids = list(open_courses.order_by("pk").values_list("pk", flat=True))
     done = 0
     for first in range(0, len(ids), batch):
-        chunk = TreatmentCourse.objects.filter(pk__in=ids[first : first + batch]).prefetch_related(
-            "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
-        )
-        plans = [plan_for(c, today=today, unit=unit, calendar=calendar) for c in chunk]
-        rows = [
-            CourseOutlook(course=plan.course, refreshed_on=today, **outlook_values(plan))
-            for plan in plans
-        ]
-        ProjectedDose.objects.filter(course__in=[plan.course for plan in plans]).delete()
-        ProjectedDose.objects.bulk_create(
-            [projected for plan in plans for projected in projections(plan, today)]
-        )
-        CourseOutlook.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["course"],
-            update_fields=["next_due", "next_number", "problem", "flagged", "refreshed_on"],
-        )
+        with transaction.atomic():
+            chunk = list(
+                open_courses.filter(pk__in=ids[first : first + batch])
+                .select_for_update(of=("self",), no_key=True, skip_locked=True)
+                .order_by("pk")
+                .prefetch_related(
+                    "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
+                )
+            )
+            plans = [plan_for(c, today=today, unit=unit, calendar=calendar) for c in chunk]
+            rows = [
+                CourseOutlook(course=plan.course, refreshed_on=today, **outlook_values(plan))
+                for plan in plans
+            ]
+            ProjectedDose.objects.filter(course__in=chunk).delete()
+            ProjectedDose.objects.bulk_create(
+                [projected for plan in plans for projected in projections(plan, today)]
+            )
+            CourseOutlook.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["course"],
+                update_fields=["next_due", "next_number", "problem", "flagged", "refreshed_on"],
+            )
         done += len(rows)
     # A stopped course has nothing to book.
     ProjectedDose.objects.filter(course__status=TreatmentCourse.Status.STOPPED).delete()

@@ -532,20 +532,24 @@ def _phase_lookup(courses, *, unit, calendar, today):
     }
 
 
-def _slots_with_patients(unit: Unit, first: date, last: date, *, slot_id: int | None = None):
+def _slots_with_patients(
+    unit: Unit, first: date, last: date, *, slot_id: int | None = None, for_planning: bool = True
+):
     """The unit's slots between two days (or the one slot `slot_id`) with their (not
-    cancelled) bookings, each booking's course prefetched for the engine: a constant number
-    of queries."""
+    cancelled) bookings: a constant number of queries. `for_planning` prefetches each
+    booking's course for the engine and the patient's consents (the day list shows phases and
+    blockers); the week shows only names, dose numbers and statuses, so it leaves them out."""
     bookings = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
         .select_related("dose__course__patient", "visit")
-        .prefetch_related(
+        .order_by("dose__course__patient__family_name", "pk")
+    )
+    if for_planning:
+        bookings = bookings.prefetch_related(
             "dose__course__events",
             "dose__course__patient__consents",
             Prefetch("dose__course__doses", queryset=Dose.objects.with_active_booking()),
         )
-        .order_by("dose__course__patient__family_name", "pk")
-    )
     found = Slot.objects.between(unit, first, last)
     if slot_id is not None:
         found = found.filter(pk=slot_id)
@@ -961,7 +965,7 @@ def week(request):
         else:
             anchor = parsed
     days = calendar_grid.week_of(anchor)
-    slots = _slots_with_patients(unit, days[0], days[-1])
+    slots = _slots_with_patients(unit, days[0], days[-1], for_planning=False)
     calendar = unit.calendar(days[0], days[-1])
     by_day = defaultdict(list)
     for slot in slots:

@@ -8,6 +8,7 @@ from datetime import date, time
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import caches
 
 from patients.models import Consent, Patient
 from schedules.models import SessionTemplate, Unit
@@ -48,6 +49,13 @@ def nurse_client(client, nurse):
 def clinician_client(client, clinician):
     client.force_login(clinician)
     return client
+
+
+@pytest.fixture(autouse=True)
+def empty_caches():
+    """Caches live as long as the process; a test starts with none of another test's."""
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -72,6 +72,24 @@ def test_week_shows_each_slot_with_its_patients(booked, nurse_client):
     assert "?week=2026-02-23" in page and "?week=2026-03-09" in page
 
 
+def test_week_queries_do_not_grow_with_its_patients(
+    booked, unit, nurse, nurse_client, django_assert_num_queries
+):
+    """A constant number of queries (issue 8: a full week at 5,000 patients sat at the
+    150 ms line): adding patients and their history adds rows, not queries."""
+    url = reverse("schedules:week")
+    nurse_client.get(url)
+    with django_assert_num_queries(8):
+        nurse_client.get(url)
+    slots = list(Slot.objects.on_day(unit, MONDAY).order_by("-start"))
+    for index, slot in enumerate([slots[0], slots[0], slots[1]]):
+        course = make_course(make_patient(f"C2{index}", family_name=f"Patient{index}"), MONDAY)
+        services.book_dose_number(course=course, number=1, slot=slot, booked_by=nurse)
+    with django_assert_num_queries(8):
+        page = nurse_client.get(url).content.decode()
+    assert "Patient0" in page and "Patient2" in page
+
+
 def test_week_from_any_day_starts_on_monday(booked, nurse_client):
     page = nurse_client.get(reverse("schedules:week"), {"week": "2026-03-04"}).content.decode()
     assert "Week of Mon 2 Mar 2026" in page

@@ -5,16 +5,17 @@ one write at a time, and show what a nurse sees when the database still reports 
 """
 
 import re
+import threading
 from datetime import date, timedelta
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patients.models import Consent
-from schedules import retry, services
-from schedules.models import Booking, CourseEvent, Slot
+from schedules import planning, retry, services
+from schedules.models import Booking, CourseEvent, CourseOutlook, Slot
 from tests.conftest import VIAL, make_patient
 from tests.test_booking import MONDAY, at, book_url, frozen, make_course, make_slot
 from tests.test_concurrency import race
@@ -273,3 +274,57 @@ def test_booking_a_slot_removed_meanwhile_is_refused_not_a_500(unit, nurse):
         with pytest.raises(services.SlotUnavailable, match="no longer offered"):
             services.book_dose_number(course=course, number=1, slot=form_slot, booked_by=nurse)
     assert not course.doses.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_nightly_refresh_writes_outlooks_under_the_course_lock_and_skips_a_held_course(unit):
+    """The nightly pass (`refresh_next_due`) locks each course before reading its facts, and
+    passes over a course a service holds (that service refreshes its outlook itself), so it
+    never writes an outlook from facts the service has just changed. On PostgreSQL a second
+    connection holds one course; SQLite has no row locks (IMMEDIATE transactions serialise
+    writers), so there the pass refreshes every course."""
+    row_locks = connection.features.has_select_for_update
+    stale = date(2000, 1, 3)
+    with frozen(MONDAY):
+        held = make_course(make_patient("H750"))
+        free = make_course(make_patient("H751"))
+        CourseOutlook.objects.update(next_due=stale)  # as if time had passed since
+
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_course():  # a service in the middle of its transaction
+            try:
+                with transaction.atomic():
+                    services._lock_course(held)
+                    holding.set()
+                    release.wait(timeout=20)
+            finally:
+                connection.close()
+
+        holder = threading.Thread(target=hold_course)
+        if row_locks:
+            holder.start()
+            assert holding.wait(timeout=10)
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                refreshed = planning.refresh_all(today=MONDAY)
+        finally:
+            release.set()
+            if row_locks:
+                holder.join(timeout=20)
+
+    outlooks = dict(CourseOutlook.objects.values_list("course_id", "next_due"))
+    assert outlooks[free.pk] == MONDAY  # dose 1 due on the start day
+    if not row_locks:
+        assert refreshed == 2 and outlooks[held.pk] == MONDAY
+        return
+    assert refreshed == 1
+    assert outlooks[held.pk] == stale, "wrote the outlook of a course a service holds"
+    sql = [query["sql"] for query in queries.captured_queries]
+    locking = [index for index, text in enumerate(sql) if "FOR NO KEY UPDATE" in text]
+    assert locking and all("SKIP LOCKED" in sql[index] for index in locking)
+    assert {table for table, _ in locks_taken(queries.captured_queries)} == {
+        "schedules_treatmentcourse"
+    }
+    first_write = next(i for i, text in enumerate(sql) if "schedules_courseoutlook" in text)
+    assert locking[0] < first_write

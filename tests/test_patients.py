@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from patients import views as patient_views
 from patients.models import Patient
 from tests.conftest import make_patient
 
@@ -71,6 +72,31 @@ def test_nhs_number_is_optional(clinician_client):
     clinician_client.post(reverse("patients:create"), {**VALID, "nhs_number": ""})
 
     assert Patient.objects.get().nhs_number == ""
+
+
+def test_search_pages_in_list_order_with_constant_queries(
+    nurse_client, monkeypatch, django_assert_num_queries
+):
+    """The match runs once for the ids (count and page); the page's patients are read by
+    id, in the list's order (family name, given name), and queries do not grow with matches."""
+    monkeypatch.setattr(patient_views, "PATIENTS_PER_PAGE", 2)
+    for number, given in enumerate(["Eve", "Bob", "Cy"]):
+        make_patient(f"H3000{number}", given_name=given, family_name="Shah")
+    make_patient("H30009", given_name="Zed", family_name="Other")
+    url = reverse("patients:list")
+    nurse_client.get(url, {"q": "shah"})
+    with django_assert_num_queries(8):
+        first = nurse_client.get(url, {"q": "shah"}).content.decode()
+    for number, given in enumerate(["Alwyn", "Di"], start=3):
+        make_patient(f"H3000{number}", given_name=given, family_name="Shah")
+    with django_assert_num_queries(8):
+        second = nurse_client.get(url, {"q": "shah", "page": 2}).content.decode()
+
+    assert "3 patients matching" in first and "Alwyn" not in first
+    assert first.index("Bob") < first.index("Cy") and "Eve" not in first
+    assert "5 patients matching" in second and "Page 2 of 3" in second
+    assert second.index("Cy") < second.index("Di")
+    assert "Zed" not in second and "Alwyn" not in second
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ PAGES = [
     ("schedules:overdue", None, "", 20),  # + courses on hold, + the clinician hand-offs
     ("schedules:calendar", None, "", 12),  # + the forecast of unbooked demand
     ("schedules:calendar", None, "?month=2026-04", 12),
-    ("schedules:week", None, "", 12),
+    ("schedules:week", None, "", 8),  # names, doses and statuses only: no plan to prefetch
 ]
 
 

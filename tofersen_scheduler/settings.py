@@ -133,6 +133,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Caches hold nothing that is not in the database: each app server keeps its own, in memory.
+# "feeds": rendered calendar feeds keyed by their ETag (schedules/feeds/views.py), at most a
+# few kilobytes a patient.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "feeds": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "feeds",
+        "OPTIONS": {"MAX_ENTRIES": env_int("FEED_CACHE_ENTRIES", 10000)},
+    },
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -5,16 +5,14 @@ calendar, so it holds no health information: no drug or condition, no name, no n
 summary is the unit's neutral `calendar_title`, the location its address, the description when
 to arrive, how long the visit lasts and who to call if unwell afterwards (DESIGN §2 safety net).
 
-Stable bytes: every timestamp in a calendar comes from a stored fact, so the bytes (and the
-feed's ETag) change only when the data does. `patient_feed_state()` and `staff_feed_state()`
-compute the validators with a few aggregate queries, so a conditional GET answers 304 without
-building anything.
+Stable bytes: every timestamp in a calendar comes from a stored fact, so the bytes change only
+when the data does; `schedules.feeds.freshness` computes the validators (ETag, Last-Modified)
+from those facts in one query, so a conditional GET answers 304 without building anything.
 """
 
 from __future__ import annotations
 
 import calendar as month_calendar
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Min, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Prefetch
 from django.utils import timezone
 from icalendar import (
     Alarm,
@@ -38,10 +36,7 @@ from patients.models import Patient
 from schedules import engine, planning
 from schedules.models import (
     Booking,
-    Closure,
     Dose,
-    SessionTemplate,
-    Slot,
     TreatmentCourse,
     Unit,
 )
@@ -450,120 +445,3 @@ def booking_calendar(booking: Booking) -> Calendar:
     unit = booking.slot.unit
     cal = new_calendar(unit, name=calendar_name(unit), publish_feed=False)
     return _finish(cal, [appointment_event(booking, unit)], unit, booking.slot.local_date)
-
-
-# Conditional GET -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FeedState:
-    etag: str
-    last_modified: datetime
-
-
-_EDIT_ANNOTATIONS = ("slot_edited", "closure_edited", "session_edited", "unit_edited")
-
-
-def _newest_edit(model, **filters):
-    return Subquery(
-        model.history.filter(**filters).order_by("-history_date").values("history_date")[:1]
-    )
-
-
-def feed_unit() -> Unit:
-    """`Unit.current()` with, in the same query, when the admin last changed what the feeds
-    read without an updated_at of its own: slot times, closures and sessions (they move "as
-    soon as possible"), and the unit's details. Every such edit leaves a history row."""
-    unit = _with_edits(Unit.objects.order_by("pk")).first()
-    return unit if unit is not None else Unit.current()
-
-
-def _with_edits(units):
-    return units.annotate(
-        slot_edited=_newest_edit(Slot, unit_id=OuterRef("pk"), history_type="~"),
-        closure_edited=_newest_edit(Closure, unit_id=OuterRef("pk")),
-        session_edited=_newest_edit(SessionTemplate, unit_id=OuterRef("pk")),
-        unit_edited=_newest_edit(Unit, id=OuterRef("pk")),
-    )
-
-
-def _state(parts: list, stamps: list, unit: Unit, today: date) -> FeedState:
-    """ETag from everything the calendar is built from; Last-Modified the newest stored
-    timestamp, but never before the unit's midnight: the window and the projections move
-    with the date."""
-    midnight = datetime.combine(today, time.min, tzinfo=unit.zone)
-    unit_facts = [
-        unit.pk,
-        unit.name,
-        unit.address,
-        unit.phone,
-        unit.calendar_title,
-        unit.arrive_minutes_before,
-        unit.time_zone,
-        unit.book_early_days,
-        unit.flag_late_days,
-        unit.closed_on_bank_holidays,
-    ]
-    text = repr([FEED_FORMAT, today.isoformat(), unit_facts, *parts])
-    etag = hashlib.sha256(text.encode()).hexdigest()[:32]
-    last = max([midnight] + [stamp for stamp in stamps if stamp is not None])
-    return FeedState(etag=etag, last_modified=last.astimezone(UTC).replace(microsecond=0))
-
-
-def _calendar_edits(unit: Unit) -> list:
-    if not all(hasattr(unit, name) for name in _EDIT_ANNOTATIONS):
-        unit = _with_edits(Unit.objects.filter(pk=unit.pk)).first() or unit
-    return [getattr(unit, name, None) for name in _EDIT_ANNOTATIONS]
-
-
-def patient_feed_state(patient: Patient, unit: Unit, *, today: date | None = None) -> FeedState:
-    """The patient feed's validators from a few aggregate queries, without building it."""
-    today = today or timezone.localdate()
-    doses = Dose.objects.filter(course__patient=patient).aggregate(
-        dose_count=Count("pk", distinct=True),
-        dose_changed=Max("updated_at"),
-        given=Max("given_at"),
-        booking_count=Count("bookings", distinct=True),
-        booking_changed=Max("bookings__updated_at"),
-        first_start=Min("bookings__slot__start"),
-        last_start=Max("bookings__slot__start"),
-        last_end=Max("bookings__slot__end"),
-    )
-    courses = TreatmentCourse.objects.filter(patient=patient).aggregate(
-        course_count=Count("pk", distinct=True),
-        created=Max("created_at"),
-        start=Max("start_date"),
-        active=Count("pk", filter=Q(status=TreatmentCourse.Status.ACTIVE), distinct=True),
-        stopped=Count("pk", filter=Q(status=TreatmentCourse.Status.STOPPED), distinct=True),
-        event_count=Count("events", distinct=True),
-        event_recorded=Max("events__recorded_at"),
-    )
-    edits = _calendar_edits(unit)
-    parts = [sorted(doses.items()), sorted(courses.items()), edits]
-    stamps = [
-        doses["dose_changed"],
-        doses["booking_changed"],
-        courses["created"],
-        courses["event_recorded"],
-        *edits,
-    ]
-    return _state(parts, stamps, unit, today)
-
-
-def staff_feed_state(unit: Unit, *, today: date | None = None) -> FeedState:
-    today = today or timezone.localdate()
-    bookings = Booking.objects.filter(slot__unit=unit).aggregate(
-        booking_count=Count("pk"),
-        changed=Max("updated_at"),
-        last_start=Max("slot__start"),
-        dose_changed=Max("dose__updated_at"),
-        patient_changed=Max("dose__course__patient__updated_at"),
-    )
-    edits = _calendar_edits(unit)
-    stamps = [
-        bookings["changed"],
-        bookings["dose_changed"],
-        bookings["patient_changed"],
-        *edits,
-    ]
-    return _state([sorted(bookings.items()), edits], stamps, unit, today)

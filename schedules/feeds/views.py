@@ -1,8 +1,9 @@
 """Calendar feeds (no login: the secret link is the key), their links, and the schedule letter.
 
 Feeds answer an unknown and a revoked token with the same bytes, and a conditional GET with a
-304 computed from a few aggregate queries, because calendar apps poll every few hours for
-years. Pages that issue, revoke or print a link follow the usual view shape.
+304 from one query (`freshness`: the token, the unit and every stamp the ETag needs), before
+anything else is read or built, because calendar apps poll every few hours for years. Pages
+that issue, revoke or print a link follow the usual view shape.
 """
 
 from datetime import timedelta
@@ -10,6 +11,7 @@ from datetime import timedelta
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.cache import caches
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -25,7 +27,7 @@ from patients.services import (
     revoke_feed_link,
     revoke_staff_feed_link,
 )
-from schedules.feeds import ical
+from schedules.feeds import freshness, ical
 from schedules.feeds.links import feed_url, subscribe_url, webcal_url
 from schedules.models import Booking, Unit
 
@@ -34,6 +36,9 @@ CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
 # for "calendar last updated on the patient's phone".
 FETCH_RECORD_INTERVAL = timedelta(minutes=1)
 STAFF_FEED_PERMISSION = "schedules.view_booking"
+FEED_CACHE = "feeds"  # settings.CACHES
+# A version of a feed lives a day at most: its ETag changes at the unit's midnight anyway.
+FEED_CACHE_SECONDS = 24 * 60 * 60
 
 
 def _feed_headers(response: HttpResponse) -> HttpResponse:
@@ -62,19 +67,19 @@ def _canonical(request, token: str) -> bool:
     return len(token) == TOKEN_LENGTH and (raw_uri is None or token in raw_uri.split("?")[0])
 
 
-def _record_fetch(token: FeedToken) -> None:
+def _record_fetch(token_id: int, last_fetched_at) -> None:
     now = timezone.now()
-    if token.last_fetched_at is None or now - token.last_fetched_at >= FETCH_RECORD_INTERVAL:
-        FeedToken.objects.filter(pk=token.pk).update(last_fetched_at=now)
+    if last_fetched_at is None or now - last_fetched_at >= FETCH_RECORD_INTERVAL:
+        FeedToken.objects.filter(pk=token_id).update(last_fetched_at=now)
 
 
-def _serve(request, state: ical.FeedState, build) -> HttpResponse:
+def _serve(request, state: freshness.FeedState, build) -> HttpResponse:
     """304 from the validators alone; otherwise build the calendar."""
     etag = f'"{state.etag}"'
     last_modified = state.last_modified.timestamp()
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
-        response = HttpResponse(build().to_ical(), content_type=CALENDAR_CONTENT_TYPE)
+        response = HttpResponse(build(), content_type=CALENDAR_CONTENT_TYPE)
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified)
     return _feed_headers(response)
@@ -82,15 +87,31 @@ def _serve(request, state: ical.FeedState, build) -> HttpResponse:
 
 @require_safe
 def patient_feed(request, token: str):
+    """One query answers a poll with nothing new (304); a changed feed is built after it."""
     if not _canonical(request, token):
         return _not_found()
-    feed_token = FeedToken.objects.select_related("patient").lookup(token)
-    if feed_token is None or feed_token.patient is None:
+    found = freshness.patient_feed(token)
+    if found is None:  # no unit yet: an unknown link is still just not found
+        if FeedToken.objects.lookup(token) is None:
+            return _not_found()
+        Unit.current()  # raises UnitMissing, which says what an admin must do
+    if found.owner_id is None:
         return _not_found()
-    _record_fetch(feed_token)
-    patient, unit = feed_token.patient, ical.feed_unit()
-    state = ical.patient_feed_state(patient, unit)
-    return _serve(request, state, lambda: ical.patient_calendar(patient, unit))
+    _record_fetch(found.token_id, found.last_fetched_at)
+    return _serve(request, found.state, lambda: _patient_body(found))
+
+
+def _patient_body(found: freshness.Freshness) -> bytes:
+    """The patient's calendar, rendered once per version: the key holds the ETag, which
+    changes whenever anything the calendar is built from does (and every day), so a cached
+    body is never stale; a new version simply misses. Each app server keeps its own copies."""
+    key = f"patient:{found.owner_id}:{found.state.etag}"
+    cache = caches[FEED_CACHE]
+    body = cache.get(key)
+    if body is None:
+        body = ical.patient_calendar(found.owner_id, found.unit, today=found.today).to_ical()
+        cache.set(key, body, FEED_CACHE_SECONDS)
+    return body
 
 
 @require_safe
@@ -107,9 +128,13 @@ def staff_feed(request, token: str):
         or not user.has_perm(STAFF_FEED_PERMISSION)
     ):
         return _not_found()
-    _record_fetch(feed_token)
-    unit = ical.feed_unit()
-    return _serve(request, ical.staff_feed_state(unit), lambda: ical.staff_calendar(unit))
+    _record_fetch(feed_token.pk, feed_token.last_fetched_at)
+    found = freshness.staff_feed(feed_token)
+    if found is None:
+        Unit.current()  # raises UnitMissing
+    return _serve(
+        request, found.state, lambda: ical.staff_calendar(found.unit, today=found.today).to_ical()
+    )
 
 
 @require_safe
