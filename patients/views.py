@@ -30,10 +30,10 @@ PATIENTS_PER_PAGE = 50
 
 
 def _open_courses():
-    """Courses with everything the engine needs, in a fixed number of queries."""
+    """Courses with everything the engine needs, in a fixed number of queries (of each dose
+    only what the plan reads: the list shows no procedure details)."""
     return TreatmentCourse.objects.exclude(status=TreatmentCourse.Status.STOPPED).prefetch_related(
-        "events",
-        Prefetch("doses", queryset=Dose.objects.with_active_booking()),
+        "events", Prefetch("doses", queryset=Dose.objects.for_planning())
     )
 
 

@@ -473,6 +473,14 @@ class CourseEvent(models.Model):
 
 
 class DoseQuerySet(models.QuerySet):
+    def for_planning(self):
+        """Only what a plan and a worklist row read of each dose (its number, when given, its
+        calendar sequence), with its active booking: building every dose's full procedure
+        record was most of a worklist's time at 5,000 patients (issue 8)."""
+        return self.only(
+            "id", "course_id", "number", "given_at", "uid", "calendar_sequence"
+        ).with_active_booking()
+
     def with_active_booking(self):
         return self.prefetch_related(
             models.Prefetch(

@@ -201,7 +201,7 @@ def course_queryset():
         "patient__consents",
         Prefetch(
             "doses",
-            queryset=Dose.objects.with_active_booking().prefetch_related(
+            queryset=Dose.objects.for_planning().prefetch_related(
                 Prefetch(
                     "bookings",
                     queryset=Booking.objects.filter(status=Booking.Status.NOSHOW).select_related(

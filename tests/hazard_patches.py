@@ -29,7 +29,7 @@ def control_patches() -> dict:
     from patients.models import Patient
     from schedules import engine, planning, services
     from schedules.admin import ClosureAdmin
-    from schedules.models import AdverseEvent, Booking, Unit, UnitCalendar
+    from schedules.models import AdverseEvent, Booking, Unit, UnitCalendar, Visit
 
     def open_policy(self):
         return engine.Policy(book_early_days=3650, flag_late_days=3650)
@@ -94,6 +94,7 @@ def control_patches() -> dict:
             planning, "preview_confirmed", lambda preview, posted: True
         ),
         "H31": lambda: mock.patch.object(ClosureAdmin, "form", ModelForm),
+        "H32": lambda: mock.patch.object(Visit, "has_record", property(lambda visit: False)),
     }
 
 
