@@ -7,10 +7,17 @@ Pages, the letter, messages and the calendar feeds all use these, so a nurse nev
 
 from datetime import date, datetime
 
-from django.utils import dateformat, timezone
+from django.utils import timezone
 
-DAY = "D j M Y"
-DAY_TIME = "D j M Y, H:i"
+# The unit writes English only (LANGUAGE_CODE en-gb): the names are spelled out here rather
+# than looked up through Django's translated date format on every call, which was a visible
+# part of a worklist's time (hundreds of dates a page; issue 8).
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day_month(value: date) -> str:
+    return f"{WEEKDAYS[value.weekday()]} {value.day} {MONTHS[value.month - 1]}"
 
 
 def format_day(value: date | datetime | None) -> str:
@@ -18,7 +25,7 @@ def format_day(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
-    return dateformat.format(value, DAY)
+    return f"{_day_month(value)} {value.year}"
 
 
 def format_day_time(value: datetime | None) -> str:
@@ -26,11 +33,11 @@ def format_day_time(value: datetime | None) -> str:
         return ""
     if timezone.is_aware(value):
         value = timezone.localtime(value)
-    return dateformat.format(value, DAY_TIME)
+    return f"{_day_month(value)} {value.year}, {value:%H:%M}"
 
 
 def format_day_range(start: date, end: date) -> str:
     """ "Mon 2 Mar – Mon 9 Mar 2026": the year once when both ends share it."""
     if start.year == end.year:
-        return f"{dateformat.format(start, 'D j M')} – {format_day(end)}"
+        return f"{_day_month(start)} – {format_day(end)}"
     return f"{format_day(start)} – {format_day(end)}"
