@@ -226,6 +226,9 @@ def correct_start(request, pk, course_pk):
             "patient": course.patient,
             "course": course,
             "title": "Correct the start date",
-            "to_cancel": services.bookings_cancelled_by_start_correction(course),
+            # What the correction cancels: the same query `correct_start_date` cancels.
+            "to_cancel": planning.future_bookings(course)
+            .select_related("dose", "slot__unit")
+            .order_by("slot__start"),
         },
     )

@@ -664,7 +664,8 @@ class Booking(models.Model):
     # How long "Arrived" and "Did not attend" can be taken back (a mis-click on the flow
     # board). Short on purpose: after it, what happened is corrected by recording it (not
     # given, reschedule), which keeps the record of the mistake.
-    UNDO_WINDOW = timedelta(minutes=10)
+    UNDO_MINUTES = 10
+    UNDO_WINDOW = timedelta(minutes=UNDO_MINUTES)
 
     @property
     def undo_deadline(self) -> datetime | None:

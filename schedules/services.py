@@ -450,15 +450,6 @@ def stop_course(*, course, on: date, reason: str, reason_detail: str = "", recor
     return cancelled
 
 
-def bookings_cancelled_by_start_correction(course: TreatmentCourse) -> list[Booking]:
-    """The future bookings a start-date correction would cancel (for its confirmation page)."""
-    return list(
-        planning.future_bookings(course)
-        .select_related("dose", "slot__unit")
-        .order_by("slot__start")
-    )
-
-
 @retry_when_busy
 @transaction.atomic
 def correct_start_date(*, course, start_date: date, reason: str, corrected_by) -> int:
@@ -852,10 +843,6 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     return booking
 
 
-def _undo_window_minutes() -> int:
-    return int(Booking.UNDO_WINDOW.total_seconds() // 60)
-
-
 @retry_when_busy
 @transaction.atomic
 def undo_arrived(*, booking: Booking, undone_by) -> Booking:
@@ -887,7 +874,7 @@ def undo_arrived(*, booking: Booking, undone_by) -> Booking:
     deadline = booking.undo_deadline
     if deadline is not None and timezone.now() > deadline:
         raise BookingStateError(
-            f"The arrival was recorded more than {_undo_window_minutes()} minutes ago and can "
+            f"The arrival was recorded more than {Booking.UNDO_MINUTES} minutes ago and can "
             "no longer be undone. If the dose will not be given, record it as not given."
         )
     if visit is not None:
@@ -949,7 +936,7 @@ def undo_no_show(*, booking: Booking, undone_by) -> Booking:
         )
     if timezone.now() > booking.undo_deadline:
         raise BookingStateError(
-            f"'Did not attend' was recorded more than {_undo_window_minutes()} minutes ago and "
+            f"'Did not attend' was recorded more than {Booking.UNDO_MINUTES} minutes ago and "
             "can no longer be undone. Book the dose again from Overdue & rebook."
         )
     course = booking.dose.course

@@ -447,7 +447,7 @@ def arrived(request, booking_id: int):
         messages.success(
             request,
             f"{booking.dose.course.patient.full_name} has arrived. Pressed by mistake? "
-            f"Undo within {_undo_minutes()} minutes.",
+            f"Undo within {Booking.UNDO_MINUTES} minutes.",
         )
     return board_response(request, booking)
 
@@ -466,7 +466,8 @@ def noshow(request, booking_id: int):
         messages.warning(
             request,
             f"{patient.full_name} did not attend: dose {booking.dose.number} is on the "
-            f"Overdue & rebook list. Pressed by mistake? Undo within {_undo_minutes()} minutes.",
+            "Overdue & rebook list. Pressed by mistake? "
+            f"Undo within {Booking.UNDO_MINUTES} minutes.",
         )
         for other in booking.cancelled_later:
             messages.warning(
@@ -475,10 +476,6 @@ def noshow(request, booking_id: int):
                 f"the missed dose. Rebook it after dose {booking.dose.number} is given.",
             )
     return board_response(request, booking)
-
-
-def _undo_minutes() -> int:
-    return int(Booking.UNDO_WINDOW.total_seconds() // 60)
 
 
 @login_required
