@@ -30,10 +30,10 @@ PATIENTS_PER_PAGE = 50
 
 
 def _open_courses():
-    """Courses with everything the engine needs, in a fixed number of queries (of each dose
-    only what the plan reads: the list shows no procedure details)."""
-    return TreatmentCourse.objects.exclude(status=TreatmentCourse.Status.STOPPED).prefetch_related(
-        "events", Prefetch("doses", queryset=Dose.objects.for_planning())
+    """Each patient's open course, only what the list shows and plans from (its facts are read
+    as values: `planning.plans_from_values`)."""
+    return TreatmentCourse.objects.exclude(status=TreatmentCourse.Status.STOPPED).only(
+        "id", "patient_id", "status", "start_date"
     )
 
 
@@ -84,7 +84,9 @@ def patient_list(request):
 
     courses = [patient.open_courses[0] for patient in page if patient.open_courses]
     # count=1: the doses given and the next one, all the list shows.
-    plans = planning.plans_for(courses, today=timezone.localdate(), unit=Unit.current(), count=1)
+    plans = planning.plans_from_values(
+        courses, today=timezone.localdate(), unit=Unit.current(), count=1
+    )
     rows = []
     for patient in page:
         course = patient.open_courses[0] if patient.open_courses else None

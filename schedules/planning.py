@@ -20,6 +20,7 @@ from schedules import engine
 from schedules.models import (
     Booking,
     ClinicianRequest,
+    CourseEvent,
     CourseOutlook,
     Dose,
     FollowUpCall,
@@ -46,6 +47,10 @@ FORECAST_MAX_WEEKS = 26
 # One horizon for everyone: how far ahead "as soon as possible" may look for an open day (the
 # engine searches a year). timedelta, not replace(year=…): 29 February has no year-later twin.
 OPEN_DAY_HORIZON = timedelta(days=400)
+
+
+# What a page says instead of a plan when the recorded history contradicts itself.
+PROBLEM = "The schedule needs checking by a clinician: {error}"
 
 
 def open_calendar(unit: Unit, today: date) -> UnitCalendar:
@@ -102,7 +107,7 @@ def plan_for(
     try:
         doses = plan_course(course, unit=unit, calendar=calendar, today=today, **options)
     except engine.ScheduleError as error:
-        return CoursePlan(course, problem=f"The schedule needs checking by a clinician: {error}")
+        return CoursePlan(course, problem=PROBLEM.format(error=error))
     return CoursePlan(course, doses)
 
 
@@ -262,6 +267,54 @@ def plans_for(courses, *, today: date, unit: Unit, **options) -> dict[int, Cours
     return {
         c.pk: plan_for(c, today=today, unit=unit, calendar=calendar, **options) for c in courses
     }
+
+
+def plans_from_values(courses, *, today: date, unit: Unit, **options) -> dict[int, CoursePlan]:
+    """Plans for a page that shows only each course's dates (the patient list), with the
+    courses' facts read as plain values in three queries: the dates doses were given, the
+    dates of their active bookings, and the decisions. The same facts `TreatmentCourse.facts`
+    reads from prefetched doses (a given dose counts as given whatever its bookings say), but
+    no Dose, Booking or Slot instances: at 5,000 patients building those was most of the list's
+    time, and their reference cycles left garbage for a slow collection every few requests
+    (issue 8). `courses` need only their status and start date.
+    """
+    ids = [course.pk for course in courses]
+    given = {pk: {} for pk in ids}
+    booked = {pk: {} for pk in ids}
+    events = {pk: [] for pk in ids}
+    for course_id, number, given_at in Dose.objects.filter(
+        course_id__in=ids, given_at__isnull=False
+    ).values_list("course_id", "number", "given_at"):
+        given[course_id][number] = timezone.localdate(given_at)
+    for course_id, number, start in (
+        Booking.objects.active()
+        .filter(dose__course_id__in=ids, dose__given_at__isnull=True)
+        .values_list("dose__course_id", "dose__number", "slot__start")
+    ):
+        booked[course_id][number] = timezone.localtime(start, unit.zone).date()
+    for course_id, kind, on, restart_loading in CourseEvent.objects.filter(
+        course_id__in=ids
+    ).values_list("course_id", "kind", "on", "restart_loading"):  # in the model's order
+        events[course_id].append(engine.CourseEvent(engine.EventKind(kind), on, restart_loading))
+    calendar = open_calendar(unit, today)
+    plans = {}
+    for course in courses:
+        try:
+            doses = engine.plan(
+                start=course.start_date,
+                today=today,
+                given=given[course.pk],
+                booked=booked[course.pk],
+                events=events[course.pk],
+                is_open=calendar.is_open,
+                policy=unit.policy,
+                **options,
+            )
+        except engine.ScheduleError as error:
+            plans[course.pk] = CoursePlan(course, problem=PROBLEM.format(error=error))
+        else:
+            plans[course.pk] = CoursePlan(course, doses)
+    return plans
 
 
 # What the worklists filter on ------------------------------------------------------------------

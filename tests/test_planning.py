@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from patients.models import Patient
 from schedules import planning, services
-from schedules.models import CourseEvent, CourseOutlook, TreatmentCourse
+from schedules.models import CourseEvent, CourseOutlook, TreatmentCourse, Unit
 from tests.conftest import make_patient
 from tests.previews import confirm
 from tests.test_booking import LONDON, at, make_course
@@ -206,6 +206,22 @@ def test_list_and_record_agree_for_every_demo_patient_on_a_weekend(demo_on_a_sat
             assert shown.date == date(2026, 3, 9)  # the next open day, not Saturday
         compared += 1
     assert compared >= 12
+
+
+def test_plans_from_values_are_the_plans_from_prefetched_doses(demo_on_a_saturday):
+    """The patient list reads facts as plain values: every demo course (given, booked, paused,
+    held, stopped) gets the very plan the record's prefetched doses give, dose for dose."""
+    unit = Unit.current()
+    today = date(2026, 3, 7)
+    courses = list(planning.course_queryset())
+    from_values = planning.plans_from_values(courses, today=today, unit=unit)
+    from_models = planning.plans_for(courses, today=today, unit=unit)
+    states = set()
+    for course in courses:
+        assert from_values[course.pk].doses == from_models[course.pk].doses, course
+        assert from_values[course.pk].problem == from_models[course.pk].problem
+        states.update(p.state for p in from_models[course.pk])
+    assert {"given", "booked", "due", "overdue", "planned"} <= states
 
 
 @pytest.mark.parametrize("name", ["schedules:needs_booking", "schedules:overdue"])
