@@ -41,25 +41,27 @@ def _course_action(request, patient, form, title, action, *, preview=None, kind=
 
     With `preview` (cleaned data → `planning.ChangePreview`) the page shows what the change
     will do before it is made (issue 10): on GET for the date filled in, and again whenever
-    "Preview changes" is pressed. The service runs only when the preview the user saw (its
-    fingerprint, posted back) is still what will happen; otherwise the page shows the new
-    preview and asks again.
+    "Preview changes" is pressed. `action` then gets the fingerprint of the preview the user
+    saw (posted back) and the service makes the change only if, under the course lock, it is
+    still what will happen (hazard H30); otherwise the page shows the new preview and asks
+    again.
     """
     shown = None
     stale = False
     if form.is_valid():
-        if preview is not None:
-            shown = preview(form.cleaned_data)
-            stale = not planning.preview_confirmed(shown, request.POST.get("previewed"))
-        if shown is None or (PREVIEW_BUTTON not in request.POST and not stale):
+        if preview is None or PREVIEW_BUTTON not in request.POST:
+            confirmed = {} if preview is None else {"previewed": form.cleaned_data["previewed"]}
             try:
-                message = action(form.cleaned_data)
+                message = action(form.cleaned_data, **confirmed)
+            except services.PreviewChanged:
+                stale = True
             except services.ServiceError as error:
                 form.add_error(None, str(error))
             else:
                 messages.success(request, message)
                 return redirect("patients:detail", patient.pk)
-        stale = stale and PREVIEW_BUTTON not in request.POST
+        if preview is not None:
+            shown = preview(form.cleaned_data)
     elif preview is not None and not form.is_bound:
         shown = preview(
             {name: form.get_initial_for_field(f, name) for name, f in form.fields.items()}
@@ -103,12 +105,13 @@ def course_resume(request, pk, course_pk):
     course = _get_course(pk, course_pk)
     form = ResumeCourseForm(request.POST or None, initial={"on": timezone.localdate()})
 
-    def resume(data):
+    def resume(data, previewed):
         services.resume_course(
             course=course,
             recorded_by=request.user,
             on=data["on"],
             restart_loading=data["restart_loading"],
+            previewed=previewed,
         )
         extra = " Loading doses restart." if data["restart_loading"] else ""
         return f"Treatment resumed: the next dose is due as soon as possible.{extra}"
@@ -141,13 +144,14 @@ def course_change(request, pk, course_pk, kind):
         request.POST or None, initial={"on": timezone.localdate()}, submit_label=title
     )
 
-    def change(data):
+    def change(data, previewed):
         cancelled = service(
             course=course,
             recorded_by=request.user,
             on=data["on"],
             reason=data["reason"],
             reason_detail=data["reason_detail"],
+            previewed=previewed,
         )
         return f"{done} {cancelled} future booking(s) cancelled."
 

@@ -1182,7 +1182,7 @@ def preview_change(
             [s for s in after_starts.values() if s >= now],
         )
     except engine.ScheduleError as error:
-        preview.problem = f"The schedule needs checking by a clinician: {error}"
+        preview.problem = PROBLEM.format(error=error)
         return preview
     for planned in after_plan:
         old = before.get(planned.number)

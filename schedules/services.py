@@ -109,6 +109,26 @@ class BookingStateError(BookingError):
     pass
 
 
+class PreviewChanged(ServiceError):
+    """What the change will do is no longer what the user was shown and confirmed (someone
+    changed the patient's schedule meanwhile). Nothing was changed: the page shows the new
+    preview and asks again (hazard H30)."""
+
+    MESSAGE = "This is what your choice changes now. Check it, then confirm again."
+
+
+def _check_preview(course: TreatmentCourse, change, previewed: str | None) -> None:
+    """Hazard H30, under the course lock (lock order step 1), so no other write can change
+    what the change will do between this check and the change itself: the preview is worked
+    out again from the facts as they are now and must be the one the user confirmed (its
+    fingerprint, which the page posted back). `previewed=None` is a caller that shows no
+    preview (a test, a command); a page always passes what was posted, "" when nothing was."""
+    if previewed is None:
+        return
+    if not planning.preview_confirmed(planning.preview_change(course, change=change), previewed):
+        raise PreviewChanged(PreviewChanged.MESSAGE)
+
+
 GENERATE_SLOTS_LOCK = 1100  # advisory lock class for `generate_slots`, keyed by unit id
 
 
@@ -381,17 +401,26 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
 
 @retry_when_busy
 @transaction.atomic
-def pause_course(*, course, on: date, reason: str, reason_detail: str = "", recorded_by) -> int:
+def pause_course(
+    *,
+    course,
+    on: date,
+    reason: str,
+    reason_detail: str = "",
+    recorded_by,
+    previewed: str | None = None,
+) -> int:
     """Pause treatment and cancel future bookings (DESIGN §2). Returns how many were cancelled.
 
     Reasons from the labels' warnings: side effects; respiratory or spinal changes that make
-    the lumbar puncture unsafe (US PI §5; EU SmPC 4.4).
+    the lumbar puncture unsafe (US PI §5; EU SmPC 4.4). `previewed`: `_check_preview`.
 
     Locks: the course, then its future bookings' slots and the bookings.
     """
     course = _lock_course(course)
     if course.status != TreatmentCourse.Status.ACTIVE:
         raise CourseError(f"Only an active course can be paused; this one is {course.status}.")
+    _check_preview(course, planning.Decision(CourseEvent.Kind.PAUSE, on), previewed)
     _record_decision(
         course,
         kind=CourseEvent.Kind.PAUSE,
@@ -407,9 +436,17 @@ def pause_course(*, course, on: date, reason: str, reason_detail: str = "", reco
 
 @retry_when_busy
 @transaction.atomic
-def resume_course(*, course, on: date, restart_loading: bool = False, recorded_by) -> None:
+def resume_course(
+    *,
+    course,
+    on: date,
+    restart_loading: bool = False,
+    recorded_by,
+    previewed: str | None = None,
+) -> None:
     """Resume a paused course: the next dose is due as soon as possible (DESIGN §2). Restarting
-    the loading doses is a clinician's recorded choice, never automatic.
+    the loading doses is a clinician's recorded choice, never automatic. `previewed`:
+    `_check_preview`.
 
     Locks: the course."""
     course = _lock_course(course)
@@ -418,6 +455,8 @@ def resume_course(*, course, on: date, restart_loading: bool = False, recorded_b
     blockers = course.patient.treatment_blockers(on=on)
     if blockers:
         raise CourseError("Cannot resume treatment: " + " ".join(blockers))
+    decision = planning.Decision(CourseEvent.Kind.RESUME, on, restart_loading=restart_loading)
+    _check_preview(course, decision, previewed)
     _record_decision(
         course,
         kind=CourseEvent.Kind.RESUME,
@@ -430,13 +469,23 @@ def resume_course(*, course, on: date, restart_loading: bool = False, recorded_b
 
 @retry_when_busy
 @transaction.atomic
-def stop_course(*, course, on: date, reason: str, reason_detail: str = "", recorded_by) -> int:
+def stop_course(
+    *,
+    course,
+    on: date,
+    reason: str,
+    reason_detail: str = "",
+    recorded_by,
+    previewed: str | None = None,
+) -> int:
     """Stop treatment: the course is closed and future bookings are cancelled (DESIGN §2).
+    `previewed`: `_check_preview`.
 
     Locks: the course, then its future bookings' slots and the bookings."""
     course = _lock_course(course)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise CourseError("This course is already stopped.")
+    _check_preview(course, planning.Decision(CourseEvent.Kind.STOP, on), previewed)
     _record_decision(
         course,
         kind=CourseEvent.Kind.STOP,
@@ -756,13 +805,19 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
 @retry_when_busy
 @transaction.atomic
 def reschedule_booking(
-    *, booking: Booking, slot: Slot, rescheduled_by, override_reason: str = ""
+    *,
+    booking: Booking,
+    slot: Slot,
+    rescheduled_by,
+    override_reason: str = "",
+    previewed: str | None = None,
 ) -> Booking:
     """Move a booking to another slot: all or nothing. The dose keeps its calendar UID and its
     SEQUENCE goes up. Later bookings stay where they are; if the move puts them outside their
     window they are flagged on the Overdue & rebook list, never moved silently.
 
-    Replaying the same move (a double click) returns the booking it made.
+    Replaying the same move (a double click) returns the booking it made. `previewed`:
+    `_check_preview`.
 
     Locks: the course, then the old and the new slot by id, then the booking.
     """
@@ -777,6 +832,7 @@ def reschedule_booking(
         )
     if booking.slot_id == slot.pk:
         raise BookingStateError("The booking is already in that slot.")
+    _check_preview(booking.dose.course, planning.Reschedule(booking, slot), previewed)
     _cancel(booking, "Rescheduled")
     return book_dose(
         dose=booking.dose, slot=slot, booked_by=rescheduled_by, override_reason=override_reason

@@ -353,33 +353,36 @@ def reschedule(request, booking_id: int):
     unit = Unit.current()
     course = _get_course(booking.dose.course_id)
     form = SlotChoiceForm(request.POST or None, unit=unit, user=request.user)
-    if request.method == "POST" and form.is_valid() and booking.status == Booking.Status.BOOKED:
-        # Shown before it is confirmed: later doses that move or fall outside their window,
-        # and the letter to reprint (issue 10). The move is made only when the preview the
-        # nurse confirmed is still what will happen.
-        preview = planning.preview_change(
-            course, change=planning.Reschedule(booking, form.cleaned_data["slot"])
+    moving = request.method == "POST" and form.is_valid()
+
+    def page(**options):
+        return _booking_page(
+            request,
+            course=course,
+            number=booking.dose.number,
+            unit=unit,
+            form=form,
+            booking=booking,
+            **options,
         )
-        if PREVIEW_BUTTON in request.POST or not planning.preview_confirmed(
-            preview, request.POST.get("previewed")
-        ):
-            return _booking_page(
-                request,
-                course=course,
-                number=booking.dose.number,
-                unit=unit,
-                form=form,
-                booking=booking,
-                preview_stale=PREVIEW_BUTTON not in request.POST,
-            )
-    if request.method == "POST" and form.is_valid():
+
+    if moving and PREVIEW_BUTTON in request.POST and booking.status == Booking.Status.BOOKED:
+        # Shown before it is confirmed: later doses that move or fall outside their window,
+        # and the letter to reprint (issue 10).
+        return page()
+    if moving:
         try:
+            # Made only when the preview the nurse confirmed is still what will happen,
+            # checked under the course lock (hazard H30).
             new = services.reschedule_booking(
                 booking=booking,
                 slot=form.cleaned_data["slot"],
                 rescheduled_by=request.user,
                 override_reason=form.cleaned_data.get("override_reason", ""),
+                previewed=request.POST.get("previewed", ""),
             )
+        except services.PreviewChanged:
+            return page(preview_stale=True)
         except services.ServiceError as error:
             form.add_error(None, str(error))
             course = _get_course(booking.dose.course_id)
@@ -395,15 +398,7 @@ def reschedule(request, booking_id: int):
             f"This booking is {booking.get_status_display().lower()} and cannot be moved.",
         )
         return redirect("schedules:booking", booking.pk)
-    return _booking_page(
-        request,
-        course=course,
-        number=booking.dose.number,
-        unit=unit,
-        form=form,
-        booking=booking,
-        status=400 if request.method == "POST" else 200,
-    )
+    return page(status=400 if request.method == "POST" else 200)
 
 
 @login_required

@@ -223,6 +223,53 @@ def test_a_booking_made_after_the_preview_is_shown_before_pausing(
     assert Booking.objects.active().count() == 2
 
 
+def test_the_service_checks_the_confirmed_preview_under_the_course_lock(
+    unit, patient, nurse, clinician
+):
+    """Was: the page compared the fingerprint and then called the service, so a booking made
+    in between was cancelled by a pause whose preview never listed it. The check is now the
+    service's, made after it locks the course: nothing can change what the pause does between
+    the check and the pause."""
+    course = course_with_doses_7_and_8_booked(patient, unit, nurse)
+    services.cancel_booking(booking=booking_of(course, 8), reason="Test", cancelled_by=nurse)
+    pause = planning.Decision("pause", TODAY)
+    seen = planning.preview_change(course, change=pause).fingerprint
+    services.book_dose_number(  # another nurse, after the preview was shown
+        course=course, number=8, slot=make_slot(unit, DOSE_8, 11), booked_by=nurse
+    )
+
+    with pytest.raises(services.PreviewChanged):
+        services.pause_course(
+            course=course, on=TODAY, reason="side_effects", recorded_by=clinician, previewed=seen
+        )
+
+    course.refresh_from_db()
+    assert course.status == TreatmentCourse.Status.ACTIVE
+    assert Booking.objects.active().count() == 2
+    confirmed = planning.preview_change(course, change=pause).fingerprint
+    cancelled = services.pause_course(
+        course=course, on=TODAY, reason="side_effects", recorded_by=clinician, previewed=confirmed
+    )
+    assert cancelled == 2
+
+
+def test_a_move_checks_the_confirmed_preview_under_the_course_lock(unit, patient, nurse):
+    course = course_with_doses_7_and_8_booked(patient, unit, nurse)
+    seven = booking_of(course, 7)
+    wednesday = make_slot(unit, DOSE_7 + timedelta(days=1))
+    # Dose 8 too early after the move: the preview says so, and the nurse confirms that.
+    seen = planning.preview_change(course, change=planning.Reschedule(seven, wednesday))
+    assert [o.booking.dose.number for o in seen.out_of_window] == [8]
+    services.cancel_booking(booking=booking_of(course, 8), reason="Test", cancelled_by=nurse)
+
+    with pytest.raises(services.PreviewChanged):
+        services.reschedule_booking(
+            booking=seven, slot=wednesday, rescheduled_by=nurse, previewed=seen.fingerprint
+        )
+
+    assert booking_of(course, 7).slot_id == seven.slot_id
+
+
 def test_stopping_lists_the_cancellations(unit, patient, nurse, clinician_client):
     course = course_with_doses_7_and_8_booked(patient, unit, nurse)
     url = reverse("courses:stop", args=[patient.pk, course.pk])
