@@ -266,7 +266,7 @@ class SlotQuerySet(models.QuerySet):
     def with_booked_count(self):
         return self.annotate(
             booked_count=models.Count(
-                "bookings", filter=Q(bookings__status__in=Booking.ACTIVE_STATUSES)
+                "bookings", filter=Q(bookings__status__in=Booking.PLACE_STATUSES)
             )
         )
 
@@ -583,6 +583,11 @@ class Booking(models.Model):
         NOT_GIVEN = "not_given", "Not given"
 
     ACTIVE_STATUSES = (Status.BOOKED, Status.ARRIVED)
+    # Who holds one of a slot's places (a chair, a nurse): a patient booked, in the unit, or
+    # given the dose and in observation until discharged. One rule for the booking check, the
+    # worklists' free places, the calendars and the flow board: a patient who arrives early can
+    # be given the dose before the slot's start, while the slot can still be booked.
+    PLACE_STATUSES = (Status.BOOKED, Status.ARRIVED, Status.FULFILLED)
 
     dose = models.ForeignKey(Dose, on_delete=models.PROTECT, related_name="bookings")
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="bookings")

@@ -611,7 +611,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise SlotUnavailable(f"The unit is closed on {format_day(slot_day)}: {closed}.")
     if not slot.places or (slot.template is not None and not slot.template.active):
         raise SlotUnavailable(f"{slot} is no longer offered; choose another slot.")
-    taken = Booking.objects.active().filter(slot=slot).count()
+    taken = Booking.objects.filter(slot=slot, status__in=Booking.PLACE_STATUSES).count()
     if taken >= slot.places:
         places = f"{slot.places} place{'' if slot.places == 1 else 's'}"
         raise SlotFull(f"{slot} is full ({places}, {taken} booked): choose another slot.")

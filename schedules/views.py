@@ -627,14 +627,9 @@ class BoardSlot:
     slot: Slot
     rows: list[BoardRow] = field(default_factory=list)
 
-    # A bed is taken by a patient booked, here, or given the dose today (in observation until
-    # discharged); the booking rule counts only the first two, as a given dose's slot has
-    # started and cannot be booked any more.
-    TAKING_A_PLACE = (Booking.Status.BOOKED, Booking.Status.ARRIVED, Booking.Status.FULFILLED)
-
     @property
     def booked(self) -> int:
-        return sum(1 for row in self.rows if row.booking.status in self.TAKING_A_PLACE)
+        return sum(1 for row in self.rows if row.booking.status in Booking.PLACE_STATUSES)
 
     @property
     def free(self) -> int:

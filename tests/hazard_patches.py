@@ -95,6 +95,7 @@ def control_patches() -> dict:
         ),
         "H31": lambda: mock.patch.object(ClosureAdmin, "form", ModelForm),
         "H32": lambda: mock.patch.object(Visit, "has_record", property(lambda visit: False)),
+        "H33": lambda: mock.patch.object(Booking, "PLACE_STATUSES", Booking.ACTIVE_STATUSES),
     }
 
 

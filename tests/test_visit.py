@@ -75,6 +75,29 @@ def test_a_visit_walks_from_booked_to_discharged(visit_day, nurse, clinician):
     assert visit.discharged_at == at(MONDAY, 11)
 
 
+def test_a_patient_given_the_dose_before_the_slot_starts_keeps_their_place(
+    visit_day, nurse, clinician, unit, client
+):
+    """A slot's places are chairs: a patient who arrived early and was given the dose before
+    09:00 is in one, in observation. Was: a given booking stopped counting, so the slot
+    showed a free place and took another booking before it started."""
+    booking = visit_day  # dose 1 at 09:00, two places; a second patient takes the other
+    other = make_course(make_patient("H00002"))
+    services.book_dose_number(course=other, number=1, slot=booking.slot, booked_by=nurse)
+    with frozen(MONDAY, 8, 20):
+        arrive_and_check(booking, nurse)
+        give(booking, clinician, when=at(MONDAY, 8, 15))
+        third = make_course(make_patient("H00003"))
+
+        with pytest.raises(services.SlotFull, match="is full"):
+            services.book_dose_number(course=third, number=1, slot=booking.slot, booked_by=nurse)
+        client.force_login(nurse)
+        page = client.get(reverse("schedules:book", args=[third.pk, 1])).content.decode()
+
+    assert f'value="{booking.slot.pk}"' not in page  # not offered as a choice either
+    assert Booking.objects.filter(slot=booking.slot).count() == 2
+
+
 def test_administration_is_refused_until_the_checks_are_complete(visit_day, nurse, clinician):
     booking = visit_day
     with pytest.raises(services.AdministrationError, match="mark the patient arrived"):
