@@ -92,3 +92,28 @@ def test_nurse_sees_the_record_but_not_the_clinicians_actions(
 
     page.goto(live_server.url + reverse("courses:start", args=[patient.pk]))
     expect(page.get_by_role("heading", name="You do not have permission")).to_be_visible()
+
+
+def test_the_patient_list_on_a_phone_is_one_card_a_patient(
+    live_server, unit, nurse, clinician, monday_morning, page, screenshot
+):
+    """At 390 px each patient is a card with every column named, nothing scrolled sideways
+    (the table scrolled inside itself before, with the next dose out of sight)."""
+    patient = make_patient("H777003", given_name="Dorothy", family_name="Hodgkin")
+    services.start_course(patient=patient, start_date=date(2026, 3, 2), started_by=clinician)
+
+    log_in(page, live_server, "nurse")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + reverse("patients:list") + "?q=hodgkin")
+
+    card = page.get_by_role("row").filter(has_text="HODGKIN, Dorothy")
+    expect(card.get_by_role("cell", name="Next dose: Due Dose 1 · Mon 2 Mar 2026")).to_be_visible()
+    expect(card.get_by_role("cell", name="Hospital no.: H777003")).to_be_visible()
+    assert card.bounding_box()["width"] > 340, "the patient is not a full-width card"
+    assert page.evaluate(
+        "[...document.querySelectorAll('html, .table-responsive')]"
+        ".every(e => e.scrollWidth <= e.clientWidth)"
+    ), "the list scrolls sideways on a phone"
+    search = page.get_by_role("searchbox", name="Search patients").bounding_box()
+    assert search["x"] + search["width"] < 390
+    screenshot("patient-list-phone")
