@@ -94,13 +94,16 @@ def test_nurse_sees_the_record_but_not_the_clinicians_actions(
     expect(page.get_by_role("heading", name="You do not have permission")).to_be_visible()
 
 
-def test_the_patient_list_on_a_phone_is_one_card_a_patient(
+def test_the_patient_list_and_worklists_on_a_phone_are_one_card_a_patient(
     live_server, unit, nurse, clinician, monday_morning, page, screenshot
 ):
     """At 390 px each patient is a card with every column named, nothing scrolled sideways
-    (the table scrolled inside itself before, with the next dose out of sight)."""
+    (the tables scrolled inside themselves before, with the next dose or the booking buttons
+    out of sight)."""
     patient = make_patient("H777003", given_name="Dorothy", family_name="Hodgkin")
     services.start_course(patient=patient, start_date=date(2026, 3, 2), started_by=clinician)
+    late = make_patient("H777004", given_name="Rosalind", family_name="Franklin")
+    services.start_course(patient=late, start_date=date(2026, 2, 16), started_by=clinician)
 
     log_in(page, live_server, "nurse")
     page.set_viewport_size({"width": 390, "height": 844})
@@ -117,3 +120,13 @@ def test_the_patient_list_on_a_phone_is_one_card_a_patient(
     search = page.get_by_role("searchbox", name="Search patients").bounding_box()
     assert search["x"] + search["width"] < 390
     screenshot("patient-list-phone")
+
+    page.goto(live_server.url + reverse("schedules:overdue"))
+    card = page.get_by_role("row").filter(has_text="Rosalind Franklin")
+    expect(card.get_by_role("cell", name="Was due: Mon 16 Feb 2026")).to_be_visible()
+    expect(card.get_by_role("link", name="Other dates…")).to_be_in_viewport()
+    assert page.evaluate(
+        "[...document.querySelectorAll('html, .table-responsive')]"
+        ".every(e => e.scrollWidth <= e.clientWidth)"
+    ), "Overdue & rebook scrolls sideways on a phone"
+    screenshot("overdue-phone")
