@@ -94,7 +94,7 @@ def test_nurse_sees_the_record_but_not_the_clinicians_actions(
     expect(page.get_by_role("heading", name="You do not have permission")).to_be_visible()
 
 
-def test_the_patient_list_and_worklists_on_a_phone_are_one_card_a_patient(
+def test_the_patient_list_worklists_and_month_on_a_phone_need_no_sideways_scroll(
     live_server, unit, nurse, clinician, monday_morning, page, screenshot
 ):
     """At 390 px each patient is a card with every column named, nothing scrolled sideways
@@ -130,3 +130,14 @@ def test_the_patient_list_and_worklists_on_a_phone_are_one_card_a_patient(
         ".every(e => e.scrollWidth <= e.clientWidth)"
     ), "Overdue & rebook scrolls sideways on a phone"
     screenshot("overdue-phone")
+
+    page.goto(live_server.url + reverse("schedules:calendar"))  # the month: a list of days
+    today = page.locator("td.cal-today")
+    expect(today).to_be_in_viewport()
+    assert today.inner_text().startswith("Mon 2 Mar 2026"), "a day on its own needs its date"
+    expect(page.get_by_role("link", name="Day list for Sun 1 Mar 2026")).to_be_hidden()
+    assert page.evaluate(
+        "[...document.querySelectorAll('html, .table-responsive')]"
+        ".every(e => e.scrollWidth <= e.clientWidth)"
+    ), "the month scrolls sideways on a phone"
+    screenshot("month-phone")
