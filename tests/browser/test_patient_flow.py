@@ -121,6 +121,16 @@ def test_the_patient_list_worklists_and_month_on_a_phone_need_no_sideways_scroll
     assert search["x"] + search["width"] < 390
     screenshot("patient-list-phone")
 
+    card.get_by_role("link", name="HODGKIN, Dorothy").click()
+    dose_1 = page.locator("tr[data-dose='1']")
+    expect(dose_1.get_by_role("cell", name="Due: Mon 2 Mar 2026")).to_be_visible()
+    expect(dose_1.get_by_role("link", name="Book")).to_be_in_viewport()
+    assert page.evaluate(
+        "[...document.querySelectorAll('html, .table-responsive')]"
+        ".every(e => e.scrollWidth <= e.clientWidth)"
+    ), "the patient's doses scroll sideways on a phone"
+    screenshot("patient-phone")
+
     page.goto(live_server.url + reverse("schedules:overdue"))
     card = page.get_by_role("row").filter(has_text="Rosalind Franklin")
     expect(card.get_by_role("cell", name="Was due: Mon 16 Feb 2026")).to_be_visible()
