@@ -568,6 +568,10 @@ class BookingQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=Booking.ACTIVE_STATUSES)
 
+    def holding_places(self):
+        """The bookings that take one of their slot's places (`Booking.PLACE_STATUSES`)."""
+        return self.filter(status__in=Booking.PLACE_STATUSES)
+
 
 class Booking(models.Model):
     """A dose in a slot. States follow HL7 FHIR Appointment.status."""

@@ -611,7 +611,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise SlotUnavailable(f"The unit is closed on {format_day(slot_day)}: {closed}.")
     if not slot.places or (slot.template is not None and not slot.template.active):
         raise SlotUnavailable(f"{slot} is no longer offered; choose another slot.")
-    taken = Booking.objects.filter(slot=slot, status__in=Booking.PLACE_STATUSES).count()
+    taken = Booking.objects.holding_places().filter(slot=slot).count()
     if taken >= slot.places:
         places = f"{slot.places} place{'' if slot.places == 1 else 's'}"
         raise SlotFull(f"{slot} is full ({places}, {taken} booked): choose another slot.")
@@ -1014,7 +1014,8 @@ def undo_no_show(*, booking: Booking, undone_by) -> Booking:
                 f"Dose {number} has been booked again since, so 'did not attend' cannot be "
                 "undone: nothing was changed."
             )
-        if Booking.objects.active().filter(slot=restored.slot_id).count() >= restored.slot.places:
+        taken = Booking.objects.holding_places().filter(slot=restored.slot_id).count()
+        if taken >= restored.slot.places:
             raise BookingStateError(
                 f"The place of dose {number} on {restored.slot} has been taken since, so "
                 "'did not attend' cannot be undone: nothing was changed."
