@@ -94,12 +94,21 @@ def test_nurse_sees_the_record_but_not_the_clinicians_actions(
     expect(page.get_by_role("heading", name="You do not have permission")).to_be_visible()
 
 
+def no_sideways_scroll(page) -> bool:
+    """Neither the page nor a table's own scrolling area is wider than the screen."""
+    return page.evaluate(
+        "[...document.querySelectorAll('html, .table-responsive')]"
+        ".every(e => e.scrollWidth <= e.clientWidth)"
+    )
+
+
 def test_the_patient_list_worklists_and_month_on_a_phone_need_no_sideways_scroll(
     live_server, unit, nurse, clinician, monday_morning, page, screenshot
 ):
-    """At 390 px each patient is a card with every column named, nothing scrolled sideways
-    (the tables scrolled inside themselves before, with the next dose or the booking buttons
-    out of sight)."""
+    """At 390 px the patient list, a patient's doses and Overdue & rebook are one card a row
+    with every column named, the month a list of days, and nothing scrolls sideways (the
+    tables scrolled inside themselves before, the next dose, the booking buttons and Friday
+    to Sunday out of sight)."""
     patient = make_patient("H777003", given_name="Dorothy", family_name="Hodgkin")
     services.start_course(patient=patient, start_date=date(2026, 3, 2), started_by=clinician)
     late = make_patient("H777004", given_name="Rosalind", family_name="Franklin")
@@ -113,10 +122,7 @@ def test_the_patient_list_worklists_and_month_on_a_phone_need_no_sideways_scroll
     expect(card.get_by_role("cell", name="Next dose: Due Dose 1 · Mon 2 Mar 2026")).to_be_visible()
     expect(card.get_by_role("cell", name="Hospital no.: H777003")).to_be_visible()
     assert card.bounding_box()["width"] > 340, "the patient is not a full-width card"
-    assert page.evaluate(
-        "[...document.querySelectorAll('html, .table-responsive')]"
-        ".every(e => e.scrollWidth <= e.clientWidth)"
-    ), "the list scrolls sideways on a phone"
+    assert no_sideways_scroll(page), "the list scrolls sideways on a phone"
     search = page.get_by_role("searchbox", name="Search patients").bounding_box()
     assert search["x"] + search["width"] < 390
     screenshot("patient-list-phone")
@@ -125,20 +131,14 @@ def test_the_patient_list_worklists_and_month_on_a_phone_need_no_sideways_scroll
     dose_1 = page.locator("tr[data-dose='1']")
     expect(dose_1.get_by_role("cell", name="Due: Mon 2 Mar 2026")).to_be_visible()
     expect(dose_1.get_by_role("link", name="Book")).to_be_in_viewport()
-    assert page.evaluate(
-        "[...document.querySelectorAll('html, .table-responsive')]"
-        ".every(e => e.scrollWidth <= e.clientWidth)"
-    ), "the patient's doses scroll sideways on a phone"
+    assert no_sideways_scroll(page), "the patient's doses scroll sideways on a phone"
     screenshot("patient-phone")
 
     page.goto(live_server.url + reverse("schedules:overdue"))
     card = page.get_by_role("row").filter(has_text="Rosalind Franklin")
     expect(card.get_by_role("cell", name="Was due: Mon 16 Feb 2026")).to_be_visible()
     expect(card.get_by_role("link", name="Other dates…")).to_be_in_viewport()
-    assert page.evaluate(
-        "[...document.querySelectorAll('html, .table-responsive')]"
-        ".every(e => e.scrollWidth <= e.clientWidth)"
-    ), "Overdue & rebook scrolls sideways on a phone"
+    assert no_sideways_scroll(page), "Overdue & rebook scrolls sideways on a phone"
     screenshot("overdue-phone")
 
     page.goto(live_server.url + reverse("schedules:calendar"))  # the month: a list of days
@@ -146,8 +146,5 @@ def test_the_patient_list_worklists_and_month_on_a_phone_need_no_sideways_scroll
     expect(today).to_be_in_viewport()
     assert today.inner_text().startswith("Mon 2 Mar 2026"), "a day on its own needs its date"
     expect(page.get_by_role("link", name="Day list for Sun 1 Mar 2026")).to_be_hidden()
-    assert page.evaluate(
-        "[...document.querySelectorAll('html, .table-responsive')]"
-        ".every(e => e.scrollWidth <= e.clientWidth)"
-    ), "the month scrolls sideways on a phone"
+    assert no_sideways_scroll(page), "the month scrolls sideways on a phone"
     screenshot("month-phone")
