@@ -47,14 +47,14 @@ def _course_action(request, patient, form, title, action, *, preview=None, kind=
     again.
     """
     shown = None
-    stale = False
+    stale = ""  # why the preview is shown again, when a confirmation found it changed
     if form.is_valid():
         if preview is None or PREVIEW_BUTTON not in request.POST:
             confirmed = {} if preview is None else {"previewed": form.cleaned_data["previewed"]}
             try:
                 message = action(form.cleaned_data, **confirmed)
-            except services.PreviewChanged:
-                stale = True
+            except services.PreviewChanged as changed:
+                stale = str(changed)
             except services.ServiceError as error:
                 form.add_error(None, str(error))
             else:

@@ -627,7 +627,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     try:
         fresh = planning.fresh_plan(course, unit=unit, today=today, before=dose.number)
     except engine.ScheduleError as error:
-        raise BookingError(f"The schedule needs checking by a clinician: {error}") from None
+        raise BookingError(planning.PROBLEM.format(error=error)) from None
     planned = {p.number: p for p in fresh}
     this = planned.get(dose.number)
     if this is None or this.state not in planning.BOOKABLE_STATES:
@@ -1224,7 +1224,7 @@ def _check_not_early(course, dose, given_on: date, recorded_by, override_reason:
     try:
         fresh = planning.fresh_plan(course, unit=Unit.current(), today=given_on, before=dose.number)
     except engine.ScheduleError as error:
-        raise AdministrationError(f"The schedule needs checking by a clinician: {error}") from None
+        raise AdministrationError(planning.PROBLEM.format(error=error)) from None
     this = next((p for p in fresh if p.number == dose.number), None)
     if this is None or given_on >= this.window_start:
         return ""

@@ -121,7 +121,7 @@ def _booking_page(
     form,
     booking=None,
     status=200,
-    preview_stale=False,
+    preview_stale="",
 ):
     """The book or reschedule page for dose `number`: its due date and window from the
     engine (counted from the doses before it) and the free slots to choose from."""
@@ -303,7 +303,7 @@ def book_next(request, course_id: int):
         try:
             suggestions = planning.suggest_slots(course=course, unit=unit, count=3)
         except engine.ScheduleError as error:
-            problem = f"The schedule needs checking by a clinician: {error}"
+            problem = planning.PROBLEM.format(error=error)
     blockers = course.patient.treatment_blockers()
     # Each dose's slot can be changed: the free slots of the window the suggestion chain gives
     # it. Choosing a later slot for one dose can push the next dose's window; the service then
@@ -381,8 +381,8 @@ def reschedule(request, booking_id: int):
                 override_reason=form.cleaned_data.get("override_reason", ""),
                 previewed=request.POST.get("previewed", ""),
             )
-        except services.PreviewChanged:
-            return page(preview_stale=True)
+        except services.PreviewChanged as changed:
+            return page(preview_stale=str(changed))
         except services.ServiceError as error:
             form.add_error(None, str(error))
             course = _get_course(booking.dose.course_id)
