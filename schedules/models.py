@@ -965,7 +965,7 @@ class FollowUpCall(models.Model):
 class CourseOutlook(models.Model):
     """What the worklists filter on, kept beside a course's facts (issue 8).
 
-    Derived, never a fact: `schedules.planning.refresh_next_due` rewrites the row from the
+    Derived, never a fact: `schedules.outlook.refresh_next_due` rewrites the row from the
     engine's plan at the end of every service that changes the course, and the nightly
     `refresh_next_due` command rewrites every row for the passage of time. Not audited (it
     holds nothing anyone decided), so its rewrites leave no history noise.
@@ -1001,7 +1001,7 @@ class CourseOutlook(models.Model):
 
 class ProjectedDose(models.Model):
     """A dose the engine projects and nobody has booked yet, kept for the capacity forecast
-    (issue 8), like `CourseOutlook`: derived, rewritten by `planning.refresh_next_due` and the
+    (issue 8), like `CourseOutlook`: derived, rewritten by `outlook.refresh_next_due` and the
     nightly pass, never edited. `on` is the engine's date (for an overdue dose, the next open
     day as of `CourseOutlook.refreshed_on`)."""
 

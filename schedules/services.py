@@ -34,7 +34,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from patients.models import Patient
-from schedules import engine, planning
+from schedules import engine, outlook, planning
 from schedules.models import (
     AdverseEvent,
     Booking,
@@ -244,7 +244,7 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
             )
     except IntegrityError:
         raise CourseError("This patient already has a treatment course.") from None
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return course
 
 
@@ -326,7 +326,7 @@ def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
                 reason_detail=reason,
                 recorded_by=withdrawn_by,
             )
-        planning.refresh_next_due(course)
+        outlook.refresh_next_due(course)
     return cancelled
 
 
@@ -430,7 +430,7 @@ def pause_course(
         recorded_by=recorded_by,
     )
     cancelled = _cancel_future_bookings(course, "Treatment paused")
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return cancelled
 
 
@@ -464,7 +464,7 @@ def resume_course(
         restart_loading=restart_loading,
         recorded_by=recorded_by,
     )
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
 
 
 @retry_when_busy
@@ -495,7 +495,7 @@ def stop_course(
         recorded_by=recorded_by,
     )
     cancelled = _cancel_future_bookings(course, "Treatment stopped")
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return cancelled
 
 
@@ -536,7 +536,7 @@ def correct_start_date(*, course, start_date: date, reason: str, corrected_by) -
     course._history_user = corrected_by
     course._change_reason = reason[:100]
     course.save(update_fields=["start_date"])
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return cancelled
 
 
@@ -674,7 +674,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
         raise AlreadyBooked(f"Dose {dose.number} is already booked.", booking=existing) from None
     if dose.bookings.exclude(pk=booking.pk).exists():
         _bump_calendar_sequence(dose)
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return booking
 
 
@@ -798,7 +798,7 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
             f"from it: cancel dose {later.dose.number} first, or reschedule this booking."
         )
     _cancel(booking, reason.strip())
-    planning.refresh_next_due(booking.dose.course)
+    outlook.refresh_next_due(booking.dose.course)
     return booking
 
 
@@ -895,7 +895,7 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
     _bump_calendar_sequence(booking.dose)
     later = _cancel_later_bookings(booking, _missed_reason(booking.dose.number))
     booking.cancelled_later = later
-    planning.refresh_next_due(booking.dose.course)
+    outlook.refresh_next_due(booking.dose.course)
     return booking
 
 
@@ -942,7 +942,7 @@ def undo_arrived(*, booking: Booking, undone_by) -> Booking:
     booking._change_reason = "Arrival undone"
     booking.save(update_fields=["status", "updated_at"])
     _bump_calendar_sequence(booking.dose)
-    planning.refresh_next_due(booking.dose.course)
+    outlook.refresh_next_due(booking.dose.course)
     return booking
 
 
@@ -1028,7 +1028,7 @@ def undo_no_show(*, booking: Booking, undone_by) -> Booking:
         restored.save(update_fields=["status", "cancel_reason", "updated_at"])
         _bump_calendar_sequence(restored.dose)
     booking.restored_later = later
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return booking
 
 
@@ -1139,7 +1139,7 @@ def record_administration(
         booking.status = Booking.Status.FULFILLED
         booking._history_user = recorded_by
         booking.save(update_fields=["status", "updated_at"])
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     dose.warnings = administration_warnings(details)
     return dose
 
@@ -1389,7 +1389,7 @@ def record_not_given(*, booking: Booking, reason: str, recorded_by, detail: str 
     booking.cancelled_later = _cancel_later_bookings(
         booking, f"Dose {booking.dose.number} was not given: rebook after it is given."
     )
-    planning.refresh_next_due(booking.dose.course)
+    outlook.refresh_next_due(booking.dose.course)
     return booking
 
 
@@ -1538,7 +1538,7 @@ def record_adverse_event(
             recorded_by=recorded_by,
         )
         event.held = True
-        planning.refresh_next_due(course)
+        outlook.refresh_next_due(course)
     return event
 
 
@@ -1584,7 +1584,7 @@ def record_review_decision(*, course, decision: str, on: date, note: str, record
     cancelled = 0
     if kind != CourseEvent.Kind.RESUME:
         cancelled = _cancel_future_bookings(course, f"Clinical review: treatment {decision}")
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return cancelled
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schedules import planning, services
+from schedules import outlook, planning, services
 from schedules.models import Booking, Dose, Slot, TreatmentCourse
 from tests.conftest import make_patient
 from tests.previews import confirm
@@ -31,7 +31,7 @@ def frozen(day: date = MONDAY, hour: int = 8):
 def make_course(patient, start: date = MONDAY) -> TreatmentCourse:
     """A course written directly (no eligibility check), with its worklist outlook."""
     course = TreatmentCourse.objects.create(patient=patient, start_date=start)
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return course
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from schedules import planning, services
+from schedules import outlook, planning, services
 from schedules.models import Slot
 from tests.conftest import make_patient
 from tests.test_booking import at, frozen, make_course
@@ -35,7 +35,7 @@ def hand_counted_week(unit, nurse, clinician):
         make_course(make_patient("C"), start=MONDAY + timedelta(days=5))
         late = make_course(make_patient("D"), start=date(2026, 2, 9))
         late.doses.create(number=1, given_at=at(date(2026, 2, 9), 10))
-        planning.refresh_next_due(late)  # a fact written directly, not by a service
+        outlook.refresh_next_due(late)  # a fact written directly, not by a service
         make_course(make_patient("E"), start=MONDAY + timedelta(days=2))
         for index in range(7):
             make_course(make_patient(f"T{index}"), start=MONDAY + timedelta(days=3))

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patients.models import Consent
-from schedules import planning, retry, services
+from schedules import outlook, retry, services
 from schedules.models import Booking, CourseEvent, CourseOutlook, Slot
 from tests.conftest import VIAL, make_patient
 from tests.test_booking import MONDAY, at, book_url, frozen, make_course, make_slot
@@ -307,7 +307,7 @@ def test_nightly_refresh_writes_outlooks_under_the_course_lock_and_skips_a_held_
             assert holding.wait(timeout=10)
         try:
             with CaptureQueriesContext(connection) as queries:
-                refreshed = planning.refresh_all(today=MONDAY)
+                refreshed = outlook.refresh_all(today=MONDAY)
         finally:
             release.set()
             if row_locks:

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from patients.models import Patient
-from schedules import planning, services
+from schedules import outlook, planning, services
 from schedules.models import CourseEvent, CourseOutlook, TreatmentCourse, Unit
 from tests.conftest import make_patient
 from tests.previews import confirm
@@ -122,7 +122,7 @@ def test_a_contradictory_year_can_be_stopped_and_replaced(
     patient = make_patient()
     course = make_course(patient, start=date(2062, 2, 23))
     course.doses.create(number=1, given_at=at(date(2026, 2, 23), 10))
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     page = clinician_client.get(reverse("patients:detail", args=[patient.pk]))
     assert page.status_code == 200
     assert "before the course start" in page.content.decode()

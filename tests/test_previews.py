@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from schedules import engine, planning, services
+from schedules import engine, outlook, planning, services
 from schedules.models import Booking, Closure, Dose, Slot, TreatmentCourse
 from tests.conftest import make_patient
 
@@ -52,7 +52,7 @@ def course_with_doses_7_and_8_booked(patient, unit, nurse) -> TreatmentCourse:
         services.book_dose_number(
             course=course, number=number, slot=make_slot(unit, day), booked_by=nurse
         )
-    planning.refresh_next_due(course)
+    outlook.refresh_next_due(course)
     return course
 
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from schedules import planning, services
+from schedules import outlook, services
 from schedules.models import Booking, Closure, CourseEvent, Dose, Slot, TreatmentCourse
 from tests.conftest import make_patient
 from tests.test_booking import at, frozen, make_course, make_slot
@@ -51,7 +51,7 @@ def populate(unit, nurse, count: int):
                 on=MONDAY - timedelta(days=5),
                 reason=CourseEvent.Reason.SIDE_EFFECTS,
             )
-    planning.refresh_all()  # facts written directly, not through the services
+    outlook.refresh_all()  # facts written directly, not through the services
 
 
 # Queries per page, measured with 10 and with 200 patients: the same. A change here means a
@@ -99,7 +99,7 @@ def populate_more(unit, nurse, total):
                 except services.BookingError:
                     continue
                 break
-    planning.refresh_all()  # facts written directly, not through the services
+    outlook.refresh_all()  # facts written directly, not through the services
 
 
 BOOK_PAGE_QUERIES = 11
@@ -176,7 +176,7 @@ def test_overdue_lists_overdue_no_shows_and_flagged_bookings(unit, nurse, nurse_
         # Overdue: dose 1 given 20 days ago, dose 2 was due 6 days ago.
         overdue = make_course(make_patient("O1", family_name="Overdue"), MONDAY - timedelta(20))
         Dose.objects.create(course=overdue, number=1, given_at=at(MONDAY - timedelta(days=20)))
-        planning.refresh_next_due(overdue)  # a fact written directly, not by a service
+        outlook.refresh_next_due(overdue)  # a fact written directly, not by a service
         # Flagged: dose 2 booked 14 days after dose 1, then dose 1 moved three days later.
         moved = make_course(make_patient("O2", family_name="Moved"), MONDAY)
         first = services.book_dose_number(

@@ -9,7 +9,7 @@ admin's correction, a data import). Idempotent.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from schedules import planning
+from schedules import outlook
 from schedules.models import UnitMissing
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            count = planning.refresh_all()
+            count = outlook.refresh_all()
         except UnitMissing as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Refreshed {count} course outlook(s).")

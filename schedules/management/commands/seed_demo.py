@@ -26,7 +26,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from patients.models import Consent, Patient
-from schedules import engine, planning, services
+from schedules import engine, outlook, planning, services
 from schedules.models import Closure, CourseEvent, Dose, SessionTemplate, TreatmentCourse, Unit
 
 DEMO_USERS = [
@@ -329,7 +329,7 @@ class Command(BaseCommand):
             misses = 0 if self.book_next(course, unit, nurse, count=count) else misses + 1
             if misses == 20:
                 break  # the unit's slots are full: later patients wait on Needs booking
-        planning.refresh_all()
+        outlook.refresh_all()
 
     def book_next(self, course, unit, nurse, count) -> bool:
         """Book the course's next doses in the first free slots; False when none was free."""
