@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patients.models import Consent, FeedToken, Patient
-from schedules.services import ServiceError
+from tofersen_scheduler.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 

@@ -99,7 +99,7 @@ def refresh_all(*, today: date | None = None, batch: int = REFRESH_BATCH) -> int
 
     1. List the open courses' ids (no lock).
     2. For each batch, in its own transaction, lock the courses (lock order step 1, by id, as
-       the services do: `schedules/services.py`), skipping any a service holds, and only then
+       the services do: `schedules/locks.py`), skipping any a service holds, and only then
        read their facts, so an outlook is never written from facts a service has since
        changed (a stale outlook would hide a due dose from Needs booking for a night).
     3. Plan them and write their outlooks and projected doses.

@@ -1,7 +1,7 @@
 """The safety net under the lock order (issue 11): retry a whole service call that met a
 deadlock or a serialization failure, then tell the nurse the diary was busy.
 
-The lock order in `schedules/services.py` is what prevents deadlocks; this only catches what
+The lock order in `schedules/locks.py` is what prevents deadlocks; this only catches what
 slips through (a lock taken by code outside the services, PostgreSQL's own internal locks).
 A retry is logged with its count, so a deadlock that keeps happening shows up in the log
 instead of being hidden.
@@ -19,6 +19,8 @@ import time
 from collections import Counter
 
 from django.db import OperationalError, connection
+
+from schedules.errors import DiaryBusy
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,6 @@ def retry_when_busy(service):
 
     @functools.wraps(service)
     def call(*args, **kwargs):
-        from schedules.services import DiaryBusy  # services imports this module
-
         if connection.in_atomic_block:
             # Nested: the caller's transaction is aborted too, so only its caller can retry.
             try:

@@ -27,9 +27,10 @@ def control_patches() -> dict:
 
     from patients.admin import FeedTokenAdmin
     from patients.models import Patient
-    from schedules import engine, planning, services
+    from schedules import engine, planning
     from schedules.admin import ClosureAdmin
     from schedules.models import AdverseEvent, Booking, Unit, UnitCalendar, Visit
+    from schedules.plph import PlphStep
 
     def open_policy(self):
         return engine.Policy(book_early_days=3650, flag_late_days=3650)
@@ -48,7 +49,10 @@ def control_patches() -> dict:
 
         queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
-    S = "schedules.services."
+    # Each patch names the module that looks the control up at call time.
+    courses = "schedules.courses.services."
+    given = "schedules.visits.administration."
+    visits = "schedules.visits.services."
     return {
         "H1": lambda: mock.patch.object(Unit, "policy", property(open_policy)),
         "H2": lambda: mock.patch.object(
@@ -57,10 +61,10 @@ def control_patches() -> dict:
         "H5": lambda: mock.patch.object(
             Patient, "active_consent", lambda self, kind, on=None: object()
         ),
-        "H6": lambda: mock.patch(S + "_cancel_future_bookings", lambda course, reason: 0),
+        "H6": lambda: mock.patch(courses + "_cancel_future_bookings", lambda course, reason: 0),
         "H7": lambda: mock.patch.object(engine, "_not_before_interval", lambda due, on: on),
         "H11": lambda: mock.patch.object(UnitCalendar, "closure_reason", lambda self, day: ""),
-        "H13": lambda: mock.patch(S + "_check_vial_in_date", _noop),
+        "H13": lambda: mock.patch(given + "_check_vial_in_date", _noop),
         "H14": lambda: mock.patch.object(
             ModelBackend, "has_perm", lambda self, user, perm, obj=None: user.is_active
         ),
@@ -70,10 +74,10 @@ def control_patches() -> dict:
             "ACTIVE_STATUSES",
             (Booking.Status.BOOKED, Booking.Status.ARRIVED, Booking.Status.NOT_GIVEN),
         ),
-        "H17": lambda: mock.patch(S + "_check_earlier_doses_given", _noop),
-        "H18": lambda: mock.patch(S + "_check_not_early", lambda *args, **kwargs: ""),
+        "H17": lambda: mock.patch(given + "_check_earlier_doses_given", _noop),
+        "H18": lambda: mock.patch(given + "_check_not_early", lambda *args, **kwargs: ""),
         "H19": lambda: mock.patch.object(planning, "plan_for", plan_for_uncaught),
-        "H20": lambda: mock.patch(S + "_hold", _noop),
+        "H20": lambda: mock.patch(courses + "_hold", _noop),
         "H21": lambda: mock.patch.object(
             engine,
             "_restarts_loading",
@@ -82,14 +86,14 @@ def control_patches() -> dict:
         "H22": lambda: mock.patch.object(
             AdverseEvent, "needs_review", property(lambda self: False)
         ),
-        "H23": lambda: mock.patch.object(
-            services, "plph_advice", lambda answers: services.PlphStep("conservative", "")
+        "H23": lambda: mock.patch(
+            "schedules.plph.plph_advice", lambda answers: PlphStep("conservative", "")
         ),
-        "H24": lambda: mock.patch(S + "_check_pregnancy_asked", _noop),
-        "H25": lambda: mock.patch(S + "MIN_OBSERVATION", timedelta(0)),
+        "H24": lambda: mock.patch(visits + "_check_pregnancy_asked", _noop),
+        "H25": lambda: mock.patch(visits + "MIN_OBSERVATION", timedelta(0)),
         "H26": lambda: mock.patch.object(FeedTokenAdmin, "revoke", revoke_directly),
-        "H27": lambda: mock.patch(S + "_check_visit_ready", _noop),
-        "H28": lambda: mock.patch(S + "_check_required_details", _noop),
+        "H27": lambda: mock.patch(given + "_check_visit_ready", _noop),
+        "H28": lambda: mock.patch(given + "_check_required_details", _noop),
         "H30": lambda: mock.patch.object(
             planning, "preview_confirmed", lambda preview, posted: True
         ),

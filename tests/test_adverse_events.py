@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from schedules import engine, planning, services
+from schedules import engine, planning, plph, services
 from schedules.feeds import ical
 from schedules.models import AdverseEvent, Booking, FollowUpCall, TreatmentCourse
 from tests.conftest import VIAL
@@ -189,7 +189,7 @@ TYPICAL = dict(onset_within_48h=True, postural=True)
     ],
 )
 def test_plph_triage_gives_the_matching_step(answers, step):
-    assert services.plph_advice(answers).step == step
+    assert plph.plph_advice(answers).step == step
 
 
 def test_plph_event_stores_answers_and_advice(dosed, nurse):

@@ -241,6 +241,26 @@ def test_did_not_attend_undone_restores_the_later_bookings_it_cancelled(booking,
     assert last.history_user == nurse and last.history_change_reason == "'Did not attend' undone"
 
 
+def test_did_not_attend_undo_finds_what_it_cancelled_whatever_the_message_says(
+    booking, nurse, morning
+):
+    """The undo reads the stored link to the bookings 'did not attend' cancelled, not the
+    wording of their cancellation: rewording the message (here, as if stored by an older
+    release) still restores them."""
+    two, three = _with_later_doses(booking, nurse, morning)
+    with frozen(11, 0):
+        services.mark_no_show(booking=booking, marked_by=nurse)
+    Booking.objects.filter(pk__in=[two.pk, three.pk]).update(
+        cancel_reason="Dose 1 not attended: book again once given."
+    )
+    with frozen(11, 5):
+        undone = services.undo_no_show(booking=booking, undone_by=nurse)
+    assert [b.pk for b in undone.restored_later] == [two.pk, three.pk]
+    for each in (two, three):
+        each.refresh_from_db()
+        assert each.status == Booking.Status.BOOKED and each.cancelled_by_no_show is None
+
+
 def test_did_not_attend_undo_is_refused_after_the_window(booking, nurse, morning):
     two, _ = _with_later_doses(booking, nurse, morning)
     with frozen(11, 0):

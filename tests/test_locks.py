@@ -14,13 +14,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from patients.models import Consent
-from schedules import outlook, retry, services
+from schedules import locks, outlook, retry, services
 from schedules.models import Booking, CourseEvent, CourseOutlook, Slot
 from tests.conftest import VIAL, make_patient
 from tests.test_booking import MONDAY, at, book_url, frozen, make_course, make_slot
 from tests.test_concurrency import race
 
-# Lock order (services module docstring): a statement may lock a row of the same rank or a
+# Lock order (schedules.locks module docstring): a statement may lock a row of the same rank or a
 # later one, never go back up the list.
 RANK = {
     "patients_patient": 0,  # start_course only, before the course exists
@@ -196,7 +196,7 @@ def deadlock() -> OperationalError:
 def deadlocks(monkeypatch):
     """Make the next `count` slot locks fail with a deadlock (all of them by default)."""
     calls = []
-    real = services._lock_slots
+    real = locks.lock_slots
 
     def arm(count=10**6):
         def lock_slots(*args, **kwargs):
@@ -205,7 +205,7 @@ def deadlocks(monkeypatch):
                 raise deadlock()
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(services, "_lock_slots", lock_slots)
+        monkeypatch.setattr(locks, "lock_slots", lock_slots)
         monkeypatch.setattr(retry, "BACKOFF_SECONDS", 0.001)
         retry.stats.clear()
         return calls
@@ -295,7 +295,7 @@ def test_nightly_refresh_writes_outlooks_under_the_course_lock_and_skips_a_held_
         def hold_course():  # a service in the middle of its transaction
             try:
                 with transaction.atomic():
-                    services._lock_course(held)
+                    locks.lock_course(held)
                     holding.set()
                     release.wait(timeout=20)
             finally:

@@ -14,7 +14,13 @@ from schedules.models.unit import (  # noqa: I001 (import order is dependency or
     Unit,
     UnitMissing,
 )
-from schedules.models.courses import CourseEvent, Dose, DoseQuerySet, TreatmentCourse
+from schedules.models.courses import (
+    CourseEvent,
+    Dose,
+    DoseQuerySet,
+    ReviewDecision,
+    TreatmentCourse,
+)
 from schedules.models.booking import Booking, BookingQuerySet, ClinicianRequest
 from schedules.models.visits import AdverseEvent, FollowUpCall, Visit
 from schedules.models.outlook import CourseOutlook, ProjectedDose
@@ -32,6 +38,7 @@ __all__ = [
     "DoseQuerySet",
     "FollowUpCall",
     "ProjectedDose",
+    "ReviewDecision",
     "SessionTemplate",
     "Slot",
     "SlotQuerySet",

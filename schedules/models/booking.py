@@ -19,6 +19,11 @@ class BookingQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=Booking.ACTIVE_STATUSES)
 
+    def later_active(self, course, number: int):
+        """The active bookings of the course's doses after dose `number`: counted from it, so
+        they move, are cancelled or are refused with it (the one home of "later bookings")."""
+        return self.active().filter(dose__course=course, dose__number__gt=number)
+
     def holding_places(self):
         """The bookings that take one of their slot's places (`Booking.PLACE_STATUSES`)."""
         return self.filter(status__in=Booking.PLACE_STATUSES)
@@ -55,6 +60,17 @@ class Booking(models.Model):
         blank=True, help_text="Why a clinician booked outside the unit's window."
     )
     cancel_reason = models.TextField(blank=True)
+    cancelled_by_no_show = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="no_show_cancellations",
+        help_text=(
+            "The booking marked 'did not attend' that cancelled this one (a later dose counted "
+            "from it); what undoing 'did not attend' books again."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = BookingQuerySet.as_manager()

@@ -274,3 +274,11 @@ class Dose(models.Model):
         if hasattr(self, "active_bookings"):
             return self.active_bookings[0] if self.active_bookings else None
         return self.bookings.active().select_related("slot__unit").first()
+
+
+class ReviewDecision(models.TextChoices):
+    """A clinician's decision on a course held for review (`record_review_decision`)."""
+
+    CONTINUE = "continue", "Continue treatment"
+    PAUSE = "pause", "Pause treatment"
+    STOP = "stop", "Stop treatment"

@@ -1,0 +1,102 @@
+"""The refusals of the schedules services: each a `ServiceError` whose message a nurse can
+read and act on. Imported by the services of every capability and by `schedules.retry`."""
+
+from typing import TYPE_CHECKING
+
+from tofersen_scheduler.errors import ServiceError
+
+if TYPE_CHECKING:
+    from schedules.models import Booking
+
+__all__ = [
+    "AdministrationError",
+    "AdverseEventError",
+    "AlreadyBooked",
+    "BookingError",
+    "BookingStateError",
+    "CourseError",
+    "CourseNotActive",
+    "DiaryBusy",
+    "DoseOutOfOrder",
+    "NotEligible",
+    "OutsideWindow",
+    "PreviewChanged",
+    "SameDayBooking",
+    "ServiceError",
+    "SlotFull",
+    "SlotUnavailable",
+    "VisitError",
+]
+
+
+class DiaryBusy(ServiceError):
+    """The write met a deadlock or serialization failure and still did after its retries
+    (`schedules.retry`). Nothing was saved; trying again a moment later works."""
+
+    MESSAGE = "The unit's diary was busy, please try again."
+
+
+class CourseError(ServiceError):
+    pass
+
+
+class BookingError(ServiceError):
+    pass
+
+
+class SlotFull(BookingError):
+    pass
+
+
+class AlreadyBooked(BookingError):
+    def __init__(self, message: str, booking: "Booking"):
+        super().__init__(message)
+        self.booking = booking
+
+
+class OutsideWindow(BookingError):
+    pass
+
+
+class CourseNotActive(BookingError):
+    pass
+
+
+class NotEligible(BookingError):
+    pass
+
+
+class SlotUnavailable(BookingError):
+    """The slot is in the past or the unit is closed that day."""
+
+
+class SameDayBooking(BookingError):
+    pass
+
+
+class DoseOutOfOrder(BookingError):
+    pass
+
+
+class BookingStateError(BookingError):
+    pass
+
+
+class PreviewChanged(ServiceError):
+    """What the change will do is no longer what the user was shown and confirmed (someone
+    changed the patient's schedule meanwhile). Nothing was changed: the page shows the new
+    preview and asks again (hazard H30)."""
+
+    MESSAGE = "This is what your choice changes now. Check it, then confirm again."
+
+
+class AdministrationError(BookingError):
+    """The dose record is incomplete, early, out of order or in the future."""
+
+
+class VisitError(ServiceError):
+    """A visit step refused: checks incomplete, wrong stage, bad time."""
+
+
+class AdverseEventError(ServiceError):
+    pass
