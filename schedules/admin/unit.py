@@ -1,3 +1,5 @@
+"""Admin for the unit: its sessions, closures (with the bookings a closure affects) and slots."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.template.defaultfilters import pluralize
@@ -7,19 +9,13 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from schedules import planning
+from schedules.admin.booking import BookingInline
 from schedules.models import (
-    AdverseEvent,
     Booking,
-    ClinicianRequest,
     Closure,
-    CourseEvent,
-    Dose,
-    FollowUpCall,
     SessionTemplate,
     Slot,
-    TreatmentCourse,
     Unit,
-    Visit,
 )
 from tofersen_scheduler.dates import format_day_time
 
@@ -147,13 +143,6 @@ class ClosureAdmin(SimpleHistoryAdmin):
             )
 
 
-class BookingInline(admin.TabularInline):
-    model = Booking
-    extra = 0
-    fields = ["slot", "status", "booked_by", "override_reason", "cancel_reason"]
-    raw_id_fields = ["slot", "booked_by"]
-
-
 @admin.register(Slot)
 class SlotAdmin(SimpleHistoryAdmin):
     list_display = ["__str__", "unit", "places", "template"]
@@ -163,94 +152,3 @@ class SlotAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["template"]
     date_hierarchy = "start"
     inlines = [BookingInline]
-
-
-class DoseInline(admin.TabularInline):
-    model = Dose
-    extra = 0
-    fields = ["number", "given_at", "operator", "vial_batch", "vial_expiry"]
-    show_change_link = True
-
-
-class CourseEventInline(admin.TabularInline):
-    model = CourseEvent
-    extra = 0
-    fields = ["kind", "on", "reason", "reason_detail", "restart_loading", "recorded_by"]
-    raw_id_fields = ["recorded_by"]
-
-
-@admin.register(TreatmentCourse)
-class TreatmentCourseAdmin(SimpleHistoryAdmin):
-    list_display = ["patient", "start_date", "status"]
-    list_filter = ["status", "start_date"]
-    search_fields = ["patient__hospital_number", "patient__family_name", "patient__nhs_number"]
-    list_select_related = ["patient"]
-    raw_id_fields = ["patient", "started_by"]
-    inlines = [CourseEventInline, DoseInline]
-
-
-@admin.register(CourseEvent)
-class CourseEventAdmin(SimpleHistoryAdmin):
-    list_display = ["course", "kind", "on", "reason", "restart_loading", "recorded_by"]
-    list_filter = ["kind", "reason", "on"]
-    search_fields = ["course__patient__hospital_number", "course__patient__family_name"]
-    list_select_related = ["course__patient", "recorded_by"]
-    raw_id_fields = ["course", "recorded_by"]
-
-
-@admin.register(Dose)
-class DoseAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "course", "given_at", "operator", "vial_batch"]
-    list_filter = ["given_at", "imaging"]
-    search_fields = [
-        "course__patient__hospital_number",
-        "course__patient__family_name",
-        "vial_batch",
-    ]
-    list_select_related = ["course__patient"]
-    raw_id_fields = ["course", "given_by"]
-    readonly_fields = ["uid", "calendar_sequence"]
-    inlines = [BookingInline]
-
-
-@admin.register(Booking)
-class BookingAdmin(SimpleHistoryAdmin):
-    list_display = ["dose", "patient", "slot", "status", "booked_by", "booked_at"]
-    list_filter = ["status", "slot__start"]
-    search_fields = ["dose__course__patient__hospital_number", "dose__course__patient__family_name"]
-    list_select_related = ["dose__course__patient", "slot__unit", "booked_by"]
-    raw_id_fields = ["dose", "slot", "booked_by"]
-
-    @admin.display(ordering="dose__course__patient__family_name")
-    def patient(self, booking):
-        return booking.dose.course.patient
-
-
-@admin.register(Visit)
-class VisitAdmin(SimpleHistoryAdmin):
-    """Read in the admin; the day list's services write visits (with who, in the history)."""
-
-    list_display = ["booking", "arrived_at", "checks_at", "not_given_reason", "discharged_at"]
-    list_select_related = ["booking__dose__course__patient", "booking__slot__unit"]
-    raw_id_fields = ["booking", "checks_by", "cleared_by"]
-
-
-@admin.register(AdverseEvent)
-class AdverseEventAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "course", "serious", "outcome", "recorded_by"]
-    list_filter = ["term", "serious", "outcome"]
-    raw_id_fields = ["course", "dose", "recorded_by"]
-
-
-@admin.register(FollowUpCall)
-class FollowUpCallAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "dose", "called_by"]
-    raw_id_fields = ["dose", "adverse_event", "called_by"]
-
-
-@admin.register(ClinicianRequest)
-class ClinicianRequestAdmin(admin.ModelAdmin):
-    list_display = ["course", "dose_number", "slot", "asked_by", "asked_at"]
-    list_select_related = ["course__patient", "slot__unit", "asked_by"]
-    search_fields = ["course__patient__hospital_number", "course__patient__family_name"]
-    raw_id_fields = ["course", "slot", "asked_by"]
