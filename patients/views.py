@@ -22,9 +22,9 @@ from patients.forms import (
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
 from patients.search import SIMILAR_ENOUGH, name_match, similar_name
-from patients.timeline import course_timeline
 from schedules import planning, services
 from schedules.models import CourseEvent, Dose, TreatmentCourse, Unit
+from schedules.planning.course_svg import course_timeline
 
 PATIENTS_PER_PAGE = 50
 

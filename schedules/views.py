@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from schedules import calendar_grid, engine, planning, services
+from schedules import engine, planning, services
 from schedules.forms import AskClinicianForm, CancelForm, FindSlotsForm, SlotChoiceForm
 from schedules.models import Booking, Dose, Slot, TreatmentCourse, Unit, Visit
+from schedules.unit import grid as calendar_grid
 from tofersen_scheduler.dates import format_day
 
 # The name of the "Preview changes" button on pages that show a change before confirming it.
