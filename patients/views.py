@@ -18,11 +18,10 @@ from patients.forms import (
     ConsentForm,
     PatientForm,
     PatientSearchForm,
-    WithdrawConsentForm,
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
 from patients.search import SIMILAR_ENOUGH, name_match, similar_name
-from schedules import planning, services
+from schedules import planning
 from schedules.models import CourseEvent, Dose, TreatmentCourse, Unit
 from schedules.planning.course_svg import course_timeline
 
@@ -39,12 +38,6 @@ def _open_courses():
 
 def _get_patient(pk) -> Patient:
     return get_object_or_404(Patient, pk=pk)
-
-
-def _get_course(patient_pk, course_pk) -> TreatmentCourse:
-    return get_object_or_404(
-        TreatmentCourse.objects.select_related("patient"), pk=course_pk, patient_id=patient_pk
-    )
 
 
 @login_required
@@ -117,7 +110,7 @@ def _save_patient(request, form, patient):
     }
     try:
         return patient_services.save_patient(patient=patient, changes=changes, by=request.user)
-    except services.ServiceError as error:
+    except patient_services.ServiceError as error:
         form.add_error(None, str(error))
         return None
 
@@ -203,7 +196,7 @@ def consent_add(request, pk):
             consent = patient_services.record_consent(
                 patient=patient, recorded_by=request.user, **form.cleaned_data
             )
-        except services.ServiceError as error:
+        except patient_services.ServiceError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"{consent.get_kind_display()} recorded.")
@@ -212,40 +205,4 @@ def consent_add(request, pk):
         request,
         "patients/form.html",
         {"form": form, "patient": patient, "title": "Record consent"},
-    )
-
-
-@login_required
-@permission_required("patients.change_consent", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def consent_withdraw(request, pk, consent_pk):
-    patient = _get_patient(pk)
-    consent = get_object_or_404(Consent, pk=consent_pk, patient=patient, withdrawn_on__isnull=True)
-    form = WithdrawConsentForm(request.POST or None, consent=consent)
-    if form.is_valid():
-        try:
-            cancelled = services.withdraw_consent(
-                consent=consent,
-                withdrawn_on=form.cleaned_data["withdrawn_on"],
-                withdrawn_by=request.user,
-            )
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.warning(
-                request,
-                f"{consent.get_kind_display()} withdrawn; {cancelled} future booking(s) "
-                "cancelled. Treatment is on hold: no dose can be booked or given until a new "
-                "consent is signed and a clinician records the review decision.",
-            )
-            return redirect("patients:detail", patient.pk)
-    return render(
-        request,
-        "patients/consent_withdraw.html",
-        {
-            "form": form,
-            "patient": patient,
-            "title": f"Withdraw {consent.get_kind_display()}",
-            "to_cancel": services.bookings_cancelled_by_withdrawal(patient),
-        },
     )

@@ -18,7 +18,7 @@ from schedules.models import (
     Unit,
     UnitCalendar,
 )
-from schedules.planning import plans
+from schedules.planning import plans, previews
 from schedules.planning.facts import course_queryset
 from schedules.planning.plans import open_calendar
 from schedules.planning.suggestions import FreeSlots, Suggestion
@@ -326,11 +326,40 @@ CHOICES_ON_BOOK_PAGE = 8
 LOOK_FURTHER_DAYS = 28
 
 
+@dataclass(frozen=True)
+class SlotOption:
+    """A free slot offered for one dose, and whether it is inside that dose's window (outside
+    needs a clinician's reason): a result for this dose, not an attribute on the slot."""
+
+    slot: Slot
+    in_window: bool
+
+    @property
+    def pk(self) -> int:
+        return self.slot.pk
+
+    @property
+    def start(self):
+        return self.slot.start
+
+    @property
+    def places(self) -> int:
+        return self.slot.places
+
+    @property
+    def free_places(self) -> int:
+        return self.slot.free_places
+
+
+def _option(slot: Slot, planned: engine.PlannedDose) -> SlotOption:
+    return SlotOption(slot, planned.window_start <= slot.local_date <= planned.window_end)
+
+
 def book_choices(
     unit: Unit, planned: engine.PlannedDose, *, today: date, look_from: date | None = None
-) -> list[Slot]:
+) -> list[SlotOption]:
     """Free slots for a dose: in its window from today; or, when the nurse looks further, the
-    four weeks from the date she picked. Each slot says whether it is in the window (outside
+    four weeks from the date she picked. Each says whether it is in the window (outside
     needs a clinician's reason)."""
     if look_from is not None:
         first, last, limit = look_from, look_from + timedelta(days=LOOK_FURTHER_DAYS), 20
@@ -338,10 +367,25 @@ def book_choices(
         first = max(planned.window_start, today)
         last, limit = max(planned.window_end, first), CHOICES_ON_BOOK_PAGE
     free = FreeSlots(unit=unit, calendar=unit.calendar(first, last), first=first, last=last)
-    found = free.first(first, last, limit=limit)
-    for slot in found:
-        slot.in_window = planned.window_start <= slot.local_date <= planned.window_end
-    return found
+    return [_option(slot, planned) for slot in free.first(first, last, limit=limit)]
+
+
+def chosen_slot(value, unit: Unit, planned: engine.PlannedDose) -> SlotOption | None:
+    """The free slot a posted form (or the query string) chose, or None."""
+    try:
+        pk = int(value or "")
+    except (ValueError, OverflowError):
+        return None
+    if not 0 < pk < 2**31:
+        return None
+    slot = (
+        Slot.objects.filter(unit=unit, pk=pk, start__gte=timezone.now()).with_booked_count().first()
+    )
+    if slot is None or slot.booked_count >= slot.places:
+        return None
+    slot.unit = unit
+    slot.free_places = slot.places - slot.booked_count
+    return _option(slot, planned)
 
 
 def book_next_options(unit: Unit, suggestions: list[Suggestion], *, today: date) -> list[dict]:
@@ -362,3 +406,93 @@ def book_next_options(unit: Unit, suggestions: list[Suggestion], *, today: date)
             options.insert(0, suggestion.slot)
         rows.append({"suggestion": suggestion, "options": options})
     return rows
+
+
+# The book and reschedule page ------------------------------------------------------------------
+
+
+def _dose_status(plan: plans.CoursePlan, planned: engine.PlannedDose, dose) -> dict:
+    """Why a dose cannot be booked from this page: given, booked already, or not next."""
+    active = dose.active_booking if dose else None
+    if dose is not None and dose.given_at:
+        return {"given": dose}
+    if active is not None:
+        return {"already": active}
+    if planned.state not in plans.BOOKABLE_STATES:
+        return {"book_first": plan.pending.number if plan.pending else None}
+    return {}
+
+
+def _later_booking(course: TreatmentCourse, number: int) -> Booking | None:
+    """The first active booking of a later dose: this dose must come before it."""
+    doses = sorted(course.doses.all(), key=lambda dose: dose.number)
+    return next(
+        (d.active_booking for d in doses if d.number > number and d.active_booking is not None),
+        None,
+    )
+
+
+def _slot_options(
+    unit, planned, *, today, look_from, booking, chosen
+) -> tuple[list[SlotOption], SlotOption | None]:
+    """The slots to choose from, without the booking's own slot. A slot chosen on a worklist
+    and refused (a clinician who must give a reason, a nurse past the window) stays on the
+    page, chosen, so nothing has to be found again."""
+    options = book_choices(unit, planned, today=today, look_from=look_from)
+    if booking is not None:
+        options = [option for option in options if option.pk != booking.slot_id]
+        if chosen is not None and chosen.pk == booking.slot_id:
+            chosen = None
+    if chosen is not None and all(option.pk != chosen.pk for option in options):
+        options = [chosen, *options]
+    return options, chosen
+
+
+def _reschedule_preview(course, booking, target: SlotOption | None, *, today) -> dict:
+    """What the move will change, for the slot chosen (or the one the page checks first)."""
+    preview = None
+    if target is not None:
+        preview = previews.preview_change(
+            course, change=previews.Reschedule(booking, target.slot), today=today
+        )
+    return {"preview": preview, "preview_slot": target.slot if target else None}
+
+
+def booking_page(
+    course: TreatmentCourse,
+    number: int,
+    *,
+    unit: Unit,
+    today: date,
+    booking: Booking | None = None,
+    look_from: date | None = None,
+    chosen: str | None = None,
+) -> dict:
+    """What the book (or, with `booking`, reschedule) page shows for dose `number`: its due
+    date and window from the engine (counted from the doses before it), why it cannot be
+    booked if so, and the free slots to choose from (`chosen`: a slot id from the form or
+    the query string)."""
+    plan = plans.plan_for(course, today=today, unit=unit, before=number)
+    planned = plan.dose(number)
+    page = {"planned": planned, "problem": plan.problem, "blockers": [], "options": []}
+    if planned is None or plan.problem:
+        return page
+    dose = next((d for d in course.doses.all() if d.number == number), None)
+    if booking is None:
+        page.update(_dose_status(plan, planned, dose))
+    page["blockers"] = course.patient.treatment_blockers(on=max(planned.date, today))
+    page["later"] = _later_booking(course, number)
+    options, chosen_option = _slot_options(
+        unit,
+        planned,
+        today=today,
+        look_from=look_from,
+        booking=booking,
+        chosen=chosen_slot(chosen, unit, planned),
+    )
+    page["options"] = options
+    page["chosen_pk"] = chosen_option.pk if chosen_option is not None else None
+    if booking is not None:
+        target = chosen_option or next((o for o in options[:1] if o.in_window), None)
+        page.update(_reschedule_preview(course, booking, target, today=today))
+    return page

@@ -1,14 +1,17 @@
 """The unit's calendar and capacity, read only: free slots, bookings on given days, the
 demand-and-capacity forecast, and the month grid and week columns of the calendar pages."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from schedules import engine
 from schedules.models import Booking, ProjectedDose, Slot, TreatmentCourse, Unit, UnitCalendar
 from schedules.planning.suggestions import FreeSlots
+from schedules.unit import grid
 
 __all__ = ["FreeSlots"]
 
@@ -193,3 +196,107 @@ def bookings_between(unit: Unit, first: date, last: date) -> list[Booking]:
         .select_related("dose__course__patient", "slot__unit")
         .order_by("slot__start", "pk")
     )
+
+
+# The calendar pages ----------------------------------------------------------------------------
+
+_EMPTY_DAY = {"booked": 0, "places": 0, "slots": 0, "attended": 0, "noshow": 0, "unrecorded": 0}
+
+
+def _day_totals(unit: Unit, first: date, last: date) -> dict[date, dict]:
+    """Per day: places offered and booked, and for past days what happened, from the facts in
+    one query (the forecast only looks forward): who came (arrived, given or not given), who
+    did not attend, and bookings with no outcome yet."""
+    statuses = Booking.Status
+    came = [statuses.ARRIVED, statuses.FULFILLED, statuses.NOT_GIVEN]
+    slots = (
+        Slot.objects.between(unit, first, last)
+        .with_booked_count()
+        .annotate(
+            attended=Count("bookings", filter=Q(bookings__status__in=came)),
+            noshow=Count("bookings", filter=Q(bookings__status=statuses.NOSHOW)),
+            unrecorded=Count("bookings", filter=Q(bookings__status=statuses.BOOKED)),
+        )
+    )
+    totals = defaultdict(lambda: dict(_EMPTY_DAY))
+    for slot in slots:
+        slot.unit = unit
+        total = totals[slot.local_date]
+        total["booked"] += slot.booked_count
+        total["places"] += slot.places
+        total["slots"] += 1
+        total["attended"] += slot.attended
+        total["noshow"] += slot.noshow
+        total["unrecorded"] += slot.unrecorded
+    return totals
+
+
+def _month_cell(day: date, *, first: date, today: date, closed: str, totals: dict, due) -> dict:
+    """One day of the month: its counts, and its load for the heat map. A closed day is
+    closed, never "Full"; a past day's load is the places that were used (who came, who did
+    not, and any still unrecorded, listed on Overdue & rebook); a day to come loads booked
+    plus due but not yet booked, against places."""
+    cell = {
+        "date": day,
+        "in_month": day.month == first.month,
+        "is_today": day == today,
+        "closed": closed,
+        "weekend": day.weekday() >= 5,
+        **totals,
+    }
+    cell["due_unbooked"] = due or None
+    cell["past"] = day < today
+    if cell["past"]:
+        cell["full"] = False
+        load = cell["attended"] + cell["noshow"] + cell["unrecorded"]
+    else:
+        cell["full"] = bool(cell["places"]) and cell["booked"] >= cell["places"] and not closed
+        load = cell["booked"] + (due or 0)
+    cell["load"] = grid.load_level(load, cell["places"])
+    return cell
+
+
+def month_grid(unit: Unit, first: date, *, today: date) -> list[list[dict]]:
+    """The month of `first` as weeks of day cells: places booked of places offered, what
+    happened on past days, closures and bank holidays, and the demand not yet booked (from
+    the forecast, today onwards: the past has none)."""
+    weeks = grid.month_weeks(first)
+    grid_first, grid_last = weeks[0][0], weeks[-1][-1]
+    totals = _day_totals(unit, grid_first, grid_last)
+    calendar = unit.calendar(grid_first, grid_last)
+    demand = {}
+    if grid_last >= today:
+        days = forecast(unit, max(grid_first, today), grid_last, today=today)
+        demand = {day.date: day.due_unbooked for day in days}
+    return [
+        [
+            _month_cell(
+                day,
+                first=first,
+                today=today,
+                closed=calendar.closure_reason(day),
+                totals=totals.get(day, _EMPTY_DAY),
+                due=demand.get(day),
+            )
+            for day in week
+        ]
+        for week in weeks
+    ]
+
+
+def week_columns(unit: Unit, days: list[date], *, today: date, slots) -> list[dict]:
+    """One column per day of the week with its slots (`slots`: the week's slots with their
+    patients) and any closure."""
+    calendar = unit.calendar(days[0], days[-1])
+    by_day = defaultdict(list)
+    for slot in slots:
+        by_day[slot.local_date].append(slot)
+    return [
+        {
+            "date": day,
+            "is_today": day == today,
+            "closed": calendar.closure_reason(day),
+            "slots": by_day.get(day, []),
+        }
+        for day in days
+    ]
