@@ -355,6 +355,8 @@ def book_day(request, day: date):
     """Book into one day (from the month's heat map): each dose that can be booked now and
     whose window holds that day (or that is overdue, so as soon as possible), with that day's
     free slots as one-click choices. Booking returns here (the `next` of each choice)."""
+    if not grid.in_range(day):
+        raise Http404("No such day.")
     unit = Unit.current()
     today_ = timezone.localdate()
     if day < today_:
