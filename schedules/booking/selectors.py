@@ -52,6 +52,10 @@ class SlotChoice:
     slot: Slot
     in_window: bool
 
+    @property
+    def free_places(self) -> int:
+        return self.slot.places - self.slot.booked_count
+
 
 def _choices(slots, planned: engine.PlannedDose) -> list[SlotChoice]:
     return [
@@ -348,7 +352,7 @@ class SlotOption:
 
     @property
     def free_places(self) -> int:
-        return self.slot.free_places
+        return self.slot.places - self.slot.booked_count
 
 
 def _option(slot: Slot, planned: engine.PlannedDose) -> SlotOption:
@@ -384,7 +388,6 @@ def chosen_slot(value, unit: Unit, planned: engine.PlannedDose) -> SlotOption | 
     if slot is None or slot.booked_count >= slot.places:
         return None
     slot.unit = unit
-    slot.free_places = slot.places - slot.booked_count
     return _option(slot, planned)
 
 

@@ -13,7 +13,8 @@ from schedules.planning.plans import BOOKABLE_STATES, open_calendar, plan_course
 
 class FreeSlots:
     """The unit's slots with a free place between two dates, loaded in one query, so a
-    worklist can offer choices for many doses at a constant cost."""
+    worklist can offer choices for many doses at a constant cost. Each slot carries its
+    `booked_count` (the query's annotation)."""
 
     def __init__(self, *, unit: Unit, calendar: UnitCalendar, first: date, last: date):
         now = timezone.now()
@@ -30,7 +31,6 @@ class FreeSlots:
             slot.unit = unit  # for local_date without another query
             # Closures added since the slots were generated still close the day.
             if not calendar.closure_reason(slot.local_date):
-                slot.free_places = slot.places - slot.booked_count
                 self.slots.append(slot)
 
     def first(

@@ -108,7 +108,6 @@ def slots_with_patients(
     )
     for slot in slots:
         slot.unit = unit
-        slot.free_places = max(slot.places - slot.booked_count, 0)
         for booking in slot.listed_bookings:
             booking.slot = slot
     return slots
