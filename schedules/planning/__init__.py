@@ -40,7 +40,12 @@ from schedules.booking.selectors import (
     overdue,
 )
 from schedules.courses.selectors import held_courses
-from schedules.planning.facts import CourseFacts, course_queryset, planning_prefetch
+from schedules.planning.facts import (
+    CourseFacts,
+    course_queryset,
+    planned_course,
+    planning_prefetch,
+)
 from schedules.planning.plans import (
     BOOKABLE_STATES,
     OPEN_DAY_HORIZON,
@@ -137,6 +142,7 @@ __all__ = [
     "overdue",
     "plan_course",
     "plan_for",
+    "planned_course",
     "planning_prefetch",
     "plans_for",
     "plans_from_values",
