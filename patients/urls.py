@@ -9,9 +9,4 @@ urlpatterns = [
     path("<int:pk>/", views.patient_detail, name="detail"),
     path("<int:pk>/edit/", views.patient_edit, name="edit"),
     path("<int:pk>/consents/new/", views.consent_add, name="consent_add"),
-    path(
-        "<int:pk>/consents/<int:consent_pk>/withdraw/",
-        views.consent_withdraw,
-        name="consent_withdraw",
-    ),
 ]

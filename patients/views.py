@@ -18,33 +18,17 @@ from patients.forms import (
     ConsentForm,
     PatientForm,
     PatientSearchForm,
-    WithdrawConsentForm,
 )
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
 from patients.search import SIMILAR_ENOUGH, name_match, similar_name
-from patients.timeline import course_timeline
-from schedules import planning, services
-from schedules.models import CourseEvent, Dose, TreatmentCourse, Unit
+from schedules import planning
+from schedules.planning import record
 
 PATIENTS_PER_PAGE = 50
 
 
-def _open_courses():
-    """Each patient's open course, only what the list shows and plans from (its facts are read
-    as values: `planning.plans_from_values`)."""
-    return TreatmentCourse.objects.exclude(status=TreatmentCourse.Status.STOPPED).only(
-        "id", "patient_id", "status", "start_date"
-    )
-
-
 def _get_patient(pk) -> Patient:
     return get_object_or_404(Patient, pk=pk)
-
-
-def _get_course(patient_pk, course_pk) -> TreatmentCourse:
-    return get_object_or_404(
-        TreatmentCourse.objects.select_related("patient"), pk=course_pk, patient_id=patient_pk
-    )
 
 
 @login_required
@@ -57,7 +41,7 @@ def patient_list(request):
             request, "Search for a name, hospital number or NHS number (100 characters at most)."
         )
     listed = Patient.objects.prefetch_related(
-        Prefetch("courses", queryset=_open_courses(), to_attr="open_courses")
+        Prefetch("courses", queryset=record.open_courses(), to_attr="open_courses")
     )
     if query:
         # Every word is part of the name or hospital number, in any order and any case, with
@@ -84,9 +68,7 @@ def patient_list(request):
 
     courses = [patient.open_courses[0] for patient in page if patient.open_courses]
     # count=1: the doses given and the next one, all the list shows.
-    plans = planning.plans_from_values(
-        courses, today=timezone.localdate(), unit=Unit.current(), count=1
-    )
+    plans = record.list_plans(courses, today=timezone.localdate())
     rows = []
     for patient in page:
         course = patient.open_courses[0] if patient.open_courses else None
@@ -117,7 +99,7 @@ def _save_patient(request, form, patient):
     }
     try:
         return patient_services.save_patient(patient=patient, changes=changes, by=request.user)
-    except services.ServiceError as error:
+    except patient_services.ServiceError as error:
         form.add_error(None, str(error))
         return None
 
@@ -142,29 +124,12 @@ def patient_edit(request, pk):
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_detail(request, pk):
     patient = get_object_or_404(
-        Patient.objects.prefetch_related(
-            "consents",
-            Prefetch(
-                "courses",
-                queryset=TreatmentCourse.objects.prefetch_related(
-                    Prefetch("events", queryset=CourseEvent.objects.select_related("recorded_by")),
-                    Prefetch("doses", queryset=Dose.objects.with_active_booking()),
-                ),
-            ),
-        ),
-        pk=pk,
+        Patient.objects.prefetch_related("consents", record.record_courses()), pk=pk
     )
     courses = list(patient.courses.all())
-    course = next((c for c in courses if c.status != TreatmentCourse.Status.STOPPED), None)
-    unit = Unit.current()
     today = timezone.localdate()
-    timeline, plan_problem, picture = [], "", None
-    if course is not None:
-        calendar = planning.open_calendar(unit, today)
-        plan = planning.plan_for(course, today=today, unit=unit, calendar=calendar)
-        plan_problem = plan.problem
-        timeline = planning.timeline(plan, calendar)
-        picture = course_timeline(plan, today=today, events=course.events.all())
+    shown = record.course_record(courses, today=today)
+    course = shown.course
     feed_token = (
         FeedToken.objects.active().filter(patient=patient).select_related("issued_by").first()
     )
@@ -175,12 +140,10 @@ def patient_detail(request, pk):
             "patient": patient,
             "course": course,
             "past_courses": [c for c in courses if c is not course],
-            "timeline": timeline,
-            "course_timeline": picture,
-            "plan_problem": plan_problem,
-            # The start date can be corrected until a dose is given (services.correct_start_date).
-            "course_given": course is not None
-            and any(dose.given_at for dose in course.doses.all()),
+            "timeline": shown.timeline,
+            "course_timeline": shown.picture,
+            "plan_problem": shown.problem,
+            "course_given": shown.given,
             "blockers": patient.treatment_blockers(),
             "feed_token": feed_token,
             "can_manage": request.user.has_perm("schedules.manage_course"),
@@ -203,7 +166,7 @@ def consent_add(request, pk):
             consent = patient_services.record_consent(
                 patient=patient, recorded_by=request.user, **form.cleaned_data
             )
-        except services.ServiceError as error:
+        except patient_services.ServiceError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"{consent.get_kind_display()} recorded.")
@@ -212,40 +175,4 @@ def consent_add(request, pk):
         request,
         "patients/form.html",
         {"form": form, "patient": patient, "title": "Record consent"},
-    )
-
-
-@login_required
-@permission_required("patients.change_consent", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def consent_withdraw(request, pk, consent_pk):
-    patient = _get_patient(pk)
-    consent = get_object_or_404(Consent, pk=consent_pk, patient=patient, withdrawn_on__isnull=True)
-    form = WithdrawConsentForm(request.POST or None, consent=consent)
-    if form.is_valid():
-        try:
-            cancelled = services.withdraw_consent(
-                consent=consent,
-                withdrawn_on=form.cleaned_data["withdrawn_on"],
-                withdrawn_by=request.user,
-            )
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.warning(
-                request,
-                f"{consent.get_kind_display()} withdrawn; {cancelled} future booking(s) "
-                "cancelled. Treatment is on hold: no dose can be booked or given until a new "
-                "consent is signed and a clinician records the review decision.",
-            )
-            return redirect("patients:detail", patient.pk)
-    return render(
-        request,
-        "patients/consent_withdraw.html",
-        {
-            "form": form,
-            "patient": patient,
-            "title": f"Withdraw {consent.get_kind_display()}",
-            "to_cancel": services.bookings_cancelled_by_withdrawal(patient),
-        },
     )

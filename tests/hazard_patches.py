@@ -6,6 +6,7 @@ remove; `HAZARD_PLAN` points to it. Each control is one monkeypatch below, keyed
 ID of docs/hazard-log.md. Outcomes go to `HAZARD_RESULTS` (JSON, nodeid → outcome).
 """
 
+import contextlib
 import json
 import os
 from datetime import timedelta
@@ -16,6 +17,14 @@ import pytest
 
 def _noop(*args, **kwargs):
     return None
+
+
+@contextlib.contextmanager
+def _patch_all(*patches):
+    with contextlib.ExitStack() as stack:
+        for patch in patches:
+            stack.enter_context(patch)
+        yield
 
 
 def control_patches() -> dict:
@@ -30,6 +39,7 @@ def control_patches() -> dict:
     from schedules import engine, planning
     from schedules.admin import ClosureAdmin
     from schedules.models import AdverseEvent, Booking, Unit, UnitCalendar, Visit
+    from schedules.planning import plans
     from schedules.plph import PlphStep
 
     def open_policy(self):
@@ -76,7 +86,11 @@ def control_patches() -> dict:
         ),
         "H17": lambda: mock.patch(given + "_check_earlier_doses_given", _noop),
         "H18": lambda: mock.patch(given + "_check_not_early", lambda *args, **kwargs: ""),
-        "H19": lambda: mock.patch.object(planning, "plan_for", plan_for_uncaught),
+        # Callers reach plan_for through the facade or its module (schedules.planning.plans).
+        "H19": lambda: _patch_all(
+            mock.patch.object(planning, "plan_for", plan_for_uncaught),
+            mock.patch.object(plans, "plan_for", plan_for_uncaught),
+        ),
         "H20": lambda: mock.patch(courses + "_hold", _noop),
         "H21": lambda: mock.patch.object(
             engine,

@@ -5,8 +5,9 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from schedules import calendar_grid, services
+from schedules import services
 from schedules.models import Closure, Slot
+from schedules.unit import grid as calendar_grid
 from tests.conftest import make_patient
 from tests.test_booking import frozen, make_course
 

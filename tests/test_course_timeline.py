@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
-from patients.timeline import LEFT, RIGHT, course_timeline
 from schedules import engine
+from schedules.planning.course_svg import LEFT, RIGHT, course_timeline
 from tests.test_booking import make_course
 
 LONDON = ZoneInfo("Europe/London")

@@ -175,3 +175,24 @@ def test_ten_parallel_identical_consents_make_one_consent():
 
     assert Consent.objects.count() == 1
     assert sorted(results) == [200] * 9 + [302], results
+
+
+@pytest.mark.parametrize("weeks", ["²", "0", "27", "abc", "1e3"])
+def test_capacity_weeks_out_of_range_is_a_form_error_not_a_500(nurse_client, unit, weeks):
+    response = nurse_client.get(reverse("schedules:capacity"), {"weeks": weeks})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Choose 1 to 26 weeks." in page
+    assert "Capacity for the next 12 weeks" in page
+
+
+def test_capacity_weeks_in_range_is_shown(nurse_client, unit):
+    response = nurse_client.get(reverse("schedules:capacity"), {"weeks": "3"})
+    assert response.status_code == 200
+    assert "Capacity for the next 3 weeks" in response.content.decode()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_booking_a_day_far_outside_the_calendar_is_not_found_not_a_500(nurse_client, unit, day):
+    response = nurse_client.get(f"/calendar/{day}/book/")
+    assert response.status_code == 404

@@ -17,12 +17,13 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from schedules.access import safe_next
 from tofersen_scheduler.security import redirect_to_verify
 
 RECOVERY_CODE_COUNT = 10
@@ -44,15 +45,6 @@ class TokenForm(forms.Form):
 
     def clean_token(self):
         return "".join(self.cleaned_data["token"].split()).lower()
-
-
-def _safe_next(request, default="/") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or default
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 def _confirmed_totp(user):
@@ -95,7 +87,7 @@ def issue_recovery_codes(user) -> list[str]:
 @require_http_methods(["GET", "POST"])
 def verify(request):
     """Ask for the second factor; send someone with no device yet to enrol."""
-    next_url = _safe_next(request)
+    next_url = safe_next(request, default="/")
     if request.user.is_verified():
         return redirect(next_url)
     if _confirmed_totp(request.user) is None:
@@ -117,7 +109,7 @@ def enrol(request):
     """Add an authenticator app: scan the QR code, type one code to prove it works, and get
     ten recovery codes. Someone who already has an app must verify it before replacing it."""
     user = request.user
-    next_url = _safe_next(request)
+    next_url = safe_next(request, default="/")
     if _confirmed_totp(user) is not None and not user.is_verified():
         return redirect_to_verify(next_url)
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()

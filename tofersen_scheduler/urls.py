@@ -4,6 +4,8 @@ from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 
+from patients import urls as patient_urls
+from schedules.courses import urls as course_urls
 from tofersen_scheduler import health, security, two_factor
 
 
@@ -33,8 +35,11 @@ urlpatterns = [
     path("accounts/two-factor/", include(two_factor_patterns)),
     path("accounts/session/keepalive", security.keepalive, name="session_keepalive"),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("patients/", include("patients.urls")),
-    path("patients/", include("schedules.course_urls")),
+    path(
+        "patients/",
+        include((patient_urls.urlpatterns + course_urls.patient_patterns, "patients")),
+    ),
+    path("patients/", include("schedules.courses.urls")),
     path("feeds/", include("schedules.feeds.urls")),
     path("", include("schedules.urls")),
 ]

@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from icalendar import (
     Alarm,
@@ -384,7 +383,7 @@ def open_courses(patient: Patient):
     return (
         TreatmentCourse.objects.filter(patient=patient)
         .exclude(status=TreatmentCourse.Status.STOPPED)
-        .prefetch_related("events", Prefetch("doses", queryset=Dose.objects.with_active_booking()))
+        .prefetch_related(*planning.planning_prefetch())
     )
 
 

@@ -20,7 +20,6 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -333,9 +332,7 @@ class Command(BaseCommand):
 
     def book_next(self, course, unit, nurse, count) -> bool:
         """Book the course's next doses in the first free slots; False when none was free."""
-        course = TreatmentCourse.objects.prefetch_related(
-            "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
-        ).get(pk=course.pk)
+        course = planning.planned_course(course.pk)
         choices = [
             (suggestion.planned.number, suggestion.slot)
             for suggestion in planning.suggest_slots(course=course, unit=unit, count=count)

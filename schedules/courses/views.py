@@ -9,30 +9,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from patients.models import Patient
+from patients.forms import WithdrawConsentForm
+from patients.models import Consent, Patient
 from schedules import planning, services
-from schedules.course_forms import (
+from schedules.access import get_patient_course
+from schedules.courses.forms import (
     AdministrationForm,
     CorrectStartForm,
     CourseChangeForm,
     ResumeCourseForm,
     StartCourseForm,
 )
-from schedules.models import Booking, CourseEvent, TreatmentCourse
+from schedules.models import Booking, CourseEvent
 from tofersen_scheduler.dates import format_day
 
-
-def _get_patient(pk) -> Patient:
-    return get_object_or_404(Patient, pk=pk)
-
-
-def _get_course(patient_pk, course_pk) -> TreatmentCourse:
-    return get_object_or_404(
-        TreatmentCourse.objects.select_related("patient"), pk=course_pk, patient_id=patient_pk
-    )
-
-
-# The name of the "Preview changes" button (see course_forms.PreviewedForm).
+# The name of the "Preview changes" button (see courses.forms.PreviewedForm).
 PREVIEW_BUTTON = "preview"
 
 
@@ -86,7 +77,7 @@ def _course_action(request, patient, form, title, action, *, preview=None, kind=
 @permission_required("schedules.manage_course", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def course_start(request, pk):
-    patient = _get_patient(pk)
+    patient = get_object_or_404(Patient, pk=pk)
     form = StartCourseForm(request.POST or None, initial={"start_date": timezone.localdate()})
 
     def start(data):
@@ -102,7 +93,7 @@ def course_start(request, pk):
 @permission_required("schedules.manage_course", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def course_resume(request, pk, course_pk):
-    course = _get_course(pk, course_pk)
+    course = get_patient_course(pk, course_pk)
     form = ResumeCourseForm(request.POST or None, initial={"on": timezone.localdate()})
 
     def resume(data, previewed):
@@ -138,7 +129,7 @@ COURSE_CHANGES = {
 @permission_required("schedules.manage_course", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def course_change(request, pk, course_pk, kind):
-    course = _get_course(pk, course_pk)
+    course = get_patient_course(pk, course_pk)
     service, title, done = COURSE_CHANGES[kind]
     form = CourseChangeForm(
         request.POST or None, initial={"on": timezone.localdate()}, submit_label=title
@@ -165,7 +156,7 @@ def course_change(request, pk, course_pk, kind):
 @permission_required("schedules.record_administration", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def dose_record(request, pk, course_pk, number):
-    course = _get_course(pk, course_pk)
+    course = get_patient_course(pk, course_pk)
     if not 1 <= number <= 1000:
         return redirect("patients:detail", pk)
     booking = (
@@ -206,7 +197,7 @@ def dose_record(request, pk, course_pk, number):
 @require_http_methods(["GET", "POST"])
 def correct_start(request, pk, course_pk):
     """A clinician corrects a start date typed wrong, seeing first which bookings it cancels."""
-    course = _get_course(pk, course_pk)
+    course = get_patient_course(pk, course_pk)
     form = CorrectStartForm(request.POST or None, initial={"start_date": course.start_date})
     if form.is_valid():
         try:
@@ -234,5 +225,41 @@ def correct_start(request, pk, course_pk):
             "to_cancel": planning.future_bookings(course)
             .select_related("dose", "slot__unit")
             .order_by("slot__start"),
+        },
+    )
+
+
+@login_required
+@permission_required("patients.change_consent", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def consent_withdraw(request, pk, consent_pk):
+    patient = get_object_or_404(Patient, pk=pk)
+    consent = get_object_or_404(Consent, pk=consent_pk, patient=patient, withdrawn_on__isnull=True)
+    form = WithdrawConsentForm(request.POST or None, consent=consent)
+    if form.is_valid():
+        try:
+            cancelled = services.withdraw_consent(
+                consent=consent,
+                withdrawn_on=form.cleaned_data["withdrawn_on"],
+                withdrawn_by=request.user,
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.warning(
+                request,
+                f"{consent.get_kind_display()} withdrawn; {cancelled} future booking(s) "
+                "cancelled. Treatment is on hold: no dose can be booked or given until a new "
+                "consent is signed and a clinician records the review decision.",
+            )
+            return redirect("patients:detail", patient.pk)
+    return render(
+        request,
+        "patients/consent_withdraw.html",
+        {
+            "form": form,
+            "patient": patient,
+            "title": f"Withdraw {consent.get_kind_display()}",
+            "to_cancel": services.bookings_cancelled_by_withdrawal(patient),
         },
     )

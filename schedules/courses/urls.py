@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from schedules import course_views
+from schedules.courses import views as course_views
 
 app_name = "courses"
 urlpatterns = [
@@ -30,5 +30,16 @@ urlpatterns = [
         "<int:pk>/course/<int:course_pk>/doses/<int:number>/given/",
         course_views.dose_record,
         name="dose_record",
+    ),
+]
+
+# Patient-record pages that go through a course service, named in the "patients" namespace
+# where they have always been (composed in tofersen_scheduler/urls.py): patients.views reads
+# schedules.planning only.
+patient_patterns = [
+    path(
+        "<int:pk>/consents/<int:consent_pk>/withdraw/",
+        course_views.consent_withdraw,
+        name="consent_withdraw",
     ),
 ]

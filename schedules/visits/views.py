@@ -1,23 +1,37 @@
-"""The visit, start to finish (issue 7): pre-dose checks, given or not given, observation,
-discharge; adverse events, the clinical review of a held course, and follow-up calls.
+"""The day: the flow board and the visit, start to finish (issue 7) — arrival, did not attend
+and their undo, pre-dose checks, given or not given, observation, discharge; adverse events,
+the clinical review of a held course, and follow-up calls.
 
-Each visit step is a small POST endpoint that redirects back (`next=`), so the day list (and
-later htmx) can call it. Views bind a form, call a service, turn `ServiceError` into a message
-and redirect; the services decide what is allowed.
+Each visit step is a small POST endpoint that redirects back (`next=`), or with htmx
+re-renders the row's slot in place. Views bind a form, call a service, turn `ServiceError`
+into a message and redirect; the services decide what is allowed. The board itself is built
+by `schedules.visits.board`.
 """
+
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from schedules import planning, services
-from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse
-from schedules.views import _back, _day_url, _safe_next, board_response
-from schedules.visit_forms import (
+from schedules import services
+from schedules.access import (
+    back,
+    change_permission,
+    day_url,
+    get_booking,
+    safe_next,
+    view_permission,
+)
+from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse, Unit
+from schedules.unit import grid
+from schedules.visits import board as flow_board
+from schedules.visits.forms import (
     AdverseEventForm,
     ChecksForm,
     ClearChecksForm,
@@ -26,19 +40,156 @@ from schedules.visit_forms import (
     NotGivenForm,
     ReviewForm,
 )
+from schedules.visits.selectors import follow_up_doses
 
-change_permission = permission_required("schedules.change_booking", raise_exception=True)
 record_permission = permission_required("schedules.record_administration", raise_exception=True)
 manage_permission = permission_required("schedules.manage_course", raise_exception=True)
 event_permission = permission_required("schedules.add_adverseevent", raise_exception=True)
 call_permission = permission_required("schedules.add_followupcall", raise_exception=True)
 
 
-def _booking(booking_id: int) -> Booking:
-    return get_object_or_404(
-        Booking.objects.select_related("dose__course__patient", "slot__unit", "visit"),
-        pk=booking_id,
+@login_required
+def home(request):
+    return redirect("schedules:today")
+
+
+def _board(request, unit: Unit, day: date, *, slot_id: int | None = None) -> flow_board.Board:
+    here = request.get_full_path() if request.method == "GET" else ""
+    return flow_board.build_board(
+        request.user,
+        unit,
+        day,
+        today=timezone.localdate(),
+        now=timezone.now(),
+        here=here or safe_next(request) or day_url(day),
+        slot_id=slot_id,
     )
+
+
+def board_response(request, booking: Booking):
+    """After a board button: with htmx, the booking's slot re-rendered in place and the
+    messages swapped out of band (announced by their live region); without JavaScript,
+    back to the page the button was on (POST/redirect/GET)."""
+    if not request.htmx:
+        return back(request, day_url(booking.local_date))
+    unit = Unit.current()
+    board = _board(request, unit, booking.local_date, slot_id=booking.slot_id)
+    return render(
+        request,
+        "schedules/board/_htmx_slot.html",
+        {**board.context(), "unit": unit, "board_slot": board.slots[0]},
+    )
+
+
+@login_required
+@view_permission
+@require_GET
+def today(request):
+    return day(request, timezone.localdate())
+
+
+@login_required
+@view_permission
+@require_GET
+def day(request, day: date):
+    """The flow board: each slot with its places and who is in it; each patient's identity,
+    where the visit is and the one next step (DESIGN §2 "Each visit")."""
+    if not grid.in_range(day):
+        raise Http404("No such day.")
+    unit = Unit.current()
+    board = _board(request, unit, day)
+    return render(
+        request,
+        "schedules/day.html",
+        {
+            **board.context(),
+            "unit": unit,
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "patient_count": sum(len(s.rows) for s in board.slots),
+        },
+    )
+
+
+@login_required
+@change_permission
+@require_POST
+def arrived(request, booking_id: int):
+    booking = get_booking(booking_id)
+    try:
+        services.mark_arrived(booking=booking, marked_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"{booking.dose.course.patient.full_name} has arrived. Pressed by mistake? "
+            f"Undo within {Booking.UNDO_MINUTES} minutes.",
+        )
+    return board_response(request, booking)
+
+
+@login_required
+@change_permission
+@require_POST
+def noshow(request, booking_id: int):
+    booking = get_booking(booking_id)
+    try:
+        booking = services.mark_no_show(booking=booking, marked_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        patient = booking.dose.course.patient
+        messages.warning(
+            request,
+            f"{patient.full_name} did not attend: dose {booking.dose.number} is on the "
+            "Overdue & rebook list. Pressed by mistake? "
+            f"Undo within {Booking.UNDO_MINUTES} minutes.",
+        )
+        for other in booking.cancelled_later:
+            messages.warning(
+                request,
+                f"Dose {other.dose.number} on {other.slot} was cancelled: it was counted from "
+                f"the missed dose. Rebook it after dose {booking.dose.number} is given.",
+            )
+    return board_response(request, booking)
+
+
+@login_required
+@change_permission
+@require_POST
+def undo_arrived(request, booking_id: int):
+    booking = get_booking(booking_id)
+    try:
+        services.undo_arrived(booking=booking, undone_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"Arrival undone: {booking.dose.course.patient.full_name} is waiting for arrival.",
+        )
+    return board_response(request, booking)
+
+
+@login_required
+@change_permission
+@require_POST
+def undo_noshow(request, booking_id: int):
+    booking = get_booking(booking_id)
+    try:
+        booking = services.undo_no_show(booking=booking, undone_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            f"'Did not attend' undone: {booking.dose.course.patient.full_name} is booked "
+            f"again for dose {booking.dose.number}.",
+        )
+        for other in booking.restored_later:
+            messages.success(request, f"Dose {other.dose.number} on {other.slot} is booked again.")
+    return board_response(request, booking)
 
 
 def _page(request, template, booking, form, title, status=200, **extra):
@@ -51,7 +202,7 @@ def _page(request, template, booking, form, title, status=200, **extra):
             "visit": booking.visit_or_none,
             "form": form,
             "title": title,
-            "next_url": _safe_next(request),
+            "next_url": safe_next(request),
             **extra,
         },
         status=status,
@@ -63,7 +214,7 @@ def _page(request, template, booking, form, title, status=200, **extra):
 @require_http_methods(["GET", "POST"])
 def checks(request, booking_id: int):
     """The pre-dose checks form; consents are shown from the record, not typed."""
-    booking = _booking(booking_id)
+    booking = get_booking(booking_id, with_visit=True)
     patient = booking.dose.course.patient
     form = ChecksForm(request.POST or None, could_be_pregnant=patient.could_be_pregnant)
     if form.is_valid():
@@ -87,7 +238,7 @@ def checks(request, booking_id: int):
                 messages.warning(
                     request, "Checks saved but not complete: the dose cannot be given yet."
                 )
-            return _back(request, _day_url(booking.local_date))
+            return back(request, day_url(booking.local_date))
     return _page(
         request,
         "schedules/visit/checks.html",
@@ -104,7 +255,7 @@ def checks(request, booking_id: int):
 @record_permission
 @require_http_methods(["GET", "POST"])
 def clear(request, booking_id: int):
-    booking = _booking(booking_id)
+    booking = get_booking(booking_id, with_visit=True)
     form = ClearChecksForm(request.POST or None)
     if form.is_valid():
         try:
@@ -115,7 +266,7 @@ def clear(request, booking_id: int):
             form.add_error(None, str(error))
         else:
             messages.success(request, "Clinician's decision recorded: the dose may go ahead.")
-            return _back(request, _day_url(booking.local_date))
+            return back(request, day_url(booking.local_date))
     return _page(request, "schedules/visit/form.html", booking, form, "Clinician's decision")
 
 
@@ -124,7 +275,7 @@ def clear(request, booking_id: int):
 @require_http_methods(["GET", "POST"])
 def give(request, booking_id: int):
     """Record the dose given at this visit."""
-    booking = _booking(booking_id)
+    booking = get_booking(booking_id, with_visit=True)
     initial = {"given_at": timezone.localtime().replace(second=0, microsecond=0)}
     form = GiveForm(request.POST or None, initial=initial)
     if form.is_valid():
@@ -142,7 +293,7 @@ def give(request, booking_id: int):
             messages.success(request, f"Dose {dose.number} recorded as given.")
             for warning in dose.warnings:
                 messages.warning(request, warning)
-            return _back(request, _day_url(booking.local_date))
+            return back(request, day_url(booking.local_date))
     return _page(
         request,
         "schedules/visit/form.html",
@@ -157,7 +308,7 @@ def give(request, booking_id: int):
 @change_permission
 @require_http_methods(["GET", "POST"])
 def not_given(request, booking_id: int):
-    booking = _booking(booking_id)
+    booking = get_booking(booking_id, with_visit=True)
     form = NotGivenForm(request.POST or None)
     if form.is_valid():
         try:
@@ -178,7 +329,7 @@ def not_given(request, booking_id: int):
                     f"Dose {other.dose.number} on {other.slot} was cancelled: it was counted "
                     "from this visit.",
                 )
-            return _back(request, _day_url(booking.local_date))
+            return back(request, day_url(booking.local_date))
     return _page(
         request,
         "schedules/visit/form.html",
@@ -193,7 +344,7 @@ def not_given(request, booking_id: int):
 @change_permission
 @require_POST
 def observe(request, booking_id: int):
-    booking = _booking(booking_id)
+    booking = get_booking(booking_id, with_visit=True)
     try:
         services.start_observation(booking=booking, recorded_by=request.user)
     except services.ServiceError as error:
@@ -207,7 +358,7 @@ def observe(request, booking_id: int):
 @change_permission
 @require_POST
 def discharge(request, booking_id: int):
-    booking = _booking(booking_id)
+    booking = get_booking(booking_id, with_visit=True)
     try:
         visit = services.record_discharge(booking=booking, recorded_by=request.user)
     except services.ServiceError as error:
@@ -252,7 +403,7 @@ def adverse_event(request, course_id: int):
                     "until a clinician records continue, pause or stop.",
                 )
             return redirect(
-                _safe_next(request) or reverse("patients:detail", args=[course.patient_id])
+                safe_next(request) or reverse("patients:detail", args=[course.patient_id])
             )
     return render(
         request,
@@ -311,7 +462,7 @@ def follow_up(request):
         request,
         "schedules/visit/follow_up.html",
         {
-            "rows": planning.follow_up_doses(today),
+            "rows": follow_up_doses(today),
             "form": FollowUpForm(),
             "today": today,
             "here": request.get_full_path(),
@@ -327,17 +478,17 @@ def follow_up_call(request, dose_id: int):
     form = FollowUpForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose the outcome of the call.")
-        return _back(request, reverse("schedules:follow_up"))
+        return back(request, reverse("schedules:follow_up"))
     try:
         call = services.record_follow_up_call(
             dose=dose, recorded_by=request.user, **form.cleaned_data
         )
     except services.ServiceError as error:
         messages.error(request, str(error))
-        return _back(request, reverse("schedules:follow_up"))
+        return back(request, reverse("schedules:follow_up"))
     messages.success(request, f"Call recorded: {call.get_outcome_display()}.")
     if call.outcome in (FollowUpCall.Outcome.HEADACHE, FollowUpCall.Outcome.OTHER_EVENT):
         url = reverse("schedules:adverse_event", args=[dose.course_id])
         term = "?term=plph" if call.outcome == FollowUpCall.Outcome.HEADACHE else "?"
         return redirect(f"{url}{term}&dose={dose.pk}&next={reverse('schedules:follow_up')}")
-    return _back(request, reverse("schedules:follow_up"))
+    return back(request, reverse("schedules:follow_up"))

@@ -1,0 +1,127 @@
+from django import forms
+
+from patients.forms import harden
+from schedules.models import Slot
+
+
+class SlotChoiceForm(forms.Form):
+    """Choose a slot (radio buttons drawn by the page) and, for clinicians, say why a date
+    outside the unit's window is needed."""
+
+    slot = forms.ModelChoiceField(
+        queryset=Slot.objects.none(),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose a slot.",
+            "invalid_choice": "That slot no longer exists; choose another.",
+        },
+    )
+    override_reason = forms.CharField(
+        label="Reason for booking outside the window",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Clinicians only. Leave empty for a date inside the window.",
+    )
+
+    def __init__(self, *args, unit, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].queryset = Slot.objects.filter(unit=unit)
+        if not user.has_perm("schedules.override_booking_window"):
+            # A nurse cannot override; the service still refuses if one is posted anyway.
+            del self.fields["override_reason"]
+        harden(self)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for cancelling",
+        max_length=200,
+        error_messages={"required": "Give a reason for cancelling."},
+        help_text="For example: patient unwell, transport not available, patient's request.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden(self)
+
+
+class FindSlotsForm(forms.Form):
+    """Look for free slots from another date."""
+
+    start = forms.DateField(
+        label="Free slots from",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date, for example 2026-03-02."},
+    )
+
+
+class AskClinicianForm(forms.Form):
+    """A nurse's hand-off of a dose to a clinician: the slot she proposes and a short note."""
+
+    slot = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+    note = forms.CharField(required=False, max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden(self)
+
+
+# Far beyond any real course (13 doses a year), small enough to refuse nonsense in URLs.
+MAX_DOSE_NUMBER = 1000
+
+
+class BookNextChoiceForm(forms.Form):
+    """One dose of "Book next doses" and the slot chosen for it."""
+
+    number = forms.IntegerField(min_value=1, max_value=MAX_DOSE_NUMBER)
+    slot = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class BaseBookNextFormSet(forms.BaseFormSet):
+    """The doses to book at once; `choices` holds [(dose number, slot)] once valid."""
+
+    def __init__(self, *args, unit, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+        self.choices = []
+
+    def get_form_kwargs(self, index):
+        # Every posted choice is a dose to book: none may be left empty.
+        return {**super().get_form_kwargs(index), "empty_permitted": False}
+
+    def clean(self):
+        if any(self.errors):
+            return
+        pairs = [(form.cleaned_data["number"], form.cleaned_data["slot"]) for form in self.forms]
+        slots = Slot.objects.filter(unit=self.unit).in_bulk([slot for _, slot in pairs])
+        if len(slots) != len({slot for _, slot in pairs}):
+            raise forms.ValidationError("One of the slots no longer exists; please choose again.")
+        self.choices = [(number, slots[slot]) for number, slot in pairs]
+
+    @property
+    def problem(self) -> str:
+        """One sentence for the nurse when the set cannot be booked, else ""."""
+        if not self.forms:
+            return "There was nothing to book."
+        if self.is_valid():
+            return ""
+        if any(self.errors):
+            return "The choices sent were not understood; please try again."
+        return " ".join(self.non_form_errors())
+
+
+BookNextFormSet = forms.formset_factory(
+    BookNextChoiceForm, formset=BaseBookNextFormSet, extra=0, max_num=MAX_DOSE_NUMBER
+)
+
+
+def book_next_formset(values: list[str], *, unit) -> BaseBookNextFormSet:
+    """The page's selects post "number:slot" per dose ("2:15"); bound as a formset."""
+    data = {"form-TOTAL_FORMS": str(len(values)), "form-INITIAL_FORMS": "0"}
+    for index, value in enumerate(values):
+        number, _, slot = value.partition(":")
+        data[f"form-{index}-number"] = number
+        data[f"form-{index}-slot"] = slot
+    return BookNextFormSet(data, unit=unit)

@@ -1,0 +1,155 @@
+"""The one read path: every page, worklist, letter and feed asks here for a course's plan.
+
+`plan_for` asks the engine (`schedules.engine`, the only place dates are computed) with the
+unit's open days and booking policy over one horizon for everyone, and catches a contradictory
+history in one place: the caller gets a `CoursePlan` whose `problem` says what a clinician must
+correct, never an exception. Views and templates lay out what this package returns; they hold
+no date arithmetic and no window rule. Planning and the capability selectors only read: they
+import no `services` module and not `schedules.outlook`.
+
+- `facts`: a course's stored facts → the engine's arguments (`CourseFacts`), the prefetch.
+- `plans`: `plan_for`, `CoursePlan`, the patient record's timeline.
+- `previews`: what a reschedule, pause, resume or stop will change (issue 10).
+- `suggestions`: free slots and the chained first free slot of the next doses.
+- `course_svg`: the course picture's layout.
+
+The worklists and the forecast live with their capability (`schedules.booking.selectors`,
+`schedules.unit.selectors`, …); their names are re-exported here so that `schedules.planning.X`
+keeps working.
+"""
+
+from schedules.booking.selectors import (
+    CHOICES_ON_BOOK_PAGE,
+    CHOICES_ON_WORKLIST,
+    LOOK_FURTHER_DAYS,
+    OVERDUE_CHOICE_WEEKS,
+    WORKLIST_PAGE_SIZE,
+    BookDayRow,
+    FlaggedRow,
+    NeedsBooking,
+    NeedsBookingRow,
+    OverdueRow,
+    OverdueWorklist,
+    Problem,
+    SlotChoice,
+    UnrecordedRow,
+    book_choices,
+    book_next_options,
+    bookable_on,
+    needs_booking,
+    overdue,
+)
+from schedules.courses.selectors import held_courses
+from schedules.planning.facts import (
+    CourseFacts,
+    course_queryset,
+    planned_course,
+    planning_prefetch,
+)
+from schedules.planning.plans import (
+    BOOKABLE_STATES,
+    OPEN_DAY_HORIZON,
+    PROBLEM,
+    CoursePlan,
+    TimelineRow,
+    fresh_plan,
+    next_dose,
+    open_calendar,
+    plan_course,
+    plan_for,
+    plans_for,
+    plans_from_values,
+    timeline,
+)
+from schedules.planning.previews import (
+    PROVISIONAL_DAYS,
+    ChangePreview,
+    Decision,
+    MovedDose,
+    OutOfWindow,
+    Reschedule,
+    future_bookings,
+    preview_change,
+    preview_confirmed,
+)
+from schedules.planning.suggestions import FreeSlots, Suggestion, suggest_slots
+from schedules.unit.selectors import (
+    FORECAST_MAX_WEEKS,
+    PROJECTION_WEEKS,
+    VISITS_IN_FIRST_MONTH,
+    ForecastDay,
+    ForecastReport,
+    StartCapacity,
+    WeekLoad,
+    bookings_between,
+    forecast,
+    forecast_report,
+    start_capacity,
+    weeks_of,
+)
+from schedules.visits.selectors import follow_up_doses
+
+__all__ = [
+    "BOOKABLE_STATES",
+    "CHOICES_ON_BOOK_PAGE",
+    "CHOICES_ON_WORKLIST",
+    "FORECAST_MAX_WEEKS",
+    "LOOK_FURTHER_DAYS",
+    "OPEN_DAY_HORIZON",
+    "OVERDUE_CHOICE_WEEKS",
+    "PROBLEM",
+    "PROJECTION_WEEKS",
+    "PROVISIONAL_DAYS",
+    "VISITS_IN_FIRST_MONTH",
+    "WORKLIST_PAGE_SIZE",
+    "BookDayRow",
+    "ChangePreview",
+    "CourseFacts",
+    "CoursePlan",
+    "Decision",
+    "FlaggedRow",
+    "ForecastDay",
+    "ForecastReport",
+    "FreeSlots",
+    "MovedDose",
+    "NeedsBooking",
+    "NeedsBookingRow",
+    "OutOfWindow",
+    "OverdueRow",
+    "OverdueWorklist",
+    "Problem",
+    "Reschedule",
+    "SlotChoice",
+    "StartCapacity",
+    "Suggestion",
+    "TimelineRow",
+    "UnrecordedRow",
+    "WeekLoad",
+    "book_choices",
+    "book_next_options",
+    "bookable_on",
+    "bookings_between",
+    "course_queryset",
+    "follow_up_doses",
+    "forecast",
+    "forecast_report",
+    "fresh_plan",
+    "future_bookings",
+    "held_courses",
+    "needs_booking",
+    "next_dose",
+    "open_calendar",
+    "overdue",
+    "plan_course",
+    "plan_for",
+    "planned_course",
+    "planning_prefetch",
+    "plans_for",
+    "plans_from_values",
+    "preview_change",
+    "preview_confirmed",
+    "start_capacity",
+    "suggest_slots",
+    "timeline",
+    "weeks_of",
+]

@@ -1,0 +1,290 @@
+"""The flow board, read only: each slot of a day with its places and who is in it; for each
+patient where the visit is and the one next step as a button (DESIGN §2 "Each visit").
+
+A presenter: it reads bookings and plans and says which buttons a row offers; the views render
+it and the services decide, when a button is pressed, whether the step is allowed.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import quote
+
+from django.db.models import Prefetch
+from django.urls import reverse
+
+from schedules.models import Booking, Slot, Unit, Visit
+from schedules.planning import plans
+from schedules.planning.facts import planning_prefetch
+
+
+@dataclass(frozen=True)
+class Action:
+    """One button on the board: a POST form (sent with htmx when JavaScript runs) or a link
+    to a page with a form (checks, give, not given, reschedule, cancel)."""
+
+    label: str
+    url: str
+    post: bool = False
+    style: str = "primary"
+
+
+@dataclass
+class BoardRow:
+    booking: Booking
+    stage: str
+    phase: str
+    blockers: list[str]
+    visit: Visit | None
+    primary: Action | None
+    more: list[Action]
+    undo: Action | None
+    undo_deadline: datetime | None
+    minutes_observed: int | None
+    guidance: str
+    waiting_for: str
+
+    @property
+    def patient(self):
+        return self.booking.dose.course.patient
+
+
+@dataclass
+class BoardSlot:
+    slot: Slot
+    rows: list[BoardRow] = field(default_factory=list)
+
+    @property
+    def booked(self) -> int:
+        return sum(1 for row in self.rows if row.booking.status in Booking.PLACE_STATUSES)
+
+    @property
+    def free(self) -> int:
+        return max(self.slot.places - self.booked, 0)
+
+
+@dataclass
+class Board:
+    day: date
+    today: date
+    closed: str
+    here: str
+    slots: list[BoardSlot]
+
+    def context(self) -> dict:
+        return {
+            "day": self.day,
+            "today": self.today,
+            "is_today": self.day == self.today,
+            "closed": self.closed,
+            "here": self.here,
+            "board": self,
+            "slots": self.slots,
+        }
+
+
+def slots_with_patients(
+    unit: Unit, first: date, last: date, *, slot_id: int | None = None, for_planning: bool = True
+) -> list[Slot]:
+    """The unit's slots between two days (or the one slot `slot_id`) with their (not
+    cancelled) bookings: a constant number of queries. `for_planning` prefetches each
+    booking's course for the engine and the patient's consents (the day list shows phases and
+    blockers); the week shows only names, dose numbers and statuses, so it leaves them out."""
+    bookings = (
+        Booking.objects.exclude(status=Booking.Status.CANCELLED)
+        .select_related("dose__course__patient", "visit")
+        .order_by("dose__course__patient__family_name", "pk")
+    )
+    if for_planning:
+        bookings = bookings.prefetch_related(
+            *planning_prefetch("dose__course__"), "dose__course__patient__consents"
+        )
+    found = Slot.objects.between(unit, first, last)
+    if slot_id is not None:
+        found = found.filter(pk=slot_id)
+    slots = list(
+        found.with_booked_count()
+        .prefetch_related(Prefetch("bookings", queryset=bookings, to_attr="listed_bookings"))
+        .order_by("start")
+    )
+    for slot in slots:
+        slot.unit = unit
+        for booking in slot.listed_bookings:
+            booking.slot = slot
+    return slots
+
+
+def _phase_lookup(courses, *, unit, calendar, today):
+    """{course id: {dose number: phase}} from the engine, one plan per course."""
+    return {
+        course.pk: {
+            p.number: p.phase
+            for p in plans.plan_for(course, today=today, unit=unit, calendar=calendar)
+        }
+        for course in courses
+    }
+
+
+def build_board(
+    user, unit: Unit, day: date, *, today: date, now: datetime, here: str, slot_id=None
+) -> Board:
+    """The day's board (or the one slot `slot_id`, re-rendered after a button with htmx);
+    `here` is where each row's buttons come back to."""
+    closed = unit.calendar(day, day).closure_reason(day)
+    slots = slots_with_patients(unit, day, day, slot_id=slot_id)
+    courses = {b.dose.course.pk: b.dose.course for s in slots for b in s.listed_bookings}
+    phases = _phase_lookup(
+        courses.values(), unit=unit, calendar=plans.open_calendar(unit, today), today=today
+    )
+    board = Board(day=day, today=today, closed=closed, here=here, slots=[])
+    for slot in slots:
+        board_slot = BoardSlot(slot=slot)
+        for booking in slot.listed_bookings:
+            course = booking.dose.course
+            board_slot.rows.append(
+                board_row(
+                    user,
+                    booking,
+                    board,
+                    now=now,
+                    phase=phases.get(course.pk, {}).get(booking.dose.number, ""),
+                    blockers=course.patient.treatment_blockers(on=day),
+                )
+            )
+        board.slots.append(board_slot)
+    return board
+
+
+# One row's buttons -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Buttons:
+    """Builds one row's buttons: links carry `next` back to the board."""
+
+    pk: int
+    here: str
+
+    def link(self, name, label, style="primary") -> Action:
+        return Action(
+            label, f"{reverse(name, args=[self.pk])}?next={quote(self.here)}", style=style
+        )
+
+    def post(self, name, label, style="primary") -> Action:
+        return Action(label, reverse(name, args=[self.pk]), post=True, style=style)
+
+
+@dataclass
+class _Step:
+    """What a row offers at its stage: the next step as one button, the rest under "More",
+    or a sentence saying why there is no button (who must act, what to do)."""
+
+    primary: Action | None = None
+    more: list[Action] = field(default_factory=list)
+    guidance: str = ""
+    waiting_for: str = ""
+
+
+def _booked(buttons: _Buttons, board: Board, may_give: bool) -> _Step:
+    """Booked, no outcome yet: arrival today; a late record for a past day; moving or
+    cancelling a day still to come (and rescheduling first when the unit has closed)."""
+    step, day, today = _Step(), board.day, board.today
+    if board.closed and day >= today:
+        step.guidance = "Unit closed: reschedule this booking."
+        step.primary = buttons.link("schedules:reschedule", "Reschedule")
+    elif day == today:
+        step.primary = buttons.post("schedules:arrived", "Arrived")
+    elif day < today:
+        step.primary = (
+            buttons.link("schedules:visit_give", "Record given (late)")
+            if may_give
+            else buttons.link("schedules:visit_not_given", "Not given")
+        )
+    if day <= today:
+        step.more.append(buttons.post("schedules:noshow", "Did not attend", "outline-danger"))
+    if day < today and may_give:
+        step.more.append(buttons.link("schedules:visit_not_given", "Not given", "outline-danger"))
+    if day >= today:
+        if step.primary is None or step.primary.label != "Reschedule":
+            step.more.append(buttons.link("schedules:reschedule", "Reschedule", "outline-primary"))
+        step.more.append(buttons.link("schedules:cancel", "Cancel", "outline-secondary"))
+    return step
+
+
+def _arrived(buttons: _Buttons, visit: Visit | None, may_give: bool) -> _Step:
+    """Arrived: the pre-dose checks, or a clinician's decision when a check said so."""
+    step = _Step()
+    if visit is not None and visit.needs_clinician:
+        if may_give:
+            step.primary = buttons.link("schedules:visit_clear", "Clinician decision", "warning")
+        else:
+            step.waiting_for = "A clinician must decide before the dose is given."
+        step.more.append(
+            buttons.link("schedules:visit_checks", "Pre-dose checks", "outline-primary")
+        )
+    else:
+        step.primary = buttons.link("schedules:visit_checks", "Pre-dose checks")
+    step.more.append(buttons.link("schedules:visit_not_given", "Not given", "outline-danger"))
+    return step
+
+
+def _checks_done(buttons: _Buttons, may_give: bool) -> _Step:
+    step = _Step()
+    if may_give:
+        step.primary = buttons.link("schedules:visit_give", "Record dose given", "success")
+    else:
+        step.waiting_for = "Checks done: a clinician records the dose."
+    step.more.append(buttons.link("schedules:visit_not_given", "Not given", "outline-danger"))
+    return step
+
+
+def _next_step(buttons: _Buttons, booking: Booking, board: Board, may_give: bool) -> _Step:
+    stage = booking.stage
+    if stage == Visit.Stage.BOOKED:
+        return _booked(buttons, board, may_give)
+    if stage == Visit.Stage.ARRIVED:
+        return _arrived(buttons, booking.visit_or_none, may_give)
+    if stage == Visit.Stage.CHECKS_DONE:
+        return _checks_done(buttons, may_give)
+    if stage == Visit.Stage.GIVEN:
+        return _Step(
+            primary=buttons.post("schedules:visit_observe", "Start observation"),
+            more=[buttons.post("schedules:visit_discharge", "Discharge", "outline-success")],
+        )
+    if stage == Visit.Stage.OBSERVATION:
+        return _Step(primary=buttons.post("schedules:visit_discharge", "Discharge", "success"))
+    return _Step()
+
+
+def _undo(buttons: _Buttons, booking: Booking, now: datetime) -> tuple[Action | None, datetime]:
+    """The undo of a press made by mistake, while its few minutes last."""
+    deadline = booking.undo_deadline
+    if deadline is None or now > deadline:
+        return None, deadline
+    if booking.stage == Visit.Stage.NOSHOW:
+        return buttons.post(
+            "schedules:undo_noshow", "Undo did not attend", "outline-dark"
+        ), deadline
+    return buttons.post("schedules:undo_arrived", "Undo arrived", "outline-dark"), deadline
+
+
+def board_row(user, booking: Booking, board: Board, *, now, phase, blockers) -> BoardRow:
+    """What one row offers: the next step as one button, the rest under "More"."""
+    buttons = _Buttons(booking.pk, board.here)
+    may_give = user.has_perm("schedules.record_administration")
+    step = _next_step(buttons, booking, board, may_give)
+    undo, deadline = _undo(buttons, booking, now)
+    visit = booking.visit_or_none
+    return BoardRow(
+        booking=booking,
+        stage=booking.stage,
+        phase=phase,
+        blockers=blockers,
+        visit=visit,
+        primary=step.primary,
+        more=step.more,
+        undo=undo,
+        undo_deadline=deadline if undo else None,
+        minutes_observed=visit.minutes_observed(now) if visit else None,
+        guidance=step.guidance,
+        waiting_for=step.waiting_for,
+    )
