@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from patients.forms import DateInput, _helper, harden
 from schedules.models import AdverseEvent, Dose, FollowUpCall, Visit
-from schedules.services import ReviewDecision
+from schedules.models import ReviewDecision
 
 YES_NO = [("", "Choose…"), ("no", "No"), ("yes", "Yes")]
 
