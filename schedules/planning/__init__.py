@@ -12,6 +12,7 @@ import no `services` module and not `schedules.outlook`.
 - `previews`: what a reschedule, pause, resume or stop will change (issue 10).
 - `suggestions`: free slots and the chained first free slot of the next doses.
 - `course_svg`: the course picture's layout.
+- `record`: a patient's courses as the patient pages show them (all `patients.views` reads).
 
 The worklists and the forecast live with their capability (`schedules.booking.selectors`,
 `schedules.unit.selectors`, …); their names are re-exported here so that `schedules.planning.X`
