@@ -13,7 +13,13 @@ from django.utils import timezone
 
 from schedules import engine
 from schedules.models import CourseOutlook, Dose, ProjectedDose, TreatmentCourse, Unit
-from schedules.planning import PROJECTION_WEEKS, CoursePlan, open_calendar, plan_for
+from schedules.planning import (
+    PROJECTION_WEEKS,
+    CourseFacts,
+    CoursePlan,
+    open_calendar,
+    plan_for,
+)
 
 # What the worklists filter on ------------------------------------------------------------------
 
@@ -77,7 +83,8 @@ def refresh_next_due(course: TreatmentCourse, *, today: date | None = None) -> N
         plan = plan_for(course, today=today, unit=unit)
     else:  # no unit yet (an admin adds it): the due date does not depend on open days
         try:
-            plan = CoursePlan(course, course.plan(today=today))
+            facts = CourseFacts.from_prefetched(course)
+            plan = CoursePlan(course, facts.plan(today=today, is_open=None, policy=engine.Policy()))
         except engine.ScheduleError as error:
             plan = CoursePlan(course, problem=str(error))
     values = {**outlook_values(plan), "refreshed_on": today}

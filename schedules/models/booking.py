@@ -135,14 +135,6 @@ class Booking(models.Model):
             return Visit.Stage.CHECKS_DONE
         return Visit.Stage.ARRIVED
 
-    @property
-    def next_action(self) -> tuple[str, str] | None:
-        """(label, URL name) of the nurse's next step, or None when the visit is over. The
-        URL names take the booking id."""
-        from schedules.models.visits import Visit
-
-        return Visit.NEXT_ACTIONS.get(self.stage)
-
     # How long "Arrived" and "Did not attend" can be taken back (a mis-click on the flow
     # board). Short on purpose: after it, what happened is corrected by recording it (not
     # given, reschedule), which keeps the record of the mistake.

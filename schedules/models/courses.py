@@ -1,18 +1,15 @@
 """A patient's treatment course: its decisions (course events) and its doses (the facts)."""
 
 import uuid
-from datetime import date
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from patients.models import Patient
-from schedules import engine
 from tofersen_scheduler.dates import format_day
 
 
@@ -68,60 +65,6 @@ class TreatmentCourse(models.Model):
             return None
         holds = [event for event in self.events.all() if event.kind == CourseEvent.Kind.HOLD]
         return holds[-1] if holds else None
-
-    def engine_events(self) -> list[engine.CourseEvent]:
-        return [
-            engine.CourseEvent(
-                kind=engine.EventKind(event.kind),
-                on=event.on,
-                restart_loading=event.restart_loading,
-            )
-            for event in self.events.all()
-        ]
-
-    def facts(self, *, before: int | None = None) -> tuple[dict[int, date], dict[int, date]]:
-        """The dates doses were given and are booked for, from prefetched doses
-        (`Dose.objects.with_active_booking()`).
-
-        With `before`, only the doses ahead of that number: a dose's window depends only on the
-        doses before it, so moving dose n is judged without the later bookings it may invalidate.
-        """
-        given, booked = {}, {}
-        for dose in self.doses.all():
-            if before is not None and dose.number >= before:
-                continue
-            if dose.given_at:
-                given[dose.number] = timezone.localdate(dose.given_at)
-            else:
-                active = dose.active_booking
-                if active is not None:
-                    booked[dose.number] = active.local_date
-        return given, booked
-
-    def plan(
-        self,
-        *,
-        today: date | None = None,
-        is_open=None,
-        policy=None,
-        before: int | None = None,
-        extra_booked: dict[int, date] | None = None,
-        **limits,
-    ) -> list[engine.PlannedDose]:
-        """The engine's plan for this course, from prefetched doses and events.
-        `extra_booked` adds hypothetical bookings, for chained suggestions."""
-        given, booked = self.facts(before=before)
-        booked.update(extra_booked or {})
-        return engine.plan(
-            start=self.start_date,
-            today=today or timezone.localdate(),
-            given=given,
-            booked=booked,
-            events=self.engine_events(),
-            is_open=is_open,
-            policy=policy or engine.Policy(),
-            **limits,
-        )
 
 
 class CourseEvent(models.Model):

@@ -27,14 +27,6 @@ class Visit(models.Model):
         NOSHOW = "noshow", "Did not attend"
         CANCELLED = "cancelled", "Cancelled"
 
-    NEXT_ACTIONS = {
-        Stage.BOOKED: ("Arrived", "schedules:arrived"),
-        Stage.ARRIVED: ("Pre-dose checks", "schedules:visit_checks"),
-        Stage.CHECKS_DONE: ("Record dose given", "schedules:visit_give"),
-        Stage.GIVEN: ("Start observation", "schedules:visit_observe"),
-        Stage.OBSERVATION: ("Discharge", "schedules:visit_discharge"),
-    }
-
     class NotGivenReason(models.TextChoices):
         LP_UNSUCCESSFUL = "lp_unsuccessful", "Lumbar puncture unsuccessful"
         UNWELL = "unwell", "Patient unwell"

@@ -5,8 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from patients.forms import DateInput, _helper, harden
-from schedules.models import AdverseEvent, Dose, FollowUpCall, Visit
-from schedules.models import ReviewDecision
+from schedules.models import AdverseEvent, Dose, FollowUpCall, ReviewDecision, Visit
 
 YES_NO = [("", "Choose…"), ("no", "No"), ("yes", "Yes")]
 
