@@ -1,7 +1,7 @@
 """The booking soak (issue 11): eight nurses' worth of writes at once, on the real database.
 
 Every multi-row write that can meet another runs in a mix on several threads (see
-`tests/soak.py`). On PostgreSQL the services' one lock order keeps them from deadlocking;
+`tests/support/soak.py`). On PostgreSQL the services' one lock order keeps them from deadlocking;
 on SQLite the IMMEDIATE transaction mode queues writers. Run it against both.
 
 Bounded: SOAK_SECONDS (default 20) on SOAK_THREADS threads (8 on PostgreSQL, 4 on SQLite,
