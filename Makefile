@@ -4,12 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test install bench lint check browser clean hazards
+.PHONY: run test install install-dev bench lint check browser clean hazards
 
+# The app's own packages (make run); the test and lint tools on top (make test, lint, check...).
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -19,17 +24,26 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
+install-dev: install $(VENV)/.dev-installed
+
 ## Set up, migrate, fill the demo unit and run on http://127.0.0.1:$(PORT) (SQLite by default).
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-## Set up and run every test (unit, database, browser). DATABASE_URL picks the database.
+## Set up and run every test (unit, database, browser), in two passes on two workers each:
+## SQLite without the browser and postgres_only tests, then PostgreSQL (TEST_DATABASE_URL, by
+## default DATABASE_URL if set, else the local server) with everything. Then the ledger proves
+## every collected test passed on some database and none was skipped (tests/conftest.py).
 ## The browser tests drive Debian's Chromium: installed here when missing (as root), else the
 ## one command to run is printed and the target fails.
 CHROMIUM := /usr/bin/chromium
-test: install
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/tofersen_test)
+TEST_WORKERS ?= 2
+LEDGER := .test-ledger
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+test: install-dev
 	@if [ ! -x $(CHROMIUM) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian's Chromium for the browser tests..."; \
@@ -39,25 +53,30 @@ test: install
 	    exit 1; \
 	  fi; \
 	fi
-	$(PY) -m pytest
+	rm -rf $(LEDGER)
+	@echo "== Tests on SQLite (all but the browser and postgres_only tests) =="
+	env -u DATABASE_URL TEST_LEDGER=$(LEDGER) $(PYTEST)
+	@echo "== Tests on PostgreSQL ($(TEST_DATABASE_URL)): all =="
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_LEDGER=$(LEDGER) $(PYTEST)
+	$(PY) -m tests.support.ledger $(LEDGER)
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-check: install
+check: install-dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 
 ## The safety case: remove each hazard's control and show its cited tests fail (docs/hazards.py).
-hazards: install
+hazards: install-dev
 	$(PY) docs/hazards.py
 
 ## Performance at 5,000 patients on PostgreSQL (DATABASE_URL), gunicorn, real HTTP (writes
 ## docs/performance.md); then booking throughput, deadlocks and retries on the same server.
-bench: install
+bench: install-dev
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench.py --patients 5000 --write docs/performance.md
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench_booking.py
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles db.sqlite3 $(LEDGER) test-artifacts

@@ -1,6 +1,6 @@
 """Booking throughput under concurrency (`make bench`, issue 11). Prints; never asserts.
 
-Runs the soak's mix of writes (`tests/soak.py`: book, book next doses, cancel, reschedule,
+Runs the soak's mix of writes (`tests/support/soak.py`: book, book next doses, cancel, reschedule,
 arrived, did not attend, record given, pause, resume, consent withdrawal, slot generation
 with a closure) on BENCH_THREADS threads (default 8) for BENCH_SECONDS (default 20), on a
 throwaway test database created on the DATABASE_URL server (SQLite by default), and reports
@@ -26,7 +26,7 @@ def main() -> None:
     from django.test.utils import setup_databases, teardown_databases
 
     from schedules import retry
-    from tests import soak
+    from tests.support import soak
 
     config = setup_databases(verbosity=0, interactive=False)
     try:

@@ -1,9 +1,9 @@
 """`make hazards`: prove that every control of the hazard log is what keeps its tests green.
 
 For each hazard in docs/hazard-log.md this removes its control (the monkeypatch named for it in
-tests/hazard_patches.py) around each test the row cites, and runs those tests. Every cited test
-must FAIL with its control removed; the run exits non-zero if one still passes, or if a row
-neither has a patch nor is marked *database* / *external*.
+tests/support/hazard_patches.py) around each test the row cites, and runs those tests. Every
+cited test must FAIL with its control removed; the run exits non-zero if one still passes, or if
+a row neither has a patch nor is marked *database* / *external*.
 
 Tests cited by two hazards run once per hazard, in separate pytest sessions ("rounds"), so a
 round never needs two controls removed at once.
@@ -35,7 +35,7 @@ def hazards() -> list[dict]:
             continue
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         tests, current = [], None
-        for file, name in re.findall(r"`(test_\w+\.py)?::(test_\w+)`", cells[4]):
+        for file, name in re.findall(r"`((?:\w+/)?test_\w+\.py)?::(test_\w+)`", cells[4]):
             current = file or current
             tests.append(f"tests/{current}::{name}")
         rows.append(
@@ -77,7 +77,7 @@ def run_round(plan: dict[str, str]) -> dict[str, str]:
                 "-q",
                 "--no-header",
                 "-p",
-                "tests.hazard_patches",
+                "tests.support.hazard_patches",
                 "--tb=no",
                 *sorted(plan),
             ],
@@ -98,14 +98,16 @@ def main(argv: list[str]) -> int:
     import django
 
     django.setup()
-    from tests.hazard_patches import control_patches
+    from tests.support.hazard_patches import control_patches
 
     patches = control_patches()
     rows = [row for row in hazards() if not argv or row["id"] in argv]
     problems = []
     for row in rows:
         if row["patchable"] and row["id"] not in patches:
-            problems.append(f"{row['id']}: no patch removes its control in tests/hazard_patches.py")
+            problems.append(
+                f"{row['id']}: no patch removes its control in tests/support/hazard_patches.py"
+            )
         if not row["tests"]:
             problems.append(f"{row['id']}: cites no test")
     patchable = [row for row in rows if row["patchable"] and row["id"] in patches]

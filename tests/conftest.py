@@ -1,27 +1,119 @@
-"""Shared fixtures: the personas (nurse, clinician, admin), the demo unit and patient helpers.
+"""Shared fixtures: the personas (nurse, clinician, admin), the demo unit, the clock; and which
+tests run on which database.
 
-Fixtures only where setup repeats. Each persona is a real user in the group the data migration
-created, so permission checks are the production ones.
+Fixtures only where setup repeats; data builders are in `tests/factories.py`. Each persona is a
+real user in the group the data migration created, so permission checks are the production
+ones.
+
+Databases. `make test` runs the suite twice: on SQLite without the tests marked `browser` or
+`postgres_only`, then on PostgreSQL with everything. A test is never skipped: one not meant
+for this database is left out at collection, and with TEST_LEDGER set each pass writes what it
+collected, what it left for the other database and what passed, so `tests/support/ledger.py`
+can prove every collected test passed on some database (`make test` runs it).
 """
 
-from datetime import date, time
+import os
+from datetime import time
+from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.cache import caches
+from django.db import connections
+from django.test.utils import override_settings
+from django.utils import timezone
 
-from patients.models import Consent, Patient
 from schedules.models import SessionTemplate, Unit
+from tests.factories import make_patient, make_user, moment
 
-PASSWORD = "correct-horse-battery-staple"
+# Markers of tests that can only fail on PostgreSQL (row locks, the browser run once).
+POSTGRES_ONLY = ("postgres_only", "browser")
 
 
-def make_user(username: str, group: str, **extra) -> User:
-    user = User.objects.create_user(
-        username=username, password=PASSWORD, first_name=username.title(), **extra
-    )
-    user.groups.add(Group.objects.get(name=group))
-    return user
+def _vendor() -> str:
+    return connections["default"].vendor
+
+
+def _ledger(config, kind: str) -> Path | None:
+    folder = os.environ.get("TEST_LEDGER")
+    if not folder:
+        return None
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return Path(folder) / f"{_vendor()}.{kind}.{worker}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out, without reporting them skipped or deselected, the tests that cannot fail on
+    this database; the ledger records them for the pass that runs them."""
+    here = [item for item in items if _vendor() == "postgresql" or not _postgres_only(item)]
+    elsewhere = [item for item in items if item not in here]
+    if (collected := _ledger(config, "collected")) is not None:
+        collected.write_text("".join(f"{item.nodeid}\n" for item in items))
+        _ledger(config, "elsewhere").write_text("".join(f"{i.nodeid}\n" for i in elsewhere))
+    items[:] = here
+
+
+def _postgres_only(item) -> bool:
+    return any(item.get_closest_marker(name) for name in POSTGRES_ONLY)
+
+
+_outcomes: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Runs where results arrive (the xdist controller too): a test passed only if its call
+    passed and no phase was skipped or failed."""
+    if report.when == "call" and report.passed and report.nodeid not in _outcomes:
+        _outcomes[report.nodeid] = "passed"
+    elif report.skipped or report.failed:
+        _outcomes[report.nodeid] = "skipped" if report.skipped else "failed"
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput"):
+        return
+    if (passed := _ledger(session.config, "passed")) is not None:
+        passed.write_text("".join(f"{n}\n" for n, o in sorted(_outcomes.items()) if o == "passed"))
+        _ledger(session.config, "skipped").write_text(
+            "".join(f"{n}\n" for n, o in sorted(_outcomes.items()) if o == "skipped")
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """MD5 for the whole run, as Django's own test suite and Healthchecks do: a full-strength
+    hash costs a few hundred milliseconds of CPU and the suite makes about 500 per pass. Sign-in,
+    lockout and password-change tests need a hasher that works, not a slow one; that production
+    keeps Django's strong default is tested in `security/test_sign_in.py`."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+class Clock:
+    """The frozen clock inside a test (time-machine's fixture, undone after the test)."""
+
+    def __init__(self, traveller):
+        self._traveller = traveller
+
+    def __call__(self, day, hour=8, minute=0, second=0):
+        """Stop the clock at `day` hour:minute in London (or at an aware datetime), the same
+        instant as `factories.frozen(day, hour, minute)`."""
+        self._traveller.move_to(moment(day, hour, minute, second), tick=False)
+
+    def stop(self):
+        """Stop the clock where it is now: for tests about elapsed time, not about dates."""
+        self._traveller.move_to(timezone.now(), tick=False)
+
+    def shift(self, delta):
+        self._traveller.shift(delta)
+
+
+@pytest.fixture
+def clock(time_machine):
+    return Clock(time_machine)
+
+
+# The personas -------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -87,47 +179,6 @@ def unit(db, installed_unit):
     return unit
 
 
-def make_patient(hospital_number="H100001", *, eligible=True, **fields) -> Patient:
-    """A patient; `eligible` adds SOD1 confirmation and both signed consents."""
-    defaults = dict(
-        given_name="Ada",
-        family_name="Lovelace",
-        date_of_birth=date(1970, 5, 17),
-    )
-    if eligible:
-        defaults.update(sod1_variant="p.Ala5Val (A4V)", sod1_confirmed_on=date(2025, 1, 10))
-    defaults.update(fields)
-    patient = Patient.objects.create(hospital_number=hospital_number, **defaults)
-    if eligible:
-        for kind in Consent.Kind.values:
-            Consent.objects.create(patient=patient, kind=kind, signed_on=date(2025, 2, 1))
-    return patient
-
-
 @pytest.fixture
 def patient(db):
     return make_patient()
-
-
-VIAL = dict(operator="Dr Lumbar", vial_batch="B123", vial_expiry=date(2099, 1, 1))
-
-
-def give_dose(dose, given_at, by, **details):
-    """Record `dose` given the way the unit does it: when it is booked, the patient arrives and
-    the pre-dose checks are done first (DESIGN §2 "Each visit")."""
-    from schedules import services
-
-    booking = dose.bookings.active().first()
-    if booking is not None:
-        if booking.status == "booked":
-            services.mark_arrived(booking=booking, marked_by=by)
-        services.record_checks(
-            booking=booking,
-            recorded_by=by,
-            identity_confirmed=True,
-            blood_sample_taken=True,
-            pregnancy="no" if dose.course.patient.could_be_pregnant else "",
-        )
-    return services.record_administration(
-        dose=dose, given_at=given_at, recorded_by=by, **{**VIAL, **details}
-    )

@@ -9,25 +9,15 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
-from django.urls import reverse
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import sync_playwright
 
-from tests.conftest import PASSWORD
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+
+CALL_FAILED = pytest.StashKey[bool]()
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
 # itself (setup, assertions) are still synchronous and safe.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture
@@ -55,22 +45,28 @@ def page(transactional_db, live_server):
         connections.close_all()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
 @pytest.fixture
 def screenshot(page, request):
-    """screenshot("name") saves test-artifacts/<test>-<name>.png (full page)."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    """screenshot("name") marks a step; if the test then fails, the page as it was at the
+    failure is saved as test-artifacts/<test>-failed-after-<name>.png (full page). Passing
+    tests write nothing: 250 screenshots a run cost minutes and nobody looked at them."""
+    steps = []
 
-    def take(name: str) -> Path:
-        path = ARTIFACTS / f"{request.node.name}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
+    def take(name: str) -> None:
+        steps.append(name)
 
-    return take
-
-
-def log_in(page, live_server, username):
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    yield take
+    if request.node.stash.get(CALL_FAILED, False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        after = steps[-1] if steps else "start"
+        page.screenshot(
+            path=str(ARTIFACTS / f"{request.node.name}-failed-after-{after}.png"), full_page=True
+        )

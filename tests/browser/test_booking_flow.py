@@ -6,15 +6,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from schedules import services
 from schedules.models import Booking, Slot
-from tests.browser.conftest import log_in
-from tests.conftest import make_patient
-from tests.test_booking import make_course
+from tests.factories import frozen, make_course, make_patient
+from tests.support.browser import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,7 +26,7 @@ MONDAY = date(2026, 3, 2)
 @pytest.fixture
 def monday_morning():
     # tick=True: the clock runs on from Monday 08:00, so the browser's timers behave.
-    with time_machine.travel(datetime(2026, 3, 2, 8, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 8, tick=True):
         yield
 
 

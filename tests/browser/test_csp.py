@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.conftest import log_in
+from tests.support.browser import log_in
 
 pytestmark = [
     pytest.mark.browser,

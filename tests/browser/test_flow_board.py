@@ -2,15 +2,14 @@
 step updating its row in place with htmx (no page reload), undo of Arrived and of Did not
 attend, the same buttons without JavaScript, and the board at 1366 px, on a phone and printed.
 
-The refusal of an undo after its ten minutes is proved in tests/test_flow_board.py with a
+The refusal of an undo after its ten minutes is proved in tests/visits/test_flow_board.py with a
 frozen clock (moving the browser's clock past the window would also pass the idle sign-out).
 """
 
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
@@ -18,9 +17,8 @@ from playwright.sync_api import expect, sync_playwright
 
 from schedules import services
 from schedules.models import Booking, Slot
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, log_in
-from tests.conftest import give_dose, make_patient
-from tests.test_booking import make_course
+from tests.factories import PASSWORD, frozen, give_dose, make_course, make_patient
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,7 +32,7 @@ MONDAY = date(2026, 3, 2)
 @pytest.fixture
 def two_booked_today(unit, nurse):
     """Grace Hopper and Alan Turing, dose 1 each at 09:00 today (a slot of two places)."""
-    with time_machine.travel(datetime(2026, 3, 2, 8, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 8, tick=True):
         services.generate_slots(unit=unit, weeks=6)
         slot = Slot.objects.on_day(unit, MONDAY).order_by("start").first()
         bookings = []
@@ -69,7 +67,7 @@ def test_a_whole_visit_on_the_board_updates_in_place(
     live_server, two_booked_today, clinician, page, screenshot
 ):
     grace = two_booked_today[0]
-    with time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 9, 5, tick=True):
         log_in(page, live_server, "clinician")
         page.set_viewport_size({"width": 1366, "height": 900})
         page.goto(live_server.url + reverse("schedules:today"))
@@ -119,7 +117,7 @@ def test_arrived_and_did_not_attend_are_undone_in_place(
     live_server, two_booked_today, nurse, page, screenshot
 ):
     grace, alan = two_booked_today
-    with time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 9, 5, tick=True):
         log_in(page, live_server, "nurse")
         page.goto(live_server.url + reverse("schedules:today"))
         mark_page(page)
@@ -145,7 +143,7 @@ def test_arrived_and_did_not_attend_are_undone_in_place(
 
 def test_without_javascript_the_buttons_post_and_come_back(live_server, two_booked_today, nurse):
     with (
-        time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True),
+        frozen(MONDAY, 9, 5, tick=True),
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(
@@ -176,7 +174,7 @@ def test_without_javascript_the_buttons_post_and_come_back(live_server, two_book
 
 
 def test_the_board_on_a_phone_and_on_paper(live_server, two_booked_today, nurse, page, screenshot):
-    with time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 9, 5, tick=True):
         log_in(page, live_server, "nurse")
         services.mark_arrived(booking=two_booked_today[1], marked_by=nurse)
         page.set_viewport_size({"width": 390, "height": 844})
@@ -217,10 +215,10 @@ def test_the_observation_timer_counts_on_without_a_request(
     """Minutes since observation started, counted on in the page (static/js/app.js) from what
     the server rendered: no polling, so an open board does not keep a session signed in."""
     grace = two_booked_today[0]
-    with time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 9, 5, tick=True):
         give_dose(grace.dose, timezone.now(), clinician)
         services.start_observation(booking=grace, recorded_by=nurse)
-    with time_machine.travel(datetime(2026, 3, 2, 9, 17, 30, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 9, 17, 30, tick=True):
         page.clock.install()
         log_in(page, live_server, "nurse")
         page.goto(live_server.url + reverse("schedules:today"))

@@ -5,7 +5,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from patients.models import FeedToken
-from tests.browser.conftest import log_in
+from tests.support.browser import log_in
 
 pytestmark = [
     pytest.mark.browser,

@@ -1,19 +1,18 @@
 """A clinician in the browser: registers a patient, records both consents, starts treatment
 and reads the timeline; a nurse sees the record but not the clinician's buttons."""
 
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from patients.models import Patient
 from schedules import services
 from schedules.models import TreatmentCourse
-from tests.browser.conftest import log_in
-from tests.conftest import make_patient
+from tests.factories import MONDAY, frozen, make_patient
+from tests.support.browser import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,7 +24,7 @@ LONDON = ZoneInfo("Europe/London")
 
 @pytest.fixture
 def monday_morning():
-    with time_machine.travel(datetime(2026, 3, 2, 8, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 8, tick=True):
         yield
 
 

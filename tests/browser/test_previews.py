@@ -5,19 +5,20 @@ bookings it cancels; a form left empty shows the server's error summary, not a b
 from datetime import datetime, timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from schedules.models import Booking, TreatmentCourse
-from tests.browser.conftest import log_in
-from tests.test_previews import (
+from tests.factories import (
     DOSE_7,
     LONDON,
+    MONDAY,
     booking_of,
     course_with_doses_7_and_8_booked,
-    make_slot,
+    frozen,
+    open_slot,
 )
+from tests.support.browser import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,7 +29,7 @@ pytestmark = [
 @pytest.fixture
 def monday_morning():
     # tick=True: the clock runs on from Monday 08:00, so the browser's timers behave.
-    with time_machine.travel(datetime(2026, 3, 2, 8, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 8, tick=True):
         yield
 
 
@@ -37,8 +38,8 @@ def test_nurse_sees_what_moving_dose_7_changes_then_confirms(
     live_server, unit, patient, nurse, monday_morning, page, screenshot, size
 ):
     course = course_with_doses_7_and_8_booked(patient, unit, nurse)
-    make_slot(unit, DOSE_7 + timedelta(days=1))
-    make_slot(unit, DOSE_7, 11)
+    open_slot(unit, DOSE_7 + timedelta(days=1))
+    open_slot(unit, DOSE_7, 11)
     seven = booking_of(course, 7)
 
     log_in(page, live_server, "nurse")
@@ -72,8 +73,8 @@ def test_without_javascript_the_preview_is_a_second_step(
     live_server, unit, patient, nurse, monday_morning, page
 ):
     course = course_with_doses_7_and_8_booked(patient, unit, nurse)
-    make_slot(unit, DOSE_7 + timedelta(days=1))
-    make_slot(unit, DOSE_7, 11)  # checked first: the page previews it
+    open_slot(unit, DOSE_7 + timedelta(days=1))
+    open_slot(unit, DOSE_7, 11)  # checked first: the page previews it
     seven = booking_of(course, 7)
     page.context.route("**/django_htmx/**", lambda route: route.abort())
 

@@ -6,15 +6,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from schedules import services
 from schedules.models import Booking, FollowUpCall, Slot, TreatmentCourse
-from tests.browser.conftest import log_in
-from tests.conftest import make_patient
-from tests.test_booking import make_course
+from tests.factories import frozen, make_course, make_patient
+from tests.support.browser import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,7 +25,7 @@ MONDAY = date(2026, 3, 2)
 
 @pytest.fixture
 def booked_today(unit, nurse):
-    with time_machine.travel(datetime(2026, 3, 2, 8, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 8, tick=True):
         services.generate_slots(unit=unit, weeks=6)
         patient = make_patient("H123456", given_name="Grace", family_name="Hopper")
         course = make_course(patient, start=MONDAY)
@@ -54,7 +52,7 @@ def arrive_and_check(page):
 def test_full_visit_from_arrival_to_the_follow_up_call(
     live_server, booked_today, clinician, nurse, page, screenshot
 ):
-    with time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 9, 5, tick=True):
         log_in(page, live_server, "clinician")
         page.goto(live_server.url + reverse("schedules:today"))
         arrive_and_check(page)
@@ -69,14 +67,14 @@ def test_full_visit_from_arrival_to_the_follow_up_call(
         row(page).get_by_role("button", name="Start observation").click()
         expect(row(page)).to_contain_text("In observation")
         screenshot("observation")
-    with time_machine.travel(datetime(2026, 3, 2, 10, 30, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 10, 30, tick=True):
         # 85 minutes without a click: the idle timeout (30 minutes) has signed her out.
         log_in(page, live_server, "clinician")
         page.goto(live_server.url + reverse("schedules:today"))
         row(page).get_by_role("button", name="Discharge").click()
         expect(row(page)).to_contain_text("Discharged")
         expect(page.get_by_text("the leaflet asks for 60–90 minutes")).to_have_count(0)
-    with time_machine.travel(datetime(2026, 3, 3, 10, tzinfo=LONDON), tick=True):
+    with frozen(date(2026, 3, 3), 10, tick=True):
         log_in(page, live_server, "nurse")  # the next day: a nurse makes the calls
         page.goto(live_server.url + reverse("schedules:follow_up"))
         call = row(page)
@@ -92,7 +90,7 @@ def test_full_visit_from_arrival_to_the_follow_up_call(
 
 
 def test_visit_ended_not_given_is_rebooked(live_server, booked_today, nurse, page, screenshot):
-    with time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 9, 5, tick=True):
         log_in(page, live_server, "nurse")
         page.goto(live_server.url + reverse("schedules:today"))
         arrive_and_check(page)
@@ -116,7 +114,7 @@ def test_serious_event_holds_the_course_until_a_clinician_releases_it(
     live_server, booked_today, clinician, page, screenshot
 ):
     course = booked_today.dose.course
-    with time_machine.travel(datetime(2026, 3, 2, 9, 5, tzinfo=LONDON), tick=True):
+    with frozen(MONDAY, 9, 5, tick=True):
         log_in(page, live_server, "clinician")
         page.goto(live_server.url + reverse("patients:detail", args=[course.patient_id]))
         page.get_by_role("link", name="Record adverse event").click()
