@@ -19,6 +19,7 @@ The tests run are the ones pyproject.toml selects for mutmut
 """
 
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -151,7 +152,12 @@ def main() -> int:
     incomplete = [name for name, status, *_ in survivors if status == "not checked"]
 
     hand_written = listed.get("hand_written", [])
-    hand_results = [(mutant["name"], run_hand_written(mutant, tests)) for mutant in hand_written]
+    # One pytest process each, as many at once as there are cores (mutmut does the same).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = pool.map(lambda mutant: run_hand_written(mutant, tests), hand_written)
+        hand_results = [
+            (mutant["name"], result) for mutant, result in zip(hand_written, results, strict=True)
+        ]
 
     total = len(statuses) - len(equivalent) + len(hand_results)
     killed = sum(status in KILLED for status in statuses.values())
