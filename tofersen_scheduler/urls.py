@@ -36,5 +36,6 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("patients/", include("schedules.course_urls")),
     path("feeds/", include("schedules.feeds.urls")),
+    path("quality/", include("schedules.quality.urls")),
     path("", include("schedules.urls")),
 ]
