@@ -723,7 +723,9 @@ def summarise(facts: Facts, period: Period, *, today: date) -> Summary:
         blood_patch_referrals=Share(sum(row.blood_patch for row in events), given),
         serious_events=serious,
         patient_years=patient_years,
-        serious_per_patient_year=round(serious / patient_years, 2) if patient_years else None,
+        serious_per_patient_year=(
+            round(serious * DAYS_PER_YEAR / exposure_days, 2) if exposure_days else None
+        ),
         # A late event can be recorded after a course stopped: its patient still counts.
         serious_neurological_patients=Share(
             len(neuro_patients), len(exposed_patients | neuro_patients)
