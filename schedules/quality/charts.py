@@ -99,7 +99,12 @@ def column_chart(
     """Columns for `points` ((label, second line, value or None)); `references` are
     (low, high, label): a line when low == high, else a band."""
     values = [v for _, _, v in points if v is not None]
-    top = maximum or _nice_ceiling(max(values + [ref[1] for ref in references] + [0]) * 1.1)
+    highest = max(values + [ref[1] for ref in references] + [0]) * 1.1
+    if unit == "":
+        # Counts: a multiple of 4, so the five ticks are whole numbers.
+        top = maximum or max(4, math.ceil(highest / 4) * 4)
+    else:
+        top = maximum or _nice_ceiling(highest)
     plot_height = HEIGHT - TOP - BOTTOM
     plot_width = WIDTH - LEFT - RIGHT
 

@@ -185,7 +185,6 @@ def _attendance_sentence(total) -> str:
         return "No appointments fell due in this period."
     return (
         f"{seen} of {due} appointments that fell due were attended and seen "
-        f"({round(100 * seen / due, 1):g}%); {counts.get('3', 0)} did not attend, "
-        f"{counts.get('2', 0)} were cancelled for the patient and {counts.get('4', 0)} by the "
-        "unit."
+        f"({round(100 * seen / due, 1):g}%); {counts.get('3', 0)} did not attend; cancelled: "
+        f"{counts.get('2', 0)} for the patient, {counts.get('4', 0)} by the unit."
     )

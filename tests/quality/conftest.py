@@ -138,10 +138,10 @@ class Builder:
 @pytest.fixture
 def hand_unit(unit, clinician):
     with time_machine.travel(at(TODAY, 12), tick=False):
-        yield _build(unit, clinician)
+        yield build_hand_unit(unit, clinician)
 
 
-def _build(unit, user):
+def build_hand_unit(unit, user):
     b = Builder(unit, user)
     fulfilled, cancelled = Booking.Status.FULFILLED, Booking.Status.CANCELLED
 
