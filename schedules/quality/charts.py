@@ -71,7 +71,8 @@ def _nice_ceiling(value: float) -> float:
     if value <= 0:
         return 1
     magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    # Four equal steps of a round size: 0.25, 0.5, 1, 2 or 2.5 times the magnitude.
+    for step in (1, 2, 4, 8, 10):
         if value <= step * magnitude:
             return step * magnitude
     return 10 * magnitude
@@ -125,7 +126,7 @@ def column_chart(
                 height=height,
                 label=label,
                 sublabel=sublabel,
-                value_text=_format(value, unit),
+                value_text="" if value is None else _format(value, unit),
                 label_x=round(centre, 1),
             )
         )

@@ -91,10 +91,12 @@ def _lowest(report, read) -> str:
     return f" The lowest month was {label} at {value:g}%."
 
 
-def _compare(value: float | None, reference: str) -> str:
-    if value is None:
-        return f"No data in this period (published: {reference})."
-    return f"(published: {reference})."
+def _sentence(share, what: str, reference: str = "") -> str:
+    """ "75% (3 of 4) of doses … (published: 92%)." or, with nothing to count, says so."""
+    published = f" (published: {reference})" if reference else ""
+    if not share.total:
+        return f"Nothing to count in this period{published}."
+    return f"{share} {what}{published}."
 
 
 def charts_for(report: measures.QualityReport) -> list:
@@ -120,38 +122,46 @@ def charts_for(report: measures.QualityReport) -> list:
         column_chart(
             slug="on-time",
             title="Doses given within the unit's window, by month",
-            summary=(
-                f"{on_time_share} of doses with an interval were given within the unit's "
-                f"window {_compare(on_time_share.percent, '92% of nusinersen doses on time')}"
-                + _lowest(report, on_time)
-            ),
+            summary=_sentence(
+                on_time_share,
+                "of doses with an interval were given within the unit's window",
+                "92% of nusinersen doses on time",
+            )
+            + _lowest(report, on_time),
             points=_points(report, on_time),
             maximum=100,
-            references=((measures.REFERENCE_DOSES_ON_TIME,) * 2 + ("Published 92%",),),
+            references=(
+                (measures.REFERENCE_DOSES_ON_TIME,) * 2
+                + ("Published 92%: adult nusinersen doses on time, nine US centres",),
+            ),
             value_heading="Doses within the window",
         ),
         column_chart(
             slug="lumbar-puncture",
             title="Lumbar puncture success, by month",
-            summary=(
-                f"{lp_share} of lumbar punctures ended with the dose given "
-                f"{_compare(lp_share.percent, '96.8–100%')}" + _lowest(report, lp)
-            ),
+            summary=_sentence(
+                lp_share, "of lumbar punctures ended with the dose given", "96.8–100%"
+            )
+            + _lowest(report, lp),
             points=_points(report, lp),
             maximum=100,
-            references=((low, high, "Published 96.8–100%"),),
+            references=((low, high, "Published 96.8–100%: success with triage or image guidance"),),
             value_heading="Successful lumbar punctures",
         ),
         column_chart(
             slug="plph",
             title="Post-lumbar-puncture headache per injection, by month",
-            summary=(
-                f"{total.plph} of injections were followed by a post-lumbar-puncture headache, "
-                f"{total.blood_patch_referrals.count} referred for a blood patch "
-                f"{_compare(total.plph.percent, '2.2% needing treatment')}"
+            summary=_sentence(
+                total.plph,
+                "of injections were followed by a post-lumbar-puncture headache, "
+                f"{total.blood_patch_referrals.count} referred for a blood patch",
+                "2.2% needing treatment",
             ),
             points=_points(report, plph),
-            references=((measures.REFERENCE_PLPH_TREATED,) * 2 + ("Published 2.2%",),),
+            references=(
+                (measures.REFERENCE_PLPH_TREATED,) * 2
+                + ("Published 2.2%: injections followed by a headache needing treatment",),
+            ),
             value_heading="Headaches per injection",
         ),
         column_chart(
@@ -166,10 +176,10 @@ def charts_for(report: measures.QualityReport) -> list:
         column_chart(
             slug="utilisation",
             title="Places booked, by month",
-            summary=(
-                f"{total.utilisation} of the period's places were booked and not cancelled."
-                + _lowest(report, used)
-            ),
+            summary=_sentence(
+                total.utilisation, "of the period's places were booked and not cancelled"
+            )
+            + _lowest(report, used),
             points=_points(report, used),
             maximum=100,
             value_heading="Places booked",
