@@ -37,7 +37,6 @@ class Reference:
     y: float
     y_low: float
     label: str
-    label_y: float
 
     @property
     def band(self) -> bool:
@@ -131,10 +130,7 @@ def column_chart(
             )
         )
     ticks = [Tick(y_of(top * step / 4), _format(top * step / 4, unit)) for step in range(5)]
-    refs = [
-        Reference(y=y_of(high), y_low=y_of(low), label=text, label_y=max(y_of(high) - 4, 10))
-        for low, high, text in references
-    ]
+    refs = [Reference(y=y_of(high), y_low=y_of(low), label=text) for low, high, text in references]
     labels = row_labels or [f"{label} {sublabel}".strip() for label, sublabel, _ in points]
     rows = [
         (text, _format(value, unit)) for text, (_, _, value) in zip(labels, points, strict=True)

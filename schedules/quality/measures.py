@@ -663,7 +663,7 @@ class Summary:
         }
 
 
-def summarise(facts: Facts, period: Period, *, today: date) -> Summary:
+def summarise(facts: Facts, period: Period) -> Summary:
     """The measures for `period` from facts loaded for it or for a longer period."""
     doses = [row for row in facts.doses if row.given in period]
     visits = [row for row in facts.visits if row.day in period]
@@ -773,8 +773,8 @@ def quality_report(period: Period, *, today: date | None = None, unit: Unit | No
     return QualityReport(
         period=period,
         today=today,
-        total=summarise(facts, period, today=today),
-        months=[summarise(facts, month, today=today) for month in period.months()],
+        total=summarise(facts, period),
+        months=[summarise(facts, month) for month in period.months()],
         unplanned_courses=facts.unplanned_courses,
     )
 
