@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "tofersen_scheduler.apps.SecurityConfig",
     "patients",
     "schedules",
+    "schedules.quality",
 ]
 
 MIDDLEWARE = [

@@ -41,5 +41,6 @@ urlpatterns = [
     ),
     path("patients/", include("schedules.courses.urls")),
     path("feeds/", include("schedules.feeds.urls")),
+    path("quality/", include("schedules.quality.urls")),
     path("", include("schedules.urls")),
 ]

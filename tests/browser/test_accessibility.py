@@ -96,6 +96,10 @@ PAGES = [
     Audited("review", _u("schedules:review", "course_id")),
     Audited("follow-up", _u("schedules:follow_up")),
     Audited("capacity", _u("schedules:capacity")),
+    Audited("quality", _u("quality:page")),
+    Audited(
+        "quality-errors", lambda d: reverse("quality:page") + "?start=2026-03-01&end=2026-01-01"
+    ),
     Audited("letter", lambda d: reverse("feeds:letter", args=[d.patient_id])),
     Audited("staff-feed", _u("feeds:staff_link")),
 ]

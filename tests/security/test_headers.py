@@ -38,6 +38,7 @@ def _kwargs(params, w, token):
         "number": 1,
         "day": "2026-03-02",
         "token": token,
+        "kind": "doses",
     }
     return {name: values[name] for name in params}
 

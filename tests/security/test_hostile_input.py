@@ -400,6 +400,8 @@ def test_every_form_of_the_site_is_in_the_table():
         "feeds:booking_ics",
         "schedules:follow_up",
         "schedules:capacity",
+        "quality:page",
+        "quality:export",
         "schedules:book_day",
         "favicon",
     }
