@@ -36,5 +36,6 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("patients/", include("schedules.course_urls")),
     path("feeds/", include("schedules.feeds.urls")),
+    path("fhir/R4/", include("schedules.fhir.urls")),
     path("", include("schedules.urls")),
 ]
