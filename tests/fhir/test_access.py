@@ -156,6 +156,15 @@ def test_admin_issues_a_token_once_and_revokes_it(client, admin_user, db):
     )
 
 
+def test_the_admin_role_manages_api_clients(client, db):
+    from tests.conftest import make_user
+
+    client.force_login(make_user("boss", "Admin", is_staff=True))
+    assert client.get("/admin/fhir/apiclient/").status_code == 200
+    assert client.get("/admin/fhir/apiclient/add/").status_code == 200
+    assert client.get("/admin/fhir/apiread/").status_code == 200
+
+
 def test_admin_shows_the_read_log(client, admin_user, fhir_get, record):
     fhir_get(f"/fhir/R4/Patient/{record.ada.pk}")
     client.force_login(admin_user)
