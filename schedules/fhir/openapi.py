@@ -5,6 +5,12 @@ from schedules.fhir.params import MAX_COUNT, MAX_OFFSET
 from schedules.fhir.search import RESOURCE_TYPES
 
 FHIR_JSON = "application/fhir+json"
+# One value of each search parameter type, for readers and for schemathesis's examples phase.
+EXAMPLES = {
+    "date": "ge2026-01-01",
+    "reference": "1",
+    "token": "1",
+}
 
 
 def _resource_schema(resource_type: str) -> dict:
@@ -42,6 +48,7 @@ def _search_parameters(kind) -> list[dict]:
             "required": False,
             "description": param.documentation,
             "schema": {"type": "string"},
+            "example": param.example or EXAMPLES[param.type],
         }
         for name, param in kind.params.items()
     ]

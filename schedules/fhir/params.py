@@ -3,7 +3,7 @@ OperationOutcome rather than a search that silently ignores it (FHIR "strict" ha
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q
@@ -83,7 +83,7 @@ def parse_date(name: str, raw: str, zone: ZoneInfo) -> Interval:
             raise SearchError(f"{name}: {raw!r} is not a date in the calendar.") from None
         low = datetime.combine(first, time.min, tzinfo=zone)
         high = datetime.combine(last, time.min, tzinfo=zone)
-        return Interval(prefix, low, high)
+        return _in_range(name, raw, Interval(prefix, low, high), zone)
     try:
         instant = parse_datetime(value)
     except ValueError:
@@ -95,7 +95,24 @@ def parse_date(name: str, raw: str, zone: ZoneInfo) -> Interval:
         )
     # A time has the precision it is written with; seconds are as fine as this API goes.
     low = instant.replace(microsecond=0)
-    return Interval(prefix, low, low + timedelta(seconds=1))
+    try:
+        high = low + timedelta(seconds=1)
+    except OverflowError:
+        raise SearchError(f"{name}: {raw!r} is out of range.") from None
+    return _in_range(name, raw, Interval(prefix, low, high), zone)
+
+
+def _in_range(name: str, raw: str, interval: Interval, zone: ZoneInfo) -> Interval:
+    """Refuse an instant at the calendar's edge (year 1 at +14:00, year 9999 at -14:00) that
+    the database or the unit's zone cannot hold: a 400, not an overflow inside the query."""
+    try:
+        for instant in (interval.low, interval.high):
+            instant.astimezone(UTC)
+            instant.astimezone(zone)
+            (instant - timedelta(microseconds=1)).astimezone(zone)
+    except (OverflowError, ValueError):
+        raise SearchError(f"{name}: {raw!r} is out of range.") from None
+    return interval
 
 
 def parse_id(name: str, raw: str, resource_type: str | None = None) -> int:

@@ -28,6 +28,7 @@ class Param:
     type: str
     documentation: str
     apply: Callable[[QuerySet, str], QuerySet]
+    example: str = ""
 
 
 def _zone():
@@ -161,7 +162,7 @@ class MedicationAdministrationType(ResourceType):
                 "patient": Param("reference", PATIENT_REF, None),
                 "effective-time": Param("date", "When the dose was given. " + DATE_DOC, None),
                 "date": Param("date", "Same as effective-time. " + DATE_DOC, None),
-                "status": Param("token", "completed (given) or not-done.", None),
+                "status": Param("token", "completed (given) or not-done.", None, "not-done"),
             },
             id_pattern="(dose|visit)-[0-9]{1,18}",
         )
@@ -254,6 +255,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     f"system|value: the NHS number ({resources.NHS_NUMBER_SYSTEM}) or the "
                     "hospital number; a value alone matches either.",
                     _patient_identifier,
+                    f"{resources.NHS_NUMBER_SYSTEM}|9434765919",
                 ),
                 "_id": Param("token", "The patient's id.", _by_id("pk")),
             },
@@ -297,6 +299,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     "token",
                     "booked, arrived, fulfilled, cancelled or noshow (comma for any of them).",
                     _by_code("status", _inverse(resources.APPOINTMENT_STATUS)),
+                    "cancelled,noshow",
                 ),
                 "_id": Param("token", "The appointment's id.", _by_id("pk")),
             },
@@ -331,6 +334,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                     "token",
                     "active, on-hold or revoked (comma for any of them).",
                     _by_code("status", _inverse(resources.CARE_PLAN_STATUS)),
+                    "on-hold",
                 ),
                 "_id": Param("token", "The care plan's id.", _by_id("pk")),
             },

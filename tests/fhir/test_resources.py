@@ -341,6 +341,24 @@ def test_bad_search_is_400_operation_outcome(fhir_get, record, path):
 
 
 @pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00%2B14:00",
+        "9999-12-31T23:59:59-14:00",
+        "le9999-12-31",
+        "ge0001-01-01",
+        "9999-12",
+        "0001",
+    ],
+)
+def test_dates_at_the_calendar_edges_are_never_a_server_error(fhir_get, record, value):
+    for resource_type in ("Appointment", "Slot", "MedicationAdministration", "AdverseEvent"):
+        response = fhir_get(f"/fhir/R4/{resource_type}?date={value}")
+        assert response.status_code in (200, 400), (resource_type, value)
+        valid(response, None if response.status_code == 200 else OperationOutcome)
+
+
+@pytest.mark.parametrize(
     "path",
     [
         "/fhir/R4/Patient/999999",
