@@ -9,16 +9,25 @@ from schedules.fhir.models import ApiClient, ApiRead
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "token_prefix", "issued_at", "issued_by", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "token_prefix",
+        "issued_at",
+        "issued_by",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    )
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "issued_at")
     search_fields = ("name", "token_prefix")
-    list_select_related = ("issued_by",)
+    list_select_related = ("issued_by", "revoked_by")
     readonly_fields = (
         "token_prefix",
         "issued_at",
         "issued_by",
         "last_used_at",
         "revoked_at",
+        "revoked_by",
     )
     fields = ("name", *readonly_fields)
     actions = ["revoke"]
@@ -56,7 +65,9 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = queryset.filter(revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=request.user
+        )
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
 
 

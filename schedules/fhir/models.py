@@ -56,6 +56,14 @@ class ApiClient(models.Model):
         help_text="Empty when issued from the command line.",
     )
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
 
     objects = ApiClientQuerySet.as_manager()
@@ -100,10 +108,10 @@ class ApiClient(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
-    def revoke(self) -> None:
+    def revoke(self, *, by=None) -> None:
         if self.revoked_at is None:
-            self.revoked_at = timezone.now()
-            self.save(update_fields=["revoked_at"])
+            self.revoked_at, self.revoked_by = timezone.now(), by
+            self.save(update_fields=["revoked_at", "revoked_by"])
 
     def touch(self, now) -> None:
         """Record that the client was seen, at most once per `LAST_USED_RESOLUTION`."""

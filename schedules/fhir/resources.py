@@ -356,7 +356,6 @@ def care_plan(course) -> dict:
     resource = {
         "resourceType": "CarePlan",
         "id": str(course.pk),
-        "meta": {"lastUpdated": instant(course.created_at)},
         "status": CARE_PLAN_STATUS[course.status],
         "intent": "plan",
         "title": "Intrathecal tofersen",
