@@ -126,9 +126,7 @@ class ApiRead(models.Model):
 
     client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="reads")
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    interaction = models.CharField(
-        max_length=10, help_text="read, search-type, capabilities or openapi."
-    )
+    interaction = models.CharField(max_length=10, help_text="read (one resource by id) or search.")
     resource_type = models.CharField("resource", max_length=40, blank=True)
     resource_id = models.CharField("id", max_length=64, blank=True)
     query = models.CharField(

@@ -138,6 +138,11 @@ def search(request, resource_type: str):
     return fhir_response(bundle), {**logged, "returned": len(found)}
 
 
+@_read_only
+def not_found(request):
+    return outcome(404, "not-found", "No such FHIR endpoint. See /fhir/R4/metadata.")
+
+
 def _unknown_type(resource_type: str) -> HttpResponse:
     served = ", ".join(RESOURCE_TYPES)
     return outcome(

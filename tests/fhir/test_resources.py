@@ -369,6 +369,9 @@ def test_dates_at_the_calendar_edges_are_never_a_server_error(fhir_get, record, 
         "/fhir/R4/MedicationAdministration/visit-x",
         "/fhir/R4/Observation/1",
         "/fhir/R4/Observation",
+        "/fhir/R4/",
+        "/fhir/R4/Patient/",
+        "/fhir/R4/Patient/1/_history/1",
     ],
 )
 def test_unknown_id_or_type_is_404_operation_outcome(fhir_get, record, path):
