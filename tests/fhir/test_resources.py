@@ -15,6 +15,7 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.schedule import Schedule
 from fhir.resources.R4B.slot import Slot
 
+from schedules.fhir.resources import hospital_number_system
 from tests.fhir.conftest import NHS_NUMBER
 
 MODELS = {
@@ -139,7 +140,7 @@ def test_patient_found_by_nhs_number_carries_both_identifiers(fhir_get, record):
 
 
 def test_patient_search_by_hospital_number_and_unknown_system(fhir_get, record):
-    hospital_system = "http://127.0.0.1:8000/fhir/Id/hospital-number"
+    hospital_system = hospital_number_system()
     bundle = search(fhir_get, f"/fhir/R4/Patient?identifier={hospital_system}|H100002")
     assert [p["name"][0]["family"] for p in resources_of(bundle)] == ["Hopper"]
     # Grace has no NHS number: nothing is sent under the NHS system for her.
@@ -390,3 +391,16 @@ def test_search_queries_do_not_grow_with_rows(fhir_get, record, django_assert_ma
     for resource_type in MODELS:
         with django_assert_max_num_queries(9):
             assert fhir_get(f"/fhir/R4/{resource_type}?_count=100").status_code == 200
+
+
+def test_the_trusts_own_hospital_number_system(fhir_get, record, settings):
+    settings.FHIR_HOSPITAL_NUMBER_SYSTEM = "https://fhir.example-trust.nhs.uk/Id/mrn"
+    bundle = search(
+        fhir_get, f"/fhir/R4/Patient?identifier={settings.FHIR_HOSPITAL_NUMBER_SYSTEM}|H100001"
+    )
+    (patient,) = resources_of(bundle)
+    assert {
+        "use": "usual",
+        "system": settings.FHIR_HOSPITAL_NUMBER_SYSTEM,
+        "value": "H100001",
+    }.items() <= patient["identifier"][1].items()
