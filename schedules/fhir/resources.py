@@ -19,7 +19,8 @@ What each resource says, and the mappings another system relies on (README "FHIR
 - CarePlan: the treatment course. active → `active`; paused → `on-hold`; held for clinical
   review → `on-hold`; stopped → `revoked` (tofersen has no planned end, so every stop ends the
   plan before its activities are complete; `completed` is never sent). The latest decision
-  and its reason are in `note`.
+  and its reason are in `note`; an active course's next dose, from `schedules.planning`, is
+  an activity (booked → `scheduled`, else `not-started`, on the engine's date).
 """
 
 from django.conf import settings
@@ -345,7 +346,9 @@ def adverse_event(row) -> dict:
     return resource
 
 
-def care_plan(course) -> dict:
+def care_plan(course, *, next_dose=None, problem: str = "") -> dict:
+    """The course, with its next dose from the planning read path (`schedules.planning`): the
+    engine's date for it, booked or projected, when the course is active."""
     course_patient = course.patient
     period = {"start": course.start_date.isoformat()}
     events = list(course.events.all())
@@ -353,6 +356,18 @@ def care_plan(course) -> dict:
         stops = [event for event in events if event.kind == "stop"]
         if stops:
             period["end"] = stops[-1].on.isoformat()
+    activities = [
+        {
+            "detail": {
+                "kind": "MedicationRequest",
+                "status": _activity_status(course.status),
+                "productCodeableConcept": {"text": MEDICATION_TEXT},
+                "description": "Tofersen 100 mg intrathecal by lumbar puncture",
+            }
+        }
+    ]
+    if next_dose is not None:
+        activities.append({"detail": _next_dose_activity(next_dose)})
     resource = {
         "resourceType": "CarePlan",
         "id": str(course.pk),
@@ -365,16 +380,7 @@ def care_plan(course) -> dict:
         ),
         "subject": reference("Patient", course_patient.pk, course_patient.full_name),
         "period": period,
-        "activity": [
-            {
-                "detail": {
-                    "kind": "MedicationRequest",
-                    "status": _activity_status(course.status),
-                    "productCodeableConcept": {"text": MEDICATION_TEXT},
-                    "description": "Tofersen 100 mg intrathecal by lumbar puncture",
-                }
-            }
-        ],
+        "activity": activities,
     }
     notes = [f"Course status: {course.get_status_display()}."]
     if events:
@@ -385,8 +391,33 @@ def care_plan(course) -> dict:
         if last.reason_detail:
             decision += f" ({last.reason_detail})"
         notes.append(decision + ".")
+    if problem:
+        notes.append(problem)
     resource["note"] = [{"text": " ".join(notes)}]
     return resource
+
+
+def _next_dose_activity(planned) -> dict:
+    """The next dose not yet given (`planning.next_dose`): booked → `scheduled`; due, overdue
+    or planned → `not-started`, on the engine's date (for an overdue dose, the next open
+    day)."""
+    state = str(planned.state)
+    words = {
+        "booked": f"booked for {planned.date.isoformat()}",
+        "due": f"to book for {planned.date.isoformat()}",
+        "overdue": f"overdue since {planned.due.isoformat()}",
+        "planned": f"planned for {planned.date.isoformat()}",
+    }[state]
+    return {
+        "kind": "Appointment",
+        "status": "scheduled" if state == "booked" else "not-started",
+        "scheduledPeriod": {"start": planned.date.isoformat()},
+        "productCodeableConcept": {"text": MEDICATION_TEXT},
+        "description": (
+            f"Next dose: dose {planned.number} ({planned.phase}), due {planned.due.isoformat()}, "
+            f"{words}."
+        ),
+    }
 
 
 def _activity_status(status: str) -> str:

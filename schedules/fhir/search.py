@@ -9,6 +9,7 @@ from django.db.models import CharField, F, Q, QuerySet, Value
 from django.utils import timezone
 
 from patients.models import Patient, normalise_hospital_number, normalise_nhs_number
+from schedules import planning
 from schedules.fhir import resources
 from schedules.fhir.params import (
     SearchError,
@@ -146,6 +147,28 @@ class SlotType(ResourceType):
             resources.slot(row, closed_reason=calendars[row.unit_id].closure_reason(row.local_date))
             for row in rows
         ]
+
+
+class CarePlanType(ResourceType):
+    def build_page(self, rows) -> list[dict]:
+        """Each active course with its next dose, planned for the page in one batch through
+        the planning read path (no date arithmetic here). No unit yet: no plans."""
+        unit = Unit.objects.order_by("pk").first()
+        active = [row for row in rows if row.status == TreatmentCourse.Status.ACTIVE]
+        plans = {}
+        if unit is not None and active:
+            plans = planning.plans_from_values(active, today=timezone.localdate(), unit=unit)
+        built = []
+        for row in rows:
+            plan = plans.get(row.pk)
+            built.append(
+                resources.care_plan(
+                    row,
+                    next_dose=planning.next_dose(plan) if plan else None,
+                    problem=plan.problem if plan else "",
+                )
+            )
+        return built
 
 
 class MedicationAdministrationType(ResourceType):
@@ -319,7 +342,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                 "_id": Param("token", "The event's id.", _by_id("pk")),
             },
         ),
-        ResourceType(
+        CarePlanType(
             name="CarePlan",
             queryset=_courses,
             build=resources.care_plan,

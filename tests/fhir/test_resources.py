@@ -388,8 +388,20 @@ def test_a_dose_not_given_is_not_readable_as_given(fhir_get, record):
 
 
 def test_search_queries_do_not_grow_with_rows(fhir_get, record, django_assert_max_num_queries):
+    """A page of up to 100 of each type in a fixed number of queries: the token, its last
+    use, the count, the page with what it shows, the read log; for CarePlan the planning
+    read path's batch for the active courses (its facts and the unit's calendar)."""
+    from datetime import date
+
+    from schedules.models import TreatmentCourse
+    from tests.conftest import make_patient
+
+    for number in range(3):
+        TreatmentCourse.objects.create(
+            patient=make_patient(f"H30000{number}"), start_date=date(2026, 1, 5)
+        )
     for resource_type in MODELS:
-        with django_assert_max_num_queries(9):
+        with django_assert_max_num_queries(13):
             assert fhir_get(f"/fhir/R4/{resource_type}?_count=100").status_code == 200
 
 
@@ -404,3 +416,39 @@ def test_the_trusts_own_hospital_number_system(fhir_get, record, settings):
         "system": settings.FHIR_HOSPITAL_NUMBER_SYSTEM,
         "value": "H100001",
     }.items() <= patient["identifier"][1].items()
+
+
+def test_an_active_course_carries_its_next_dose_from_the_plan(fhir_get, unit, clinician):
+    """The next dose is the planning read path's: due 14 days after dose 1 was given, then
+    the date it is booked for once booked."""
+    from datetime import date, datetime, timedelta
+
+    import time_machine
+
+    from schedules.models import Booking, Dose, Slot, TreatmentCourse
+    from tests.conftest import make_patient
+    from tests.fhir.conftest import LONDON
+
+    course = TreatmentCourse.objects.create(
+        patient=make_patient("H200001"), start_date=date(2026, 1, 5)
+    )
+    Dose.objects.create(course=course, number=1, given_at=datetime(2026, 1, 5, 10, tzinfo=LONDON))
+    with time_machine.travel(datetime(2026, 1, 10, 12, tzinfo=LONDON), tick=False):
+        plan = fhir_get(f"/fhir/R4/CarePlan/{course.pk}").json()
+        assert plan["status"] == "active"
+        regimen, next_dose = (activity["detail"] for activity in plan["activity"])
+        assert regimen["status"] == "in-progress"
+        assert next_dose["status"] == "not-started"
+        assert next_dose["scheduledPeriod"] == {"start": "2026-01-19"}
+        assert "dose 2 (loading), due 2026-01-19" in next_dose["description"]
+        CarePlan.model_validate(plan)
+
+        start = datetime(2026, 1, 20, 9, tzinfo=LONDON)
+        slot = Slot.objects.create(unit=unit, start=start, end=start + timedelta(hours=2), places=2)
+        dose2 = Dose.objects.create(course=course, number=2)
+        Booking.objects.create(dose=dose2, slot=slot, booked_by=clinician)
+        bundle = search(fhir_get, f"/fhir/R4/CarePlan?patient={course.patient_id}")
+        next_dose = resources_of(bundle)[0]["activity"][1]["detail"]
+        assert next_dose["status"] == "scheduled"
+        assert next_dose["scheduledPeriod"] == {"start": "2026-01-20"}
+        assert "booked for 2026-01-20" in next_dose["description"]
