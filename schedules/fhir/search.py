@@ -24,11 +24,12 @@ from schedules.models import AdverseEvent, Booking, Dose, Slot, TreatmentCourse,
 @dataclass(frozen=True)
 class Param:
     """A search parameter: its FHIR type (for the CapabilityStatement), what it matches, and
-    the filter it adds, given the queryset and one raw value (repeats are ANDed)."""
+    the filter it adds, given the queryset, the parameter's name (for error messages) and one
+    raw value (repeats are ANDed)."""
 
     type: str
     documentation: str
-    apply: Callable[[QuerySet, str], QuerySet]
+    apply: Callable[[QuerySet, str, str], QuerySet]
     example: str = ""
 
 
@@ -37,22 +38,22 @@ def _zone():
 
 
 def _by_id(field_name: str, resource_type: str | None = None):
-    def apply(queryset, raw):
-        return queryset.filter(**{field_name: parse_id("id", raw, resource_type)})
+    def apply(queryset, name, raw):
+        return queryset.filter(**{field_name: parse_id(name, raw, resource_type)})
 
     return apply
 
 
 def _by_instant(field_name: str):
-    def apply(queryset, raw):
-        return queryset.filter(parse_date("date", raw, _zone()).q(field_name))
+    def apply(queryset, name, raw):
+        return queryset.filter(parse_date(name, raw, _zone()).q(field_name))
 
     return apply
 
 
 def _by_day(field_name: str):
-    def apply(queryset, raw):
-        return queryset.filter(parse_date("date", raw, _zone()).q_date(field_name, _zone()))
+    def apply(queryset, name, raw):
+        return queryset.filter(parse_date(name, raw, _zone()).q_date(field_name, _zone()))
 
     return apply
 
@@ -60,8 +61,8 @@ def _by_day(field_name: str):
 def _by_code(field_name: str, mapping: dict[str, list[str]]):
     """A status search: FHIR codes → the stored values that map to each."""
 
-    def apply(queryset, raw):
-        codes = parse_code("status", raw, mapping)
+    def apply(queryset, name, raw):
+        codes = parse_code(name, raw, mapping)
         return queryset.filter(
             **{f"{field_name}__in": [v for code in codes for v in mapping[code]]}
         )
@@ -76,10 +77,10 @@ def _inverse(mapping: dict[str, str]) -> dict[str, list[str]]:
     return inverse
 
 
-def _patient_identifier(queryset, raw):
+def _patient_identifier(queryset, name, raw):
     """identifier=system|value: the NHS number or the hospital number; without a system,
     either."""
-    system, value = parse_token("identifier", raw)
+    system, value = parse_token(name, raw)
     nhs = Q(nhs_number=normalise_nhs_number(value)) & ~Q(nhs_number="")
     hospital = Q(hospital_number=normalise_hospital_number(value))
     if system is None or system == "":
@@ -118,7 +119,7 @@ class ResourceType:
     def filtered(self, criteria: list[tuple[str, str]]) -> QuerySet:
         queryset = self.queryset()
         for name, raw in criteria:
-            queryset = self.params[name].apply(queryset, raw)
+            queryset = self.params[name].apply(queryset, name, raw)
         return queryset
 
     def search(self, criteria, *, offset: int, count: int) -> tuple[int, list[dict]]:
@@ -220,7 +221,7 @@ class MedicationAdministrationType(ResourceType):
         doses, visits = self.doses(), self.visits()
         for name, raw in criteria:
             if name == "patient":
-                patient_id = parse_id("patient", raw, "Patient")
+                patient_id = parse_id(name, raw, "Patient")
                 doses = doses.filter(course__patient_id=patient_id)
                 visits = visits.filter(booking__dose__course__patient_id=patient_id)
             elif name in ("date", "effective-time"):
@@ -228,7 +229,7 @@ class MedicationAdministrationType(ResourceType):
                 doses = doses.filter(interval.q("given_at"))
                 visits = visits.filter(interval.q("arrived_at"))
             elif name == "status":
-                codes = parse_code("status", raw, {"completed", "not-done"})
+                codes = parse_code(name, raw, {"completed", "not-done"})
                 if "completed" not in codes:
                     doses = doses.none()
                 if "not-done" not in codes:

@@ -452,3 +452,14 @@ def test_an_active_course_carries_its_next_dose_from_the_plan(fhir_get, unit, cl
         assert next_dose["status"] == "scheduled"
         assert next_dose["scheduledPeriod"] == {"start": "2026-01-20"}
         assert "booked for 2026-01-20" in next_dose["description"]
+
+
+def test_a_refusal_names_the_parameter_and_what_it_takes(fhir_get, record):
+    outcome = fhir_get("/fhir/R4/Appointment?patient=Practitioner/1").json()
+    assert outcome["issue"][0]["diagnostics"] == (
+        "patient: 'Practitioner/1' is not Patient/<id> or <id>."
+    )
+    outcome = fhir_get("/fhir/R4/MedicationAdministration?effective-time=soon").json()
+    assert outcome["issue"][0]["diagnostics"].startswith("effective-time: 'soon' is not a date")
+    outcome = fhir_get("/fhir/R4/CarePlan?statu=active").json()
+    assert "Unknown search parameter 'statu' for CarePlan" in outcome["issue"][0]["diagnostics"]
