@@ -6,14 +6,14 @@ ride on a nurse's session.
 """
 
 import math
-import time
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 
 from schedules.fhir.models import ApiClient, ApiRead
 
 PATH_PREFIX = "/fhir/"
+WINDOW = timedelta(minutes=1)
 
 
 class IgnoreSessionMiddleware:
@@ -40,29 +40,26 @@ def client_for(request) -> ApiClient | None:
     return ApiClient.objects.lookup(token.strip())
 
 
-def rate_limited(client: ApiClient) -> int:
-    """Count this request against the client's minute; the seconds to wait when over
-    `FHIR_RATE_LIMIT_PER_MINUTE`, else 0. Counted in the default cache, so per app server."""
+def rate_limited(client: ApiClient, now) -> int:
+    """The seconds to wait when the client has made `FHIR_RATE_LIMIT_PER_MINUTE` requests in
+    the last minute, else 0. Counted from the read log, so the limit holds across every worker
+    and app server (a per-process cache would multiply it by their number)."""
     limit = settings.FHIR_RATE_LIMIT_PER_MINUTE
-    now = time.time()
-    window = int(now // 60)
-    key = f"fhir:rate:{client.pk}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # evicted between add and incr: start the window again
-        cache.set(key, 1, timeout=120)
-        used = 1
-    if used <= limit:
+    recent = ApiRead.objects.filter(client=client, at__gt=now - WINDOW).order_by("at")
+    used = recent.count()
+    if used < limit:
         return 0
-    return max(1, math.ceil((window + 1) * 60 - now))
+    # A place frees when the (used - limit + 1)th oldest read of the window leaves it.
+    freed = recent.values_list("at", flat=True)[used - limit] + WINDOW
+    return max(1, math.ceil((freed - now).total_seconds()))
 
 
 def log_read(
-    client, *, interaction, status, resource_type="", resource_id="", query="", returned=0
+    client, *, at, interaction, status, resource_type="", resource_id="", query="", returned=0
 ):
     ApiRead.objects.create(
         client=client,
+        at=at,
         interaction=interaction,
         resource_type=resource_type[:40],
         resource_id=resource_id[:64],

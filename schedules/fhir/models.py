@@ -140,6 +140,8 @@ class ApiRead(models.Model):
     class Meta:
         verbose_name = "API read"
         ordering = ["-at", "-pk"]
+        # The rate limit counts a client's reads of the last minute.
+        indexes = [models.Index(fields=["client", "at"], name="apiread_client_at")]
 
     def __str__(self):
         target = f"{self.resource_type}/{self.resource_id}" if self.resource_id else self.query

@@ -57,14 +57,15 @@ def token_required(view):
         client = access.client_for(request)
         if client is None:
             return outcome(401, "login", WWW_Authenticate='Bearer realm="fhir"')
-        wait = access.rate_limited(client)
+        now = timezone.now()
+        wait = access.rate_limited(client, now)
         if wait:
             return outcome(
                 429, "throttled", "Too many requests: try again later.", Retry_After=str(wait)
             )
-        client.touch(timezone.now())
+        client.touch(now)
         response, logged = view(request, *args, **kwargs)
-        access.log_read(client, status=response.status_code, **logged)
+        access.log_read(client, at=now, status=response.status_code, **logged)
         return response
 
     return wrapper

@@ -2,9 +2,11 @@
 the rate limit; every read is logged, and tokens are issued once and revoked for good."""
 
 import re
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from schedules.fhir.models import ApiClient, ApiRead
@@ -115,14 +117,29 @@ def test_every_read_is_logged_with_client_and_what_was_asked(fhir_get, record):
 
 def test_rate_limit_per_token_answers_429_with_retry_after(fhir_get, settings, db):
     settings.FHIR_RATE_LIMIT_PER_MINUTE = 3
-    statuses = [fhir_get("/fhir/R4/Schedule").status_code for _ in range(4)]
-    assert statuses == [200, 200, 200, 429]
-    limited = fhir_get("/fhir/R4/Schedule")
-    assert 1 <= int(limited["Retry-After"]) <= 60
-    assert limited.json()["issue"][0]["code"] == "throttled"
-    # Another client's token has its own allowance.
-    _, other = ApiClient.issue(name="Regional registry")
-    assert fhir_get("/fhir/R4/Schedule", token=other).status_code == 200
+    start = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        statuses = [fhir_get("/fhir/R4/Schedule").status_code for _ in range(3)]
+        clock.shift(timedelta(seconds=20))
+        limited = fhir_get("/fhir/R4/Schedule")
+        assert statuses + [limited.status_code] == [200, 200, 200, 429]
+        # The first read leaves the minute's window 40 seconds later.
+        assert limited["Retry-After"] == "40"
+        assert limited.json()["issue"][0]["code"] == "throttled"
+        # Another client's token has its own allowance.
+        _, other = ApiClient.issue(name="Regional registry")
+        assert fhir_get("/fhir/R4/Schedule", token=other).status_code == 200
+        clock.shift(timedelta(seconds=41))
+        assert fhir_get("/fhir/R4/Schedule").status_code == 200
+
+
+def test_the_limit_holds_across_app_servers(fhir_get, settings, db):
+    """Counted from the read log, not a per-process cache: reads another worker served count."""
+    settings.FHIR_RATE_LIMIT_PER_MINUTE = 2
+    client = ApiClient.objects.get()
+    for _ in range(2):
+        ApiRead.objects.create(client=client, interaction="search", status=200)
+    assert fhir_get("/fhir/R4/Schedule").status_code == 429
 
 
 def test_metadata_and_openapi_need_no_token(client, db):
