@@ -184,7 +184,12 @@ def appointment(row) -> dict:
                 "actor": reference("Patient", course_patient.pk, course_patient.full_name),
                 "required": "required",
                 "status": "accepted",
-            }
+            },
+            {
+                "actor": {"display": slot_row.unit.name},
+                "required": "information-only",
+                "status": "accepted",
+            },
         ],
     }
     # The course is not a ServiceRequest (basedOn): it is linked as supporting information.

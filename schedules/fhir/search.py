@@ -309,7 +309,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
         ),
         ResourceType(
             name="Appointment",
-            queryset=lambda: Booking.objects.select_related("slot", "dose__course__patient"),
+            queryset=lambda: Booking.objects.select_related("slot__unit", "dose__course__patient"),
             build=resources.appointment,
             order_by=("slot__start", "pk"),
             params={

@@ -173,6 +173,7 @@ def test_appointment_status_follows_the_booking(fhir_get, record):
     booked = by_id[str(record.bookings["booked"].pk)]
     assert booked["start"] == "2026-04-01T09:00:00+01:00"  # British Summer Time
     assert booked["participant"][0]["actor"]["reference"] == f"Patient/{record.ada.pk}"
+    assert booked["participant"][1]["actor"]["display"] == "Neurology Day Unit"
     assert booked["slot"] == [{"reference": f"Slot/{record.slots[7].pk}"}]
 
 
