@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "patients",
     "schedules",
     "schedules.quality",
+    "schedules.fhir",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +80,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tofersen_scheduler.security.NoStoreMiddleware",
+    # The FHIR API never reads or writes a session (schedules/fhir/access.py).
+    "schedules.fhir.access.IgnoreSessionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -310,3 +313,9 @@ LOGGING = {
         },
     },
 }
+
+# The FHIR R4 API (schedules/fhir/, issue 21): the identifier system of hospital numbers (the
+# trust's own, e.g. https://fhir.example-trust.nhs.uk/Id/mrn; default: under SITE_URL) and
+# how many requests a minute each API token may make.
+FHIR_HOSPITAL_NUMBER_SYSTEM = env_str("FHIR_HOSPITAL_NUMBER_SYSTEM", "")
+FHIR_RATE_LIMIT_PER_MINUTE = env_int("FHIR_RATE_LIMIT_PER_MINUTE", 120)

@@ -41,6 +41,7 @@ urlpatterns = [
     ),
     path("patients/", include("schedules.courses.urls")),
     path("feeds/", include("schedules.feeds.urls")),
+    path("fhir/R4/", include("schedules.fhir.urls")),
     path("quality/", include("schedules.quality.urls")),
     path("", include("schedules.urls")),
 ]

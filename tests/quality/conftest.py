@@ -44,7 +44,7 @@ from schedules.models import (
     TreatmentCourse,
     Visit,
 )
-from tests.conftest import make_patient
+from tests.factories import make_patient
 
 LONDON = ZoneInfo("Europe/London")
 TODAY = date(2026, 3, 15)

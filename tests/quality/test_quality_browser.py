@@ -11,7 +11,7 @@ from django.urls import reverse
 from playwright.sync_api import sync_playwright
 
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user
 from tests.quality.conftest import TODAY, at, build_hand_unit
 
 pytestmark = [

@@ -39,6 +39,8 @@ def _kwargs(params, w, token):
         "day": "2026-03-02",
         "token": token,
         "kind": "doses",
+        "resource_type": "Patient",
+        "resource_id": w.patient.pk,
     }
     return {name: values[name] for name in params}
 

@@ -404,6 +404,11 @@ def test_every_form_of_the_site_is_in_the_table():
         "quality:export",
         "schedules:book_day",
         "favicon",
+        # The read-only FHIR API (GET only, bearer token; tests/fhir/).
+        "fhir:metadata",
+        "fhir:openapi",
+        "fhir:search",
+        "fhir:read",
     }
     missing = {name for name in all_names - covered - no_form if not name.startswith("admin:")}
     assert not missing, f"Add these forms to FORMS in {__name__}: {sorted(missing)}"
