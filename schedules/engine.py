@@ -178,17 +178,16 @@ def plan(
        all given doses and, while the course is active, the next dose are always listed.
        Without either limit: 13 doses beyond the given ones (a year of maintenance).
     """
-    for name, value in (("start", start), ("today", today), ("until", until)):
-        _check_date(name, value)
-    _check_policy(policy)
-    if count is not None and count < 1:
-        raise ScheduleError(f"Number of doses to list must be at least 1, not {count}.")
-    last_given = _check_given(start, given)
-    resumes, active = _check_events(start, events)
-    if active:
-        # Pausing or stopping cancels bookings, so stale ones are neither checked nor listed.
-        _check_booked_numbers(given, booked)
-
+    last_given, resumes, active = _check_history(
+        start=start,
+        today=today,
+        until=until,
+        given=given,
+        booked=booked,
+        events=events,
+        policy=policy,
+        count=count,
+    )
     if count is None and until is None:
         count = last_given + DEFAULT_DOSES_AHEAD
     # All given doses are facts and are always listed; an active course also shows its next.
@@ -220,10 +219,7 @@ def plan(
 
         if restart:
             series_start = number
-        if number - series_start < LOADING_DOSE_COUNT:
-            phase, interval = Phase.LOADING, LOADING_INTERVAL_DAYS
-        else:
-            phase, interval = Phase.MAINTENANCE, MAINTENANCE_INTERVAL_DAYS
+        phase, interval = _phase(number, series_start)
         due = start if previous_anchor is None else _shift(previous_anchor, interval)
         if resume is not None:
             due = _not_before_interval(due, resume.on)
@@ -234,10 +230,7 @@ def plan(
             state, on = DoseState.BOOKED, booked[number]
         elif first_pending:
             first_pending = False
-            if due < today:
-                state, on = DoseState.OVERDUE, _first_open_day(today, is_open)
-            else:
-                state, on = DoseState.DUE, due
+            state, on = _pending(due, today, is_open)
         else:
             state, on = DoseState.PLANNED, due
 
@@ -256,6 +249,40 @@ def plan(
         )
         previous_anchor = on
     return doses
+
+
+def _check_history(
+    *, start, today, until, given, booked, events, policy, count
+) -> tuple[int, list[CourseEvent], bool]:
+    """Step 1 of `plan`: refuse a contradictory history. Returns the last dose given, the
+    resumes, and whether the course is active."""
+    for name, value in (("start", start), ("today", today), ("until", until)):
+        _check_date(name, value)
+    _check_policy(policy)
+    if count is not None and count < 1:
+        raise ScheduleError(f"Number of doses to list must be at least 1, not {count}.")
+    last_given = _check_given(start, given)
+    resumes, active = _check_events(start, events)
+    if active:
+        # Pausing or stopping cancels bookings, so stale ones are neither checked nor listed.
+        _check_booked_numbers(given, booked)
+    return last_given, resumes, active
+
+
+def _phase(number: int, series_start: int) -> tuple[Phase, int]:
+    """The dose's phase and the interval before it: the first three doses of a loading series
+    are 14 days apart, then every 28 days (US PI §2.1; EU SmPC 4.2)."""
+    if number - series_start < LOADING_DOSE_COUNT:
+        return Phase.LOADING, LOADING_INTERVAL_DAYS
+    return Phase.MAINTENANCE, MAINTENANCE_INTERVAL_DAYS
+
+
+def _pending(due: date, today: date, is_open) -> tuple[DoseState, date]:
+    """The first dose neither given nor booked: due on its date, or overdue and projected for
+    as soon as possible (today or the next open day; EU SmPC 4.2 on a delayed dose)."""
+    if due < today:
+        return DoseState.OVERDUE, _first_open_day(today, is_open)
+    return DoseState.DUE, due
 
 
 def _not_before_interval(due: date, resumed_on: date) -> date:

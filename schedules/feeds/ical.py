@@ -140,7 +140,8 @@ def vtimezone(key: str, first_year: int, last_year: int) -> Timezone:
     if not reference and all(not _transitions(zone, year) for year in years):
         offset = datetime(first_year, 1, 1, tzinfo=UTC).astimezone(zone).utcoffset()
         standard = TimezoneStandard()
-        standard.add("dtstart", datetime(1970, 1, 1))
+        # RFC 5545 §3.6.5: a VTIMEZONE DTSTART is local time with no zone of its own.
+        standard.add("dtstart", datetime(1970, 1, 1))  # noqa: DTZ001
         standard.add("tzoffsetfrom", offset)
         standard.add("tzoffsetto", offset)
         standard.add("tzname", datetime(first_year, 1, 1, tzinfo=zone).tzname())

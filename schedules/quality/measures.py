@@ -350,35 +350,43 @@ PATIENT_CHOICE_DECISIONS = Q(
 
 
 def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
-    """Every fact the measures read for the period, in a fixed number of queries."""
+    """Every fact the measures read for the period, in a fixed number of queries.
 
-    facts = Facts()
+    1. The bookings whose slot is in the period, and the doses given in it.
+    2. Their courses planned once by the engine (due dates and windows).
+    3. One row a visit, a dose given and an adverse event; holds and exposure from the course
+       decisions; the period's slots.
+    """
     start, end = _local_bounds(unit, period)
-    now = timezone.now()
-
-    # Bookings whose slot is in the period, with their visit.
     bookings = list(
         Booking.objects.filter(slot__unit=unit, slot__start__gte=start, slot__start__lt=end)
         .select_related("slot", "visit", "dose__course__patient")
         .order_by("slot__start", "pk")
     )
-    cancelled_courses = {b.dose.course_id for b in bookings if b.status == "cancelled"}
-    decisions = defaultdict(list)
-    for event in CourseEvent.objects.filter(
-        PATIENT_CHOICE_DECISIONS, course_id__in=cancelled_courses
-    ).only("course_id", "on", "recorded_at"):
-        decisions[event.course_id].append(event)
+    given = _given_doses(start, end)
+    courses = {dose.course_id: dose.course for dose in given}
+    for booking in bookings:
+        if booking.status in MISSED:
+            courses.setdefault(booking.dose.course_id, booking.dose.course)
+    plans = planning.plans_from_values(list(courses.values()), today=today, unit=unit)
+    facts = Facts(
+        visits=_visit_rows(bookings, plans, unit=unit),
+        doses=_dose_rows(given, plans, start=start, end=end),
+        events=_event_rows(period),
+        unplanned_courses=sum(1 for plan in plans.values() if plan.problem),
+        slots=[
+            (timezone.localtime(slot_start, unit.zone).date(), places)
+            for slot_start, places in Slot.objects.filter(
+                unit=unit, start__gte=start, start__lt=end
+            ).values_list("start", "places")
+        ],
+    )
+    facts.holds, facts.exposure = _holds_and_exposure(period, unit=unit, today=today, end=end)
+    return facts
 
-    def cancelled_for_patient(booking: Booking) -> bool:
-        # The booking stood when the decision was recorded, was cancelled then or after, and
-        # its day was on or after the decision's date: the decision cancelled it.
-        return any(
-            booking.booked_at <= event.recorded_at <= booking.updated_at
-            and booking.local_date >= event.on
-            for event in decisions[booking.dose.course_id]
-        )
 
-    given = list(
+def _given_doses(start: datetime, end: datetime) -> list[Dose]:
+    return list(
         Dose.objects.filter(given_at__gte=start, given_at__lt=end)
         .select_related("course__patient")
         .only(
@@ -394,21 +402,43 @@ def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
         )
         .order_by("given_at", "pk")
     )
-    courses = {dose.course_id: dose.course for dose in given}
-    for booking in bookings:
-        if booking.status in MISSED:
-            courses.setdefault(booking.dose.course_id, booking.dose.course)
-    plans = planning.plans_from_values(list(courses.values()), today=today, unit=unit)
+
+
+def _patient_choice_cancellations(bookings: list[Booking]):
+    """A test of whether a cancelled booking was cancelled by the patient's choice."""
+    cancelled_courses = {b.dose.course_id for b in bookings if b.status == "cancelled"}
+    decisions = defaultdict(list)
+    for event in CourseEvent.objects.filter(
+        PATIENT_CHOICE_DECISIONS, course_id__in=cancelled_courses
+    ).only("course_id", "on", "recorded_at"):
+        decisions[event.course_id].append(event)
+
+    def cancelled_for_patient(booking: Booking) -> bool:
+        # The booking stood when the decision was recorded, was cancelled then or after, and
+        # its day was on or after the decision's date: the decision cancelled it.
+        return booking.status == "cancelled" and any(
+            booking.booked_at <= event.recorded_at <= booking.updated_at
+            and booking.local_date >= event.on
+            for event in decisions[booking.dose.course_id]
+        )
+
+    return cancelled_for_patient
+
+
+def _visit_rows(bookings: list[Booking], plans, *, unit: Unit) -> list[VisitRow]:
+    now = timezone.now()
+    cancelled_for_patient = _patient_choice_cancellations(bookings)
 
     def due_of(course_id: int, number: int) -> date | None:
         plan = plans.get(course_id)
         planned = plan.dose(number) if plan is not None and not plan.problem else None
         return planned.due if planned is not None else None
 
+    rows = []
     for booking in bookings:
         visit = booking.visit_or_none
         patient = booking.dose.course.patient
-        facts.visits.append(
+        rows.append(
             VisitRow(
                 booking_id=booking.pk,
                 course_id=booking.dose.course_id,
@@ -423,8 +453,7 @@ def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
                     start=booking.slot.start,
                     arrived_at=visit.arrived_at if visit else None,
                     checks_recorded=bool(visit and visit.checks_at),
-                    cancelled_for_patient=booking.status == "cancelled"
-                    and cancelled_for_patient(booking),
+                    cancelled_for_patient=cancelled_for_patient(booking),
                     now=now,
                 ),
                 arrived_at=visit.arrived_at if visit else None,
@@ -435,8 +464,11 @@ def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
                 else None,
             )
         )
+    return rows
 
-    # Doses given in the period, timed by the engine.
+
+def _dose_rows(given: list[Dose], plans, *, start: datetime, end: datetime) -> list[DoseRow]:
+    """Doses given in the period, timed by the engine."""
     # Joined on the period, not a list of ids: a year of a large unit is tens of thousands.
     failed = Counter(
         Booking.objects.filter(
@@ -453,13 +485,14 @@ def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
         .values_list("dose_id", "term", "term_detail")
     ):
         linked[dose_id].append(detail if term == AdverseEvent.Term.OTHER else _term(term))
+    rows = []
     for dose in given:
         plan = plans[dose.course_id]
         if plan.problem:
             continue
         planned = plan.dose(dose.number)
         previous = plan.dose(dose.number - 1)
-        facts.doses.append(
+        rows.append(
             DoseRow(
                 course_id=dose.course_id,
                 patient_id=dose.course.patient.pk,
@@ -476,13 +509,16 @@ def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
                 events=tuple(linked[dose.pk]),
             )
         )
-    facts.unplanned_courses = sum(1 for plan in plans.values() if plan.problem)
+    return rows
 
-    # Adverse events with onset in the period.
+
+def _event_rows(period: Period) -> list[EventRow]:
+    """Adverse events with onset in the period."""
+    rows = []
     for event in AdverseEvent.objects.filter(
         onset__gte=period.first, onset__lte=period.last
     ).select_related("course"):
-        facts.events.append(
+        rows.append(
             EventRow(
                 course_id=event.course_id,
                 patient_id=event.course.patient_id,
@@ -495,8 +531,13 @@ def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
                 and plph_advice(event.triage).step == "blood_patch",
             )
         )
+    return rows
 
-    # Holds and exposure: every course decision up to the period's end, in the model's order.
+
+def _holds_and_exposure(period: Period, *, unit: Unit, today: date, end: datetime):
+    """Holds raised in the period with when they ended, and each course's days of exposure,
+    from every course decision up to the period's end, in the model's order."""
+    holds, exposure = [], []
     decisions_by_course = defaultdict(list)
     for event in CourseEvent.objects.filter(on__lte=max(period.last, today)).only(
         "course_id", "kind", "on", "reason"
@@ -507,7 +548,7 @@ def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
             if event.kind != CourseEvent.Kind.HOLD or event.on not in period:
                 continue
             ended = next((later.on for later in events[index + 1 :]), None)
-            facts.holds.append(HoldRow(course_id, event.on, event.reason, ended))
+            holds.append(HoldRow(course_id, event.on, event.reason, ended))
     exposed = (
         TreatmentCourse.objects.filter(doses__given_at__lt=end)
         .annotate(first_given=Min("doses__given_at"))
@@ -521,15 +562,8 @@ def load_facts(period: Period, *, unit: Unit, today: date) -> Facts:
         first = max(timezone.localtime(first_given, unit.zone).date(), period.first)
         last = min(stop or period.last, period.last, today)
         if first <= last:
-            facts.exposure.append((patient_id, first, last))
-
-    facts.slots = [
-        (timezone.localtime(slot_start, unit.zone).date(), places)
-        for slot_start, places in Slot.objects.filter(
-            unit=unit, start__gte=start, start__lt=end
-        ).values_list("start", "places")
-    ]
-    return facts
+            exposure.append((patient_id, first, last))
+    return holds, exposure
 
 
 def _term(term: str) -> str:

@@ -67,7 +67,9 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize("name, args, query, queries", PAGES, ids=[p[0] + p[2] for p in PAGES])
+@pytest.mark.parametrize(
+    ("name", "args", "query", "queries"), PAGES, ids=[p[0] + p[2] for p in PAGES]
+)
 def test_query_count_does_not_grow_with_patients(
     name, args, query, queries, unit, nurse, nurse_client, frozen_monday, django_assert_num_queries
 ):

@@ -676,7 +676,9 @@ ERRORS = [
         dict(events=[CourseEvent("skip", day(5))]), "Unknown course event", id="unknown event"
     ),
     pytest.param(
-        dict(today=datetime(2026, 2, 1, 9, 0)), "Expected a date for today", id="datetime for today"
+        dict(today=datetime(2026, 2, 1, 9, 0)),  # noqa: DTZ001 (the mistake under test)
+        "Expected a date for today",
+        id="datetime for today",
     ),
     pytest.param(dict(policy=Policy(book_early_days=-1)), "negative", id="negative booking window"),
 ]

@@ -171,7 +171,7 @@ def test_paused_course_with_stale_bookings_still_shows_its_doses():
 
 # --- Dates typed as date-and-time are refused, naming the field ----------------------------
 
-DATETIME_AT_NINE = datetime(2026, 2, 1, 9, 0)
+DATETIME_AT_NINE = datetime(2026, 2, 1, 9, 0)  # noqa: DTZ001 (the mistake under test)
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def test_patient_page_on_29_february(unit, client, nurse, clinician, clock):
 
 
 @pytest.mark.parametrize(
-    "typed, message",
+    ("typed", "message"),
     [
         ("9999-12-31", "Enter a date between 1900 and 2100."),  # the form's range
         ("2062-03-02", "more than a year ahead: check the year"),  # the service's rule

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as clock
 
 from django.contrib.auth.models import Group, User
@@ -108,7 +108,7 @@ def build_world() -> World:
             hospital_number=f"SOAK{index:03d}",
             given_name="Soak",
             family_name=f"Patient {index}",
-            date_of_birth=datetime(1970, 1, 1).date(),
+            date_of_birth=date(1970, 1, 1),
             sod1_variant="p.Ala5Val (A4V)",
             sod1_confirmed_on=today - timedelta(days=400),
         )

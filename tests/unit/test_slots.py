@@ -189,7 +189,7 @@ def test_command_generates_and_lists_bookings_to_rebook(unit, nurse, patient, fr
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--start", "2026-02-30"], "not a real date"),
         (["--start", "tomorrow"], "YYYY-MM-DD"),

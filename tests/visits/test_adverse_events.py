@@ -104,7 +104,7 @@ def test_held_course_publishes_no_provisional_dates(dosed, nurse, unit):
 
 
 @pytest.mark.parametrize(
-    "decision, status, booking_status",
+    ("decision", "status", "booking_status"),
     [
         ("continue", TreatmentCourse.Status.ACTIVE, Booking.Status.BOOKED),
         ("pause", TreatmentCourse.Status.PAUSED, Booking.Status.CANCELLED),
@@ -172,7 +172,7 @@ TYPICAL = dict(onset_within_48h=True, postural=True)
 
 
 @pytest.mark.parametrize(
-    "answers, step",
+    ("answers", "step"),
     [
         (TYPICAL | dict(severity="mild", hours_since_onset=6), "conservative"),
         (TYPICAL | dict(severity="severe", hours_since_onset=30), "conservative"),
