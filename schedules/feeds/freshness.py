@@ -16,7 +16,7 @@ with that same `Unit`), the token found by its hash (active only), and, as scala
 
 The ETag hashes these with the unit's details and today's date (the window and the projections
 move with the date): every change that alters a feed's bytes changes its ETag, which
-tests/test_feeds.py checks fact by fact.
+tests/feeds/test_feeds.py checks fact by fact.
 
 Why SQL by hand: the same statement through the ORM (twenty nested subqueries) cost about
 15 ms of Python to build and 4 ms for PostgreSQL to plan on every poll, against a 10 ms
