@@ -1,3 +1,5 @@
+import unicodedata
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -54,13 +56,20 @@ def _helper(submit_label: str, css_class: str = "btn-primary") -> FormHelper:
     return helper
 
 
+class _SearchText(forms.CharField):
+    """Search text without invisible formatting characters (Unicode Cf: a zero-width space or
+    byte-order mark pasted with a name), so "Love\u200blace" finds Lovelace."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 class PatientSearchForm(forms.Form):
     """The patient list's search box. A form so that stray input (control characters, which
     PostgreSQL refuses) becomes a message, not a server error."""
 
-    q = forms.CharField(
-        max_length=100, required=False, strip=True, validators=[validate_single_line]
-    )
+    q = _SearchText(max_length=100, required=False, strip=True, validators=[validate_single_line])
 
 
 class PatientForm(forms.ModelForm):

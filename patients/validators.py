@@ -28,7 +28,9 @@ def _bad_character(value: str, *, multiline: bool) -> str | None:
     for ch in value:
         if multiline and ch in _LINE_BREAKS:
             continue
-        if ch in _BIDI or unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"}:
+        # Cf: zero-width spaces, byte-order marks, the Arabic letter mark (U+200B, U+FEFF,
+        # U+061C…): invisible, so "Ell\u200bis" looks like Ellis but is not found as Ellis.
+        if ch in _BIDI or unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn", "Cf"}:
             return ch
     return None
 

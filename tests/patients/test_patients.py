@@ -109,6 +109,8 @@ def test_search_pages_in_list_order_with_constant_queries(
         ("943 476 5919", ["H100002"]),
         ("9434765919", ["H100002"]),
         ("nobody", []),
+        ("love\u200blace", ["H100001"]),  # a zero-width space pasted into the search
+        ("\ufeffada", ["H100001"]),
     ],
 )
 def test_patient_list_searches_name_hospital_and_nhs_number(nurse_client, query, expected):

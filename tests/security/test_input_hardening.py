@@ -48,6 +48,9 @@ def test_one_nhs_number_in_three_scripts_makes_one_patient(clinician_client):
     [
         ("given_name", "Gr\x1bace", "control or invisible character"),
         ("family_name", "Hop\u202eper", "control or invisible character"),
+        ("family_name", "Ell\u200bis", "control or invisible character"),
+        ("given_name", "\ufeffAda", "control or invisible character"),
+        ("family_name", "Hop\u061cper", "control or invisible character"),
         ("address", "x" * 1_000_000, "at most 500 characters"),
         ("address", "1 Road\x07", "control or invisible character"),
         ("date_of_birth", "0001-01-01", "between 1900 and 2100"),
