@@ -1,9 +1,12 @@
 """Health probes: `/healthz` is liveness (the process answers; no database), `/readyz` is
 readiness (the database answers and every migration is applied) for the proxy to route on."""
 
-from django.db import DEFAULT_DB_ALIAS, connections
+import sys
+
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -36,3 +39,22 @@ def readyz(request):
     if pending:
         return _text("migrations pending\n", status=503)
     return _text("ok\n")
+
+
+DATABASE_DOWN = """<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8"><title>The scheduler is unavailable</title></head>
+<body><h1>The scheduler cannot reach its records just now</h1>
+<p>Nothing was saved by the action you just took. Please try again in a minute; if it keeps
+happening, call the IT service desk.</p></body></html>
+"""
+
+
+def server_error(request):
+    """Django's handler500: a database that cannot be reached is a temporary outage (503 with a
+    plain page that needs no database, and Retry-After), not a fault of the page (500)."""
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        response = HttpResponse(DATABASE_DOWN, status=503, content_type="text/html; charset=utf-8")
+        response["Retry-After"] = "60"
+        return response
+    return defaults.server_error(request)

@@ -45,3 +45,6 @@ urlpatterns = [
     path("quality/", include("schedules.quality.urls")),
     path("", include("schedules.urls")),
 ]
+
+# A database that cannot be reached answers 503, not 500 (tofersen_scheduler/health.py).
+handler500 = "tofersen_scheduler.health.server_error"

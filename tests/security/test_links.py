@@ -128,6 +128,20 @@ def test_readyz_is_503_when_the_database_is_down(client, db):
     assert response.content == b"database unavailable\n"
 
 
+def test_a_page_is_a_plain_503_while_the_database_is_down(nurse_client):
+    """A nurse's page while the database cannot be reached: "try again", not "something went
+    wrong" (500), and the page itself needs no database."""
+    nurse_client.raise_request_exception = False
+    with mock.patch(
+        "django.db.backends.base.base.BaseDatabaseWrapper.ensure_connection",
+        side_effect=OperationalError("connection refused"),
+    ):
+        response = nurse_client.get("/patients/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
+    assert "Nothing was saved" in response.content.decode()
+
+
 def test_readyz_is_503_when_a_migration_is_not_applied(client, db):
     with mock.patch(
         "django.db.migrations.executor.MigrationExecutor.migration_plan",
