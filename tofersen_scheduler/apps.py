@@ -18,6 +18,7 @@ class SecurityConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from tofersen_scheduler.security import stamp_sign_in
+        from tofersen_scheduler.security import forget_own_failures, stamp_sign_in
 
         user_logged_in.connect(stamp_sign_in, dispatch_uid="security.stamp_sign_in")
+        user_logged_in.connect(forget_own_failures, dispatch_uid="security.forget_own_failures")

@@ -66,6 +66,16 @@ def stamp_sign_in(sender, request, user, **kwargs):
     request.session[SESSION_SEEN_KEY] = now
 
 
+def forget_own_failures(sender, request, user, **kwargs):
+    """On sign-in: forget that person's own wrong passwords, and only theirs. django-axes'
+    AXES_RESET_ON_SUCCESS would also clear the address's failures against other usernames, so
+    someone with an account could guess others' passwords from one address without limit by
+    signing in as themselves between guesses (ASVS V2.2.1)."""
+    from axes.models import AccessAttempt
+
+    AccessAttempt.objects.filter(username=user.get_username()).delete()
+
+
 class SessionLimitsMiddleware:
     """End a session after SESSION_IDLE_MINUTES without a request, and SESSION_ABSOLUTE_HOURS
     after sign-in however active (ASVS V3.3.1, V3.3.2).

@@ -194,7 +194,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A sign-in forgets only that person's own failures (security.forget_own_failures): axes' own
+# reset would clear the address's count too.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "tofersen_scheduler.two_factor.locked_out"
 # Behind the trust's TLS proxy the client address is the last one the proxy appended; set the
 # number of proxies in front of the app (0 when none).

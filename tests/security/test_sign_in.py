@@ -71,6 +71,19 @@ def test_the_lockout_is_per_address_as_well(client, nurse, clinician):
     assert from_elsewhere.status_code == 302
 
 
+def test_an_account_holders_own_sign_ins_do_not_reset_the_address_count(client, nurse, clinician):
+    """One person with an account cannot try passwords against others from one address by
+    signing in as themselves between guesses: the address counts every failure."""
+    address = {"REMOTE_ADDR": "203.0.113.9"}
+    for name in ["clinician", "someone", "a-third", "a-fourth"]:
+        _sign_in(client, "/accounts/login/", name, "guess", **address)
+        assert _sign_in(client, "/accounts/login/", "nurse", PASSWORD, **address).status_code == 302
+        client.logout()
+    _sign_in(client, "/accounts/login/", "a-fifth", "guess", **address)
+
+    assert _sign_in(client, "/accounts/login/", "clinician", PASSWORD, **address).status_code == 429
+
+
 def test_the_lockout_ends_after_fifteen_minutes(client, nurse, clock):
     clock.stop()
     for _ in range(5):
@@ -85,6 +98,16 @@ def test_the_lockout_ends_after_fifteen_minutes(client, nurse, clock):
 def test_four_failures_then_the_right_password_signs_in(client, nurse):
     for _ in range(4):
         _sign_in(client, "/accounts/login/", "nurse", "wrong")
+    assert _sign_in(client, "/accounts/login/", "nurse", PASSWORD).status_code == 302
+
+
+def test_a_sign_in_clears_that_persons_own_mistakes(client, nurse):
+    """Four typos, a sign-in, then one more typo later does not lock the nurse out."""
+    for _ in range(4):
+        _sign_in(client, "/accounts/login/", "nurse", "wrong")
+    assert _sign_in(client, "/accounts/login/", "nurse", PASSWORD).status_code == 302
+    client.logout()
+    _sign_in(client, "/accounts/login/", "nurse", "wrong")
     assert _sign_in(client, "/accounts/login/", "nurse", PASSWORD).status_code == 302
 
 
