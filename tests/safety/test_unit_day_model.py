@@ -34,10 +34,12 @@ Invariants (DESIGN §2; the hazards' controls):
 
 Run one invariant at a time with `UNIT_DAY_INVARIANTS=3` (a comma-separated list; default all):
 each invariant stops an example at the first step that breaks it, so an invariant that fails at
-once would hide the others. `UNIT_DAY_EXAMPLES` and `UNIT_DAY_STEPS` change the budget.
+once would hide the others. `UNIT_DAY_EXAMPLES` and `UNIT_DAY_STEPS` change the budget;
+`UNIT_DAY_TRACE=1` (with `pytest -s`) prints every service call and its outcome.
 """
 
 import os
+import sys
 from datetime import date, datetime, time, timedelta
 from itertools import combinations
 
@@ -86,6 +88,8 @@ ALL_INVARIANTS = {1, 2, 3, 4, 5, 6, 7}
 INVARIANTS = {
     int(part) for part in os.environ.get("UNIT_DAY_INVARIANTS", "").split(",") if part.strip()
 } or ALL_INVARIANTS
+
+TRACE = bool(os.environ.get("UNIT_DAY_TRACE"))  # print each service call and its outcome
 
 pick = st.integers(min_value=0, max_value=1000)
 patient_index = st.integers(min_value=0, max_value=PATIENTS - 1)
@@ -142,8 +146,14 @@ class UnitDay(RuleBasedStateMachine):
         self.patients = [
             make_patient(f"H9{n:05d}", could_be_pregnant=(n == 1)) for n in range(PATIENTS)
         ]
-        for patient in self.patients:
-            services.start_course(patient=patient, start_date=MONDAY, started_by=self.clinician)
+        # The day starts with every patient's first dose booked for this morning.
+        for n, patient in enumerate(self.patients):
+            course = services.start_course(
+                patient=patient, start_date=MONDAY, started_by=self.clinician
+            )
+            services.book_dose_number(
+                course=course, number=1, slot=self._slot(MONDAY, HOURS[n]), booked_by=self.nurse
+            )
         # Setup is not a step: its writes are before this instant (invariant 7).
         self.setup_done = timezone.now()
 
@@ -166,6 +176,8 @@ class UnitDay(RuleBasedStateMachine):
 
     def _step(self):
         self._steps += 1
+        if TRACE:
+            print(f"step {self._steps}: {sys._getframe(1).f_code.co_name}")
         self._traveller.shift(timedelta(minutes=1))
 
     def _facts(self) -> dict:
@@ -198,6 +210,10 @@ class UnitDay(RuleBasedStateMachine):
         return Booking.objects.filter(status__in=statuses).order_by("pk")
 
     def _slot(self, day: date, hour: int) -> Slot:
+        """The slot at `hour` on `day`, or on the next weekday: slots exist only on the days
+        the unit is open (Monday to Friday)."""
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
         start = self._at(day, hour)
         slot, _ = Slot.objects.get_or_create(
             unit=self.unit,
@@ -223,36 +239,48 @@ class UnitDay(RuleBasedStateMachine):
 
     def _refused(self, call, **kwargs):
         try:
-            return call(**kwargs)
-        except services.ServiceError:
+            result = call(**kwargs)
+        except services.ServiceError as refusal:
+            if TRACE:
+                print(f"  {timezone.localtime():%a %d %b %H:%M} {call.__name__}: {refusal}")
             return None  # a refusal is a valid outcome
+        if TRACE:
+            print(f"  {timezone.localtime():%a %d %b %H:%M} {call.__name__}: done")
+        return result
 
     # Booking -----------------------------------------------------------------------------------
 
     @rule(
         index=patient_index,
-        delta=st.sampled_from([0, 0, 0, 1, -1]),
-        days=st.integers(min_value=0, max_value=35),
+        delta=st.sampled_from([0, 0, 0, 0, 1, -1]),
+        days=st.sampled_from([0, 0, 0, 1, 2, 8, 30]),
         hour=st.sampled_from(HOURS),
         by_clinician=st.booleans(),
         with_reason=st.booleans(),
     )
     def book(self, index, delta, days, hour, by_clinician, with_reason):
+        """Book the next dose the plan says is due (or, with `delta`, the one before or after
+        it) on its date or `days` later: what a nurse does from the worklists."""
         self._step()
         course = self._open_course(index)
         if course is None:
             return
+        due = next(
+            (p for p in planning.plan_for(course) if p.state in planning.BOOKABLE_STATES), None
+        )
+        number = (due.number if due else self._next_number(course)) + delta
+        day = max(self.today, due.date if due else self.today) + timedelta(days=days)
         self._refused(
             services.book_dose_number,
             course=course,
-            number=max(1, self._next_number(course) + delta),
-            slot=self._slot(self.today + timedelta(days=days), hour),
+            number=max(1, number),
+            slot=self._slot(day, hour),
             booked_by=self.clinician if by_clinician else self.nurse,
             override_reason="Clinician's judgement" if with_reason else "",
         )
 
     @having(Booking.Status.BOOKED)
-    @rule(which=pick, days=st.integers(min_value=0, max_value=35), hour=st.sampled_from(HOURS))
+    @rule(which=pick, days=st.sampled_from([0, 1, -1, 3, 7]), hour=st.sampled_from(HOURS))
     def reschedule(self, which, days, hour):
         self._step()
         booking = one_of(self._bookings(Booking.Status.BOOKED), which)
@@ -260,7 +288,7 @@ class UnitDay(RuleBasedStateMachine):
             self._refused(
                 services.reschedule_booking,
                 booking=booking,
-                slot=self._slot(self.today + timedelta(days=days), hour),
+                slot=self._slot(max(self.today, booking.local_date + timedelta(days=days)), hour),
                 rescheduled_by=self.nurse,
             )
 
@@ -789,7 +817,7 @@ class UnitDay(RuleBasedStateMachine):
 
 
 UnitDay.TestCase.settings = settings(
-    max_examples=int(os.environ.get("UNIT_DAY_EXAMPLES", 30)),
+    max_examples=int(os.environ.get("UNIT_DAY_EXAMPLES", 50)),
     stateful_step_count=int(os.environ.get("UNIT_DAY_STEPS", 40)),
     derandomize=True,
     database=None,
