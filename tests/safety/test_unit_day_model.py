@@ -211,14 +211,15 @@ class UnitDay(RuleBasedStateMachine):
 
     def _slot(self, day: date, hour: int) -> Slot:
         """The slot at `hour` on `day`, or on the next weekday: slots exist only on the days
-        the unit is open (Monday to Friday)."""
+        the unit is open (Monday to Friday). Two places, one in the afternoon."""
         while day.weekday() >= 5:
             day += timedelta(days=1)
         start = self._at(day, hour)
         slot, _ = Slot.objects.get_or_create(
             unit=self.unit,
             start=start,
-            defaults={"end": start + timedelta(hours=2), "places": 2},
+            # The afternoon slot has one place, so the two patients can compete for it.
+            defaults={"end": start + timedelta(hours=2), "places": 1 if hour == 13 else 2},
         )
         return slot
 
