@@ -93,7 +93,7 @@ from schedules.models import (
     TreatmentCourse,
     Visit,
 )
-from tests.conftest import VIAL
+from tests.factories import VIAL
 from tofersen_scheduler.dates import format_day
 
 LONDON = ZoneInfo("Europe/London")

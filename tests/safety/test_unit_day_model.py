@@ -68,7 +68,7 @@ from schedules.models import (
     Unit,
     Visit,
 )
-from tests.conftest import VIAL, make_patient
+from tests.factories import VIAL, make_patient
 
 MONDAY = date(2026, 3, 2)
 MINIMUM_INTERVAL = timedelta(days=14)
