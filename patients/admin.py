@@ -35,6 +35,9 @@ class PatientAdmin(SimpleHistoryAdmin):
     list_filter = ["could_be_pregnant", "sod1_confirmed_on", "courses__status"]
     date_hierarchy = "created_at"
     inlines = [ConsentInline, TreatmentCourseInline]
+    # The eligibility and pregnancy gates are recorded by a clinician on the patient page
+    # (`save_patient` checks the role): read here, so the admin is no side door to them.
+    readonly_fields = Patient.CLINICAL_FIELDS
     fieldsets = [
         (None, {"fields": ["hospital_number", "nhs_number", "given_name", "family_name"]}),
         (

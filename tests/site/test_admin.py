@@ -157,6 +157,19 @@ def test_inlines_of_clinical_records_are_read_only(client, admin_user, records):
     assert 'consents-MAX_NUM_FORMS" value="0"' in patient_page
 
 
+def test_the_patients_clinical_gates_are_read_only_in_the_admin(client, admin_user, records):
+    """SOD1 confirmation and "could be pregnant" are a clinician's record on the patient page
+    (`save_patient` checks the role); the admin edits the patient's identity and contact."""
+    patient = records[Patient]
+    client.force_login(admin_user)
+
+    page = client.get(_url(Patient, "change", patient.pk)).content.decode()
+
+    assert 'name="phone"' in page
+    for gate in Patient.CLINICAL_FIELDS:
+        assert f'name="{gate}"' not in page
+
+
 def test_admin_cancels_a_booking_through_the_service_with_a_reason(
     client, admin_user, unit, nurse, clinician, clock
 ):
