@@ -6,7 +6,9 @@ cited test must FAIL with its control removed; the run exits non-zero if one sti
 a row neither has a patch nor is marked *database* / *external*.
 
 Tests cited by two hazards run once per hazard, in separate pytest sessions ("rounds"), so a
-round never needs two controls removed at once.
+round never needs two controls removed at once. A hazard held by several controls (H27, H58,
+H61...) names them all in its last column; its patch is then a dict {cited test: patch}, so each
+test runs with only the control it guards removed.
 
     python docs/hazards.py            # every hazard
     python docs/hazards.py H16 H22    # some

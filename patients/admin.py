@@ -1,22 +1,22 @@
+"""Admin for patients and their feed links. Consents and courses are clinical records: read
+here with their history, written through the patient page's services (schedules.admin.window)."""
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.models import Consent, FeedToken, Patient
+from schedules.admin.window import ClinicalRecordAdmin, ClinicalRecordInline
 from schedules.models import TreatmentCourse
 
 
-class ConsentInline(admin.TabularInline):
+class ConsentInline(ClinicalRecordInline):
     model = Consent
-    extra = 0
     fields = ["kind", "signed_on", "withdrawn_on", "reference", "recorded_by"]
-    raw_id_fields = ["recorded_by"]
 
 
-class TreatmentCourseInline(admin.TabularInline):
+class TreatmentCourseInline(ClinicalRecordInline):
     model = TreatmentCourse
-    extra = 0
     fields = ["start_date", "status", "started_by"]
-    raw_id_fields = ["started_by"]
     show_change_link = True
 
 
@@ -35,6 +35,9 @@ class PatientAdmin(SimpleHistoryAdmin):
     list_filter = ["could_be_pregnant", "sod1_confirmed_on", "courses__status"]
     date_hierarchy = "created_at"
     inlines = [ConsentInline, TreatmentCourseInline]
+    # The eligibility and pregnancy gates are recorded by a clinician on the patient page
+    # (`save_patient` checks the role): read here, so the admin is no side door to them.
+    readonly_fields = Patient.CLINICAL_FIELDS
     fieldsets = [
         (None, {"fields": ["hospital_number", "nhs_number", "given_name", "family_name"]}),
         (
@@ -46,7 +49,10 @@ class PatientAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(SimpleHistoryAdmin):
+class ConsentAdmin(ClinicalRecordAdmin):
+    """A consent signed or withdrawn is recorded on the patient page (`withdraw_consent` holds
+    the course and lists what it cancels); here it is read."""
+
     list_display = ["patient", "kind", "signed_on", "withdrawn_on", "reference"]
     list_filter = ["kind", "signed_on", "withdrawn_on"]
     search_fields = ["patient__hospital_number", "patient__family_name", "reference"]

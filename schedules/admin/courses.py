@@ -1,9 +1,11 @@
-"""Admin for treatment courses, their decisions and doses."""
+"""Admin for treatment courses, their decisions and doses: read-only, with history
+(schedules.admin.window). A course's status changes only by a clinician's decision through
+the services: an admin cannot set a held course to Active."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from schedules.admin.booking import BookingInline
+from schedules.admin.window import ClinicalRecordAdmin, ClinicalRecordInline
 from schedules.models import (
     CourseEvent,
     Dose,
@@ -11,22 +13,19 @@ from schedules.models import (
 )
 
 
-class DoseInline(admin.TabularInline):
+class DoseInline(ClinicalRecordInline):
     model = Dose
-    extra = 0
     fields = ["number", "given_at", "operator", "vial_batch", "vial_expiry"]
     show_change_link = True
 
 
-class CourseEventInline(admin.TabularInline):
+class CourseEventInline(ClinicalRecordInline):
     model = CourseEvent
-    extra = 0
     fields = ["kind", "on", "reason", "reason_detail", "restart_loading", "recorded_by"]
-    raw_id_fields = ["recorded_by"]
 
 
 @admin.register(TreatmentCourse)
-class TreatmentCourseAdmin(SimpleHistoryAdmin):
+class TreatmentCourseAdmin(ClinicalRecordAdmin):
     list_display = ["patient", "start_date", "status"]
     list_filter = ["status", "start_date"]
     search_fields = ["patient__hospital_number", "patient__family_name", "patient__nhs_number"]
@@ -36,7 +35,7 @@ class TreatmentCourseAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CourseEvent)
-class CourseEventAdmin(SimpleHistoryAdmin):
+class CourseEventAdmin(ClinicalRecordAdmin):
     list_display = ["course", "kind", "on", "reason", "restart_loading", "recorded_by"]
     list_filter = ["kind", "reason", "on"]
     search_fields = ["course__patient__hospital_number", "course__patient__family_name"]
@@ -45,7 +44,7 @@ class CourseEventAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Dose)
-class DoseAdmin(SimpleHistoryAdmin):
+class DoseAdmin(ClinicalRecordAdmin):
     list_display = ["__str__", "course", "given_at", "operator", "vial_batch"]
     list_filter = ["given_at", "imaging"]
     search_fields = [

@@ -1,8 +1,9 @@
-"""Admin for visits, adverse events and follow-up calls."""
+"""Admin for visits, adverse events and follow-up calls: read-only, with history
+(schedules.admin.window); the day list's and the patient page's services write them."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
+from schedules.admin.window import ClinicalRecordAdmin
 from schedules.models import (
     AdverseEvent,
     FollowUpCall,
@@ -11,7 +12,7 @@ from schedules.models import (
 
 
 @admin.register(Visit)
-class VisitAdmin(SimpleHistoryAdmin):
+class VisitAdmin(ClinicalRecordAdmin):
     """Read in the admin; the day list's services write visits (with who, in the history)."""
 
     list_display = ["booking", "arrived_at", "checks_at", "not_given_reason", "discharged_at"]
@@ -20,13 +21,13 @@ class VisitAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(AdverseEvent)
-class AdverseEventAdmin(SimpleHistoryAdmin):
+class AdverseEventAdmin(ClinicalRecordAdmin):
     list_display = ["__str__", "course", "serious", "outcome", "recorded_by"]
     list_filter = ["term", "serious", "outcome"]
     raw_id_fields = ["course", "dose", "recorded_by"]
 
 
 @admin.register(FollowUpCall)
-class FollowUpCallAdmin(SimpleHistoryAdmin):
+class FollowUpCallAdmin(ClinicalRecordAdmin):
     list_display = ["__str__", "dose", "called_by"]
     raw_id_fields = ["dose", "adverse_event", "called_by"]

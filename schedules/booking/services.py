@@ -168,12 +168,7 @@ def check_dose_in_order(course: TreatmentCourse, dose: Dose, slot: Slot):
             (p.number for p in planned.values() if p.state in planning.BOOKABLE_STATES), dose.number
         )
         raise DoseOutOfOrder(f"Book dose {first} first: doses are booked in order.")
-    previous = planned.get(dose.number - 1)
-    if previous is not None and slot_day <= previous.date:
-        raise OutsideWindow(
-            f"Dose {dose.number} must come after dose {previous.number} "
-            f"({format_day(previous.date)})."
-        )
+    check_after_previous(planned.get(dose.number - 1), dose, slot_day)
     later = _later_booking(course, dose.number)
     if later is not None and slot_day >= later.local_date:
         raise OutsideWindow(
@@ -181,6 +176,16 @@ def check_dose_in_order(course: TreatmentCourse, dose: Dose, slot: Slot):
             f"{later.slot}: move dose {later.dose.number} first."
         )
     return this
+
+
+def check_after_previous(previous, dose: Dose, slot_day) -> None:
+    """Never on or before the previous dose's date, even by a clinician with a reason: the
+    labels' interval is counted from the dose given (EU SmPC 4.2)."""
+    if previous is not None and slot_day <= previous.date:
+        raise OutsideWindow(
+            f"Dose {dose.number} must come after dose {previous.number} "
+            f"({format_day(previous.date)})."
+        )
 
 
 def check_in_window(this, dose: Dose, slot: Slot, booked_by, override_reason: str) -> None:

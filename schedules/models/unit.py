@@ -3,6 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -21,6 +22,15 @@ from tofersen_scheduler.dates import format_day, format_day_time
 
 class UnitMissing(Exception):
     """The installation has no day-care unit yet; the message says what an admin must do."""
+
+
+# The clinical bounds of the unit's booking policy (issue 17 §7). The labels give no tolerance
+# window (US PI §2.1, EU SmPC 4.2; DESIGN §2): the window around the due date is unit policy,
+# and these are the widest values a clinical lead signs for it, so a typo (13 for 3) cannot
+# quietly let nurses book ten days early. Held by the validators (forms, the admin,
+# `full_clean`) and by database constraints (every other door).
+BOOK_EARLY_MAX_DAYS = 3
+FLAG_LATE_MAX_DAYS = 14
 
 
 class Unit(models.Model):
@@ -46,16 +56,21 @@ class Unit(models.Model):
     book_early_days = models.PositiveSmallIntegerField(
         "may book days before due",
         default=0,
+        validators=[MaxValueValidator(BOOK_EARLY_MAX_DAYS)],
         help_text=(
-            "Unit policy: the labels give no tolerance window, so the default never books a dose "
-            "before it is due. Earlier needs a clinician's override."
+            f"0 to {BOOK_EARLY_MAX_DAYS}. Unit policy (DESIGN §2): the labels give no tolerance "
+            "window, so the default never books a dose before it is due; the clinical bound is "
+            f"{BOOK_EARLY_MAX_DAYS} days. Earlier needs a clinician's override with a reason."
         ),
     )
     flag_late_days = models.PositiveSmallIntegerField(
         "flag when later than (days)",
         default=7,
+        validators=[MaxValueValidator(FLAG_LATE_MAX_DAYS)],
         help_text=(
-            "Unit policy: bookings this many days after due are flagged and need a clinician."
+            f"0 to {FLAG_LATE_MAX_DAYS}. Unit policy (DESIGN §2; the labels give no tolerance): "
+            "bookings more than this many days after due are flagged and need a clinician; "
+            f"the clinical bound is {FLAG_LATE_MAX_DAYS} days (half a maintenance interval)."
         ),
     )
     closed_on_bank_holidays = models.BooleanField(
@@ -79,6 +94,24 @@ class Unit(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(book_early_days__lte=BOOK_EARLY_MAX_DAYS),
+                name="unit_book_early_days_within_clinical_bound",
+                violation_error_message=(
+                    f"A dose may be booked at most {BOOK_EARLY_MAX_DAYS} days before it is due "
+                    "(unit policy's clinical bound)."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(flag_late_days__lte=FLAG_LATE_MAX_DAYS),
+                name="unit_flag_late_days_within_clinical_bound",
+                violation_error_message=(
+                    f"Late bookings must be flagged within {FLAG_LATE_MAX_DAYS} days of due "
+                    "(unit policy's clinical bound)."
+                ),
+            ),
+        ]
 
     def __str__(self):
         return self.name

@@ -81,8 +81,7 @@ def record_administration(
     active = dose.bookings.active().first()
     booking = locks.lock_booking(active) if active is not None else None
     dose = locks.locking(Dose.objects).get(pk=dose.pk)
-    if dose.given_at:
-        raise AdministrationError(f"Dose {dose.number} was already recorded as given.")
+    _check_not_given_yet(dose)
     if course.status != TreatmentCourse.Status.ACTIVE:
         raise CourseNotActive(not_active_message(course))
     given_on = timezone.localdate(given_at)
@@ -121,6 +120,13 @@ def record_administration(
 
 # The named checks of `record_administration`: each is one control of the hazard log
 # (docs/hazard-log.md), small enough that `make hazards` can remove it and watch its tests fail.
+
+
+def _check_not_given_yet(dose: Dose) -> None:
+    """Recorded once: a second record would overwrite the date the next dose counts from and
+    the batch a recall needs."""
+    if dose.given_at:
+        raise AdministrationError(f"Dose {dose.number} was already recorded as given.")
 
 
 def _check_required_details(details: dict) -> None:

@@ -248,8 +248,7 @@ def record_checks(
             "after the patient has arrived."
         )
     patient = booking.dose.course.patient
-    if not identity_confirmed:
-        raise VisitError("Confirm the patient's identity (name and date of birth) first.")
+    _check_identity_confirmed(identity_confirmed)
     _check_pregnancy_asked(patient, pregnancy)
     if pregnancy not in Visit.Pregnancy.values:
         raise VisitError("Choose an answer to the pregnancy question.")
@@ -270,6 +269,12 @@ def record_checks(
     visit._history_user = recorded_by
     visit.save()
     return visit
+
+
+def _check_identity_confirmed(identity_confirmed: bool) -> None:
+    """Identity first (DESIGN §2 "Before"; patient leaflet): the checks are not saved without."""
+    if not identity_confirmed:
+        raise VisitError("Confirm the patient's identity (name and date of birth) first.")
 
 
 def _check_pregnancy_asked(patient, pregnancy: str) -> None:
@@ -333,8 +338,7 @@ def record_not_given(*, booking: Booking, reason: str, recorded_by, detail: str 
             f"This booking is {booking.get_status_display().lower()}: it cannot be recorded "
             "as not given."
         )
-    if booking.local_date > timezone.localdate():
-        raise VisitError("A visit can only be recorded as not given on or after its day.")
+    _check_visit_day_reached(booking)
     visit = _visit_for(booking)
     visit.not_given_reason = reason
     visit.not_given_detail = detail
@@ -349,6 +353,13 @@ def record_not_given(*, booking: Booking, reason: str, recorded_by, detail: str 
     )
     outlook.refresh_next_due(booking.dose.course)
     return booking
+
+
+def _check_visit_day_reached(booking: Booking) -> None:
+    """A visit still ahead has no outcome yet: recording it "not given" would cancel the later
+    bookings counted from it."""
+    if booking.local_date > timezone.localdate():
+        raise VisitError("A visit can only be recorded as not given on or after its day.")
 
 
 def _given_visit(booking: Booking) -> tuple[Booking, Visit]:

@@ -49,3 +49,8 @@ def test_every_removable_control_has_a_patch_for_make_hazards(db):
     assert all(row["tests"] for row in rows)
     assert [r["id"] for r in rows if r["patchable"] and r["id"] not in patches] == []
     assert set(patches) <= {row["id"] for row in rows}
+    # A hazard held by several controls removes each around the test that guards it.
+    several = {row["id"]: row for row in rows if isinstance(patches.get(row["id"]), dict)}
+    assert {hazard: sorted(patches[hazard]) for hazard in several} == {
+        hazard: sorted(t.split("::")[1] for t in row["tests"]) for hazard, row in several.items()
+    }

@@ -1,41 +1,222 @@
 """The Django admin as an admin uses it, the roles' permissions, and the list pages' query
-counts."""
+counts. The admin is a window on clinical records (issue 17): read, with history, never edited
+around the services."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from patients import services as patient_services
+from patients.models import Consent, FeedToken, Patient
 from schedules import engine, services
-from schedules.models import Dose
-from tests.factories import MONDAY, make_patient
+from schedules.models import (
+    AdverseEvent,
+    Booking,
+    ClinicianRequest,
+    Closure,
+    CourseEvent,
+    Dose,
+    FollowUpCall,
+    SessionTemplate,
+    Slot,
+    TreatmentCourse,
+    Unit,
+    Visit,
+)
+from tests.factories import MONDAY, at, book, give_dose, make_patient, make_slot
 
 LONDON = ZoneInfo("Europe/London")
-ADMIN_LISTS = [
-    "admin:patients_patient_changelist",
-    "admin:patients_consent_changelist",
-    "admin:patients_feedtoken_changelist",
-    "admin:schedules_unit_changelist",
-    "admin:schedules_sessiontemplate_changelist",
-    "admin:schedules_closure_changelist",
-    "admin:schedules_slot_changelist",
-    "admin:schedules_treatmentcourse_changelist",
-    "admin:schedules_courseevent_changelist",
-    "admin:schedules_dose_changelist",
-    "admin:schedules_booking_changelist",
+# Written only through the services: read-only in the admin (issue 17 §9).
+CLINICAL = [
+    TreatmentCourse,
+    CourseEvent,
+    Dose,
+    Booking,
+    Visit,
+    AdverseEvent,
+    Consent,
+    FollowUpCall,
+    ClinicianRequest,
 ]
+# The unit's settings, the patient's identity and feed links stay editable in the admin.
+SETTINGS = [Patient, FeedToken, Unit, SessionTemplate, Closure, Slot]
 
 
-@pytest.mark.parametrize("url_name", ADMIN_LISTS)
-def test_every_model_has_a_working_admin_list_with_search(client, admin_user, url_name):
-    make_patient()
+@pytest.fixture
+def records(unit, nurse, clinician, clock):
+    """One record of every model registered in the admin, each written by its service."""
+    clock(MONDAY, 7)
+    patient = make_patient()
+    patient_services.issue_feed_link(patient=patient, issued_by=nurse)
+    course = services.start_course(patient=patient, start_date=MONDAY, started_by=clinician)
+    slot = make_slot(unit, MONDAY)
+    booking = book(course, 1, slot, nurse)
+    clock(MONDAY, 9, 40)
+    give_dose(booking.dose, at(MONDAY, 9, 30), clinician)
+    clock(MONDAY + timedelta(days=1), 10)
+    event = services.record_adverse_event(
+        course=course, term="back_pain", onset=MONDAY, serious=False, recorded_by=nurse
+    )
+    call = services.record_follow_up_call(
+        dose=booking.dose, outcome="no_problems", recorded_by=nurse
+    )
+    request = services.ask_clinician(course=course, number=2, slot=None, asked_by=nurse)
+    services.pause_course(
+        course=course, on=MONDAY + timedelta(days=1), reason="side_effects", recorded_by=clinician
+    )
+    closure = Closure.objects.create(
+        unit=unit, start_date=date(2026, 12, 25), end_date=date(2026, 12, 25), reason="Xmas"
+    )
+    booking.refresh_from_db()
+    return {
+        TreatmentCourse: course,
+        CourseEvent: course.events.get(),
+        Dose: booking.dose,
+        Booking: booking,
+        Visit: booking.visit,
+        AdverseEvent: event,
+        Consent: patient.consents.first(),
+        FollowUpCall: call,
+        ClinicianRequest: request,
+        Patient: patient,
+        FeedToken: FeedToken.objects.get(patient=patient),
+        Unit: unit,
+        SessionTemplate: unit.session_templates.first(),
+        Closure: closure,
+        Slot: slot,
+    }
+
+
+def _url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def test_every_registered_model_is_either_a_clinical_record_or_a_setting():
+    ours = {
+        model
+        for model in admin.site._registry
+        if model._meta.app_label in ("patients", "schedules")
+    }
+
+    assert ours == set(CLINICAL) | set(SETTINGS)
+
+
+@pytest.mark.parametrize("model", CLINICAL + SETTINGS, ids=lambda model: model.__name__)
+def test_every_model_has_a_working_admin_list_with_search_and_change_page(
+    client, admin_user, records, model
+):
     client.force_login(admin_user)
 
-    response = client.get(reverse(url_name), {"q": "H100001"})
+    listing = client.get(_url(model, "changelist"), {"q": "H100001"})
+    change = client.get(_url(model, "change", records[model].pk))
+    history = client.get(_url(model, "history", records[model].pk))
 
-    assert response.status_code == 200
+    assert (listing.status_code, change.status_code, history.status_code) == (200, 200, 200)
+    editable = 'name="_save"' in change.content.decode()
+    assert editable is (model in SETTINGS)
+
+
+@pytest.mark.parametrize("model", CLINICAL, ids=lambda model: model.__name__)
+def test_clinical_records_cannot_be_added_changed_deleted_or_reverted_in_the_admin(
+    client, admin_user, records, model
+):
+    record = records[model]
+    client.force_login(admin_user)
+    before = model.objects.filter(pk=record.pk).values().get()
+
+    add = client.get(_url(model, "add"))
+    change = client.post(_url(model, "change", record.pk), {})
+    delete = client.post(_url(model, "delete", record.pk), {"post": "yes"})
+    assert [add.status_code, change.status_code, delete.status_code] == [403, 403, 403]
+    if hasattr(record, "history"):  # simple-history's page of a past version: read, no revert
+        past_url = _url(model, "history", record.pk) + f"{record.history.earliest().history_id}/"
+        past, revert = client.get(past_url), client.post(past_url, {})
+        assert (past.status_code, revert.status_code) == (200, 403)
+        assert 'name="_save"' not in past.content.decode()
+    assert model.objects.filter(pk=record.pk).values().get() == before
+
+
+def test_inlines_of_clinical_records_are_read_only(client, admin_user, records):
+    client.force_login(admin_user)
+    patient = records[Patient]
+    course = records[TreatmentCourse]
+
+    patient_page = client.get(_url(Patient, "change", patient.pk)).content.decode()
+    course_page = client.get(_url(TreatmentCourse, "change", course.pk)).content.decode()
+    slot_page = client.get(_url(Slot, "change", records[Slot].pk)).content.decode()
+
+    assert 'name="consents-0-signed_on"' not in patient_page
+    assert 'name="courses-0-status"' not in patient_page
+    assert 'name="events-0-kind"' not in course_page
+    assert 'name="doses-0-given_at_0"' not in course_page
+    assert 'name="bookings-0-status"' not in slot_page
+    assert 'consents-MAX_NUM_FORMS" value="0"' in patient_page
+
+
+def test_the_patients_clinical_gates_are_read_only_in_the_admin(client, admin_user, records):
+    """SOD1 confirmation and "could be pregnant" are a clinician's record on the patient page
+    (`save_patient` checks the role); the admin edits the patient's identity and contact."""
+    patient = records[Patient]
+    client.force_login(admin_user)
+
+    page = client.get(_url(Patient, "change", patient.pk)).content.decode()
+
+    assert 'name="phone"' in page
+    for gate in Patient.CLINICAL_FIELDS:
+        assert f'name="{gate}"' not in page
+
+
+def test_admin_cancels_a_booking_through_the_service_with_a_reason(
+    client, admin_user, unit, nurse, clinician, clock
+):
+    """The admin's way to cancel: an action that asks for the reason, then calls
+    `cancel_booking` (lock, refusals, history with who)."""
+    clock(MONDAY, 7)
+    patient = make_patient()
+    course = services.start_course(patient=patient, start_date=MONDAY, started_by=clinician)
+    booking = book(course, 1, make_slot(unit, MONDAY + timedelta(days=1)), nurse)
+    client.force_login(admin_user)
+    url = _url(Booking, "changelist")
+    chosen = {"action": "cancel_selected", "_selected_action": [booking.pk]}
+
+    asked = client.post(url, chosen)
+    booking.refresh_from_db()
+    assert "Reason for cancelling" in asked.content.decode()
+    assert booking.status == Booking.Status.BOOKED
+
+    client.post(url, chosen | {"apply": "1", "reason": "Patient's request"})
+
+    booking.refresh_from_db()
+    assert (booking.status, booking.cancel_reason) == (
+        Booking.Status.CANCELLED,
+        "Patient's request",
+    )
+    assert booking.history.latest().history_user == admin_user
+
+
+def test_admin_cancel_is_refused_by_the_service_when_a_later_dose_counts_from_it(
+    client, admin_user, unit, nurse, clinician, clock
+):
+    clock(MONDAY, 7)
+    patient = make_patient()
+    course = services.start_course(patient=patient, start_date=MONDAY, started_by=clinician)
+    first = book(course, 1, make_slot(unit, MONDAY + timedelta(days=1)), nurse)
+    book(course, 2, make_slot(unit, MONDAY + timedelta(days=15)), nurse)
+    client.force_login(admin_user)
+
+    response = client.post(
+        _url(Booking, "changelist"),
+        {"action": "cancel_selected", "_selected_action": [first.pk], "apply": "1", "reason": "x"},
+        follow=True,
+    )
+
+    first.refresh_from_db()
+    assert first.status == Booking.Status.BOOKED
+    assert "cancel dose 2 first" in response.content.decode()
 
 
 def test_patient_admin_shows_consents_and_courses_inline(client, admin_user, clinician):

@@ -4,12 +4,16 @@ around each cited test.
 The runner writes a JSON file naming, for each test function, the hazard whose control to
 remove; `HAZARD_PLAN` points to it. Each control is one monkeypatch below, keyed by the hazard
 ID of docs/hazard-log.md. Outcomes go to `HAZARD_RESULTS` (JSON, nodeid → outcome).
+
+A hazard held by several controls maps to a dict instead, {cited test name: patch}: each test
+runs with its own control removed, so each removal is proved by the test that guards it.
 """
 
 import contextlib
+import functools
 import json
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from unittest import mock
 
 import pytest
@@ -27,20 +31,42 @@ def _patch_all(*patches):
         yield
 
 
+def _ignoring(original, attribute: str, value):
+    """`original(obj, ...)` as if `obj.attribute` were `value`: removes the one clause of a
+    check that reads it, and keeps the check's other clauses."""
+
+    @functools.wraps(original)
+    def wrapper(obj, *args, **kwargs):
+        saved = getattr(obj, attribute)
+        setattr(obj, attribute, value)
+        try:
+            return original(obj, *args, **kwargs)
+        finally:
+            setattr(obj, attribute, saved)
+
+    return wrapper
+
+
 def control_patches() -> dict:
     """{hazard ID: function returning the patch that removes its control}. Imports are inside
     so that the plugin loads before Django is set up."""
+    from django.contrib import admin
     from django.contrib.auth.backends import ModelBackend
     from django.forms import ModelForm
+    from simple_history.admin import SimpleHistoryAdmin
     from simple_history.models import HistoricalRecords
 
     from patients.admin import FeedTokenAdmin
     from patients.models import Patient
     from schedules import engine, planning
-    from schedules.admin import ClosureAdmin
+    from schedules.admin import BookingAdmin, ClosureAdmin
+    from schedules.admin.window import ClinicalRecordAdmin, ReadOnlyAdminMixin
+    from schedules.booking import services as booking
     from schedules.models import AdverseEvent, Booking, Unit, UnitCalendar, Visit
     from schedules.planning import plans
     from schedules.plph import PlphStep
+    from schedules.visits import safety
+    from schedules.visits import services as visit_services
 
     def open_policy(self):
         return engine.Policy(book_early_days=3650, flag_late_days=3650)
@@ -58,6 +84,51 @@ def control_patches() -> dict:
         from django.utils import timezone
 
         queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+    def admin_editable():
+        """The clinical records' admin as a plain ModelAdmin: add, change, delete, revert."""
+        patches = [
+            mock.patch.object(ReadOnlyAdminMixin, name, getattr(admin.ModelAdmin, name))
+            for name in (
+                "has_add_permission",
+                "has_change_permission",
+                "has_delete_permission",
+                "get_readonly_fields",
+            )
+        ]
+        patches.append(
+            mock.patch.object(
+                ClinicalRecordAdmin,
+                "history_form_view",
+                SimpleHistoryAdmin.history_form_view,
+            )
+        )
+        return _patch_all(*patches)
+
+    def unbounded_policy():
+        """The unit's policy validators and its constraints gone from `full_clean` (the
+        database's own constraint stays: a monkeypatch cannot remove it)."""
+        fields = [Unit._meta.get_field(name) for name in ("book_early_days", "flag_late_days")]
+        return _patch_all(
+            mock.patch.object(Unit._meta, "constraints", []),
+            *(
+                mock.patch.object(
+                    field, "validators", [v for v in field.validators if v not in field._validators]
+                )
+                for field in fields
+            ),
+        )
+
+    def cancel_directly(self, request, queryset):
+        queryset.update(
+            status=Booking.Status.CANCELLED, cancel_reason=request.POST.get("reason", "")
+        )
+
+    def discharge_any_time(at, after, what):
+        return original_check_time(at, min(at, after), what)
+
+    original_check_time = visit_services._check_time
+    original_dose_given_before = safety._check_dose_given_before
 
     # Each patch names the module that looks the control up at call time.
     courses = "schedules.courses.services."
@@ -105,8 +176,35 @@ def control_patches() -> dict:
         ),
         "H24": lambda: mock.patch(visits + "_check_pregnancy_asked", _noop),
         "H25": lambda: mock.patch(visits + "MIN_OBSERVATION", timedelta(0)),
-        "H26": lambda: mock.patch.object(FeedTokenAdmin, "revoke", revoke_directly),
-        "H27": lambda: mock.patch(given + "_check_visit_ready", _noop),
+        "H26": {
+            "test_admin_revoke_goes_through_the_service": lambda: mock.patch.object(
+                FeedTokenAdmin, "revoke", revoke_directly
+            ),
+            "test_admin_cancels_a_booking_through_the_service_with_a_reason": lambda: (
+                mock.patch.object(BookingAdmin, "cancel_selected", cancel_directly)
+            ),
+            "test_admin_cancel_is_refused_by_the_service_when_a_later_dose_counts_from_it": (
+                lambda: mock.patch.object(BookingAdmin, "cancel_selected", cancel_directly)
+            ),
+        },
+        "H27": {
+            "test_administration_is_refused_until_the_checks_are_complete": lambda: mock.patch(
+                given + "_check_visit_ready", _noop
+            ),
+            "test_a_new_symptom_stops_the_checks_until_a_clinician_decides": lambda: mock.patch(
+                given + "_check_visit_ready", _noop
+            ),
+            "test_control_identity_must_be_confirmed": lambda: mock.patch(
+                visits + "_check_identity_confirmed", _noop
+            ),
+            "test_control_clotting_asked_for_and_not_done_blocks_the_dose": lambda: (
+                mock.patch.object(
+                    Visit,
+                    "checks_complete",
+                    property(_ignoring(Visit.checks_complete.fget, "clotting_checked", None)),
+                )
+            ),
+        },
         "H28": lambda: mock.patch(given + "_check_required_details", _noop),
         "H30": lambda: mock.patch.object(
             planning, "preview_confirmed", lambda preview, posted: True
@@ -114,6 +212,35 @@ def control_patches() -> dict:
         "H31": lambda: mock.patch.object(ClosureAdmin, "form", ModelForm),
         "H32": lambda: mock.patch.object(Visit, "has_record", property(lambda visit: False)),
         "H33": lambda: mock.patch.object(Booking, "PLACE_STATUSES", Booking.ACTIVE_STATUSES),
+        "H56": admin_editable,
+        "H57": unbounded_policy,
+        "H58": {
+            "test_control_a_dose_already_given_cannot_be_booked": lambda: mock.patch.object(
+                booking,
+                "check_dose_open",
+                _ignoring(booking.check_dose_open, "given_at", None),
+            ),
+            "test_control_a_dose_cannot_be_booked_before_the_previous_doses_date": lambda: (
+                mock.patch.object(booking, "check_after_previous", _noop)
+            ),
+        },
+        "H59": lambda: mock.patch(given + "_check_not_given_yet", _noop),
+        "H60": lambda: mock.patch.object(
+            safety,
+            "_check_dose_given_before",
+            lambda course, dose, onset: original_dose_given_before(course, dose, date.max),
+        ),
+        "H61": {
+            "test_control_not_given_cannot_be_recorded_before_the_visits_day": lambda: mock.patch(
+                visits + "_check_visit_day_reached", _noop
+            ),
+            "test_control_arrived_only_on_the_visits_day": lambda: mock.patch(
+                visits + "_check_on_the_day", _noop
+            ),
+            "test_control_discharge_cannot_be_before_the_dose": lambda: mock.patch(
+                visits + "_check_time", discharge_any_time
+            ),
+        },
     }
 
 
@@ -135,7 +262,10 @@ def _remove_control(request):
     if hazard is None:
         yield
         return
-    with control_patches()[hazard]():
+    control = control_patches()[hazard]
+    if isinstance(control, dict):  # several controls: the one this test guards
+        control = control[request.node.originalname]
+    with control():
         yield
 
 
