@@ -431,8 +431,7 @@ def set_admit_day_before(*, booking: Booking, admit_day_before: bool, changed_by
         return booking
     if booking.status != Booking.Status.BOOKED or booking.local_date <= timezone.localdate():
         raise BookingStateError(
-            "Admission the day before can only be changed for a visit still booked for a "
-            "later day."
+            "Admission the day before can only be changed for a visit still booked for a later day."
         )
     booking.admit_day_before = admit_day_before
     booking._history_user = changed_by
