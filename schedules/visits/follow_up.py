@@ -90,12 +90,7 @@ def record_follow_up_event(*, call: FollowUpCall, recorded_by, **event) -> Adver
         raise FollowUpError("This call found no event to record.")
     if call.adverse_event_id is not None:
         raise FollowUpError("The event this call found is already recorded.")
-    triaged = event.get("term") in AdverseEvent.TRIAGED_TERMS and event.get("triage")
-    if call.outcome == FollowUpCall.Outcome.HEADACHE and not triaged:
-        raise FollowUpError(
-            "A headache after the lumbar puncture needs the headache triage: record it as a "
-            "post-lumbar-puncture headache (or headache) and answer the triage questions."
-        )
+    _check_triaged(call, event)
     adverse_event = safety.record_adverse_event(
         course=call.dose.course, dose=call.dose, recorded_by=recorded_by, **event
     )
@@ -103,3 +98,14 @@ def record_follow_up_event(*, call: FollowUpCall, recorded_by, **event) -> Adver
     call._history_user = recorded_by
     call.save(update_fields=["adverse_event"])
     return adverse_event
+
+
+def _check_triaged(call: FollowUpCall, event: dict) -> None:
+    """A headache found on a call is recorded with the headache triage (DESIGN §2: "a headache
+    is triaged before the call is closed")."""
+    triaged = event.get("term") in AdverseEvent.TRIAGED_TERMS and event.get("triage")
+    if call.outcome == FollowUpCall.Outcome.HEADACHE and not triaged:
+        raise FollowUpError(
+            "A headache after the lumbar puncture needs the headache triage: record it as a "
+            "post-lumbar-puncture headache (or headache) and answer the triage questions."
+        )
