@@ -222,3 +222,18 @@ def test_an_unknown_triage_answer_is_refused():
         plph.triage_answers({"feverish": True})
     with pytest.raises(ValueError, match="mild, moderate or severe"):
         plph.triage_answers({"severity": "awful"})
+
+
+def test_a_headache_call_on_the_page_opens_the_triage_for_that_call(
+    patient, nurse, clinician, nurse_client
+):
+    dose = given(patient, clinician, MONDAY)
+    with frozen(MONDAY + timedelta(days=1), 9):
+        response = nurse_client.post(
+            reverse("schedules:follow_up_call", args=[dose.pk]), {"outcome": "headache"}
+        )
+        page = nurse_client.get(response["Location"]).content.decode()
+    found = FollowUpCall.objects.get()
+    assert f'name="follow_up_call" value="{found.pk}"' in page
+    for question in ("photophobia", "vomiting", "confusion", "neck stiffness", "numbness"):
+        assert question in page.lower(), question
