@@ -30,6 +30,7 @@ class PatientAdmin(SimpleHistoryAdmin):
         "date_of_birth",
         "sod1_confirmed_on",
         "could_be_pregnant",
+        "contraception_advised_on",
     ]
     search_fields = ["hospital_number", "nhs_number", "family_name", "given_name"]
     list_filter = ["could_be_pregnant", "sod1_confirmed_on", "courses__status"]
@@ -42,7 +43,16 @@ class PatientAdmin(SimpleHistoryAdmin):
         (None, {"fields": ["hospital_number", "nhs_number", "given_name", "family_name"]}),
         (
             "Details",
-            {"fields": ["date_of_birth", "could_be_pregnant", "phone", "email", "address"]},
+            {
+                "fields": [
+                    "date_of_birth",
+                    "could_be_pregnant",
+                    "contraception_advised_on",
+                    "phone",
+                    "email",
+                    "address",
+                ]
+            },
         ),
         ("Eligibility", {"fields": ["sod1_variant", "sod1_confirmed_on"]}),
     ]

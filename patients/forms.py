@@ -92,6 +92,7 @@ class PatientForm(forms.ModelForm):
             "family_name",
             "date_of_birth",
             "could_be_pregnant",
+            "contraception_advised_on",
             "phone",
             "email",
             "address",
@@ -101,6 +102,7 @@ class PatientForm(forms.ModelForm):
         widgets = {
             "date_of_birth": DateInput(),
             "sod1_confirmed_on": DateInput(),
+            "contraception_advised_on": DateInput(),
             "address": forms.Textarea(attrs={"rows": 3}),
         }
 

@@ -59,7 +59,12 @@ def validate_hospital_number(value: str) -> None:
 
 class Patient(models.Model):
     #: Clinical facts only a clinician records (hazard log H5/H14; issue 9).
-    CLINICAL_FIELDS = ("sod1_variant", "sod1_confirmed_on", "could_be_pregnant")
+    CLINICAL_FIELDS = (
+        "sod1_variant",
+        "sod1_confirmed_on",
+        "could_be_pregnant",
+        "contraception_advised_on",
+    )
 
     hospital_number = models.CharField(
         "hospital number",
@@ -90,6 +95,16 @@ class Patient(models.Model):
         help_text=(
             "Ask about pregnancy and breastfeeding before each dose (tofersen label: safety in "
             "pregnancy unknown)."
+        ),
+    )
+    contraception_advised_on = models.DateField(
+        "contraception advice given on",
+        null=True,
+        blank=True,
+        validators=[validate_past_date],
+        help_text=(
+            "When a clinician discussed contraception with a patient who could become pregnant "
+            "(tofersen label: safety in pregnancy unknown). Asked about again at each visit."
         ),
     )
     sod1_variant = models.CharField(
@@ -156,6 +171,12 @@ class Patient(models.Model):
             raise ValidationError(
                 {"sod1_confirmed_on": "The confirmation date cannot be in the future."}
             )
+
+    @property
+    def needs_contraception_advice(self) -> bool:
+        """Could become pregnant and no contraception advice recorded (DESIGN §2 pregnancy:
+        contraception must be discussed)."""
+        return self.could_be_pregnant and self.contraception_advised_on is None
 
     @property
     def full_name(self) -> str:

@@ -47,8 +47,8 @@ def save_patient(*, patient: Patient, changes: dict, by) -> Patient:
     ]
     if refused:
         raise ClinicianOnly(
-            "Only a clinician can record the SOD1 confirmation or whether the patient could "
-            "become pregnant; nothing was saved."
+            "Only a clinician can record the SOD1 confirmation, whether the patient could "
+            "become pregnant, or contraception advice; nothing was saved."
         )
     for name, value in changes.items():
         setattr(patient, name, value)

@@ -18,6 +18,7 @@ __all__ = [
     "CourseNotActive",
     "DiaryBusy",
     "DoseOutOfOrder",
+    "FollowUpError",
     "NotEligible",
     "OutsideWindow",
     "PreviewChanged",
@@ -100,3 +101,8 @@ class VisitError(ServiceError):
 
 class AdverseEventError(ServiceError):
     pass
+
+
+class FollowUpError(VisitError):
+    """A follow-up call refused: the dose was not given, no outcome, a close without a
+    clinician or a note, or a headache without its triage."""

@@ -17,6 +17,7 @@ Where each lives (lowest first; a module imports only those above it in this lis
 - `schedules.visits.services`, `schedules.visits.administration`: the visit, and recording
   the dose with its named controls.
 - `schedules.visits.safety`: adverse events (a serious one holds the course).
+- `schedules.visits.follow_up`: follow-up calls after a dose, and the event a call found.
 
 A test that replaces a service's internal patches the module that looks it up at call time
 (`schedules.visits.administration._check_vial_in_date`), never this facade.
@@ -30,6 +31,7 @@ from schedules.booking.services import (
     cancel_booking,
     dose_for,
     reschedule_booking,
+    set_admit_day_before,
 )
 from schedules.courses.services import (
     COURSE_START_AHEAD_DAYS,
@@ -53,6 +55,7 @@ from schedules.errors import (
     CourseNotActive,
     DiaryBusy,
     DoseOutOfOrder,
+    FollowUpError,
     NotEligible,
     OutsideWindow,
     PreviewChanged,
@@ -64,7 +67,13 @@ from schedules.errors import (
 )
 from schedules.locks import GENERATE_SLOTS_LOCK
 from schedules.models import ReviewDecision
-from schedules.plph import PLPH_CONSERVATIVE, PLPH_RED_FLAGS, PlphStep, plph_advice
+from schedules.plph import (
+    PLPH_CONSERVATIVE,
+    PLPH_RED_FLAGS,
+    PlphStep,
+    plph_advice,
+    triage_answers,
+)
 from schedules.unit.services import MAX_GENERATE_WEEKS, SlotReport, generate_slots
 from schedules.visits.administration import (
     ADMINISTRATION_FIELDS,
@@ -74,6 +83,11 @@ from schedules.visits.administration import (
     administration_warnings,
     record_administration,
 )
+from schedules.visits.follow_up import (
+    may_close_follow_up,
+    record_follow_up_call,
+    record_follow_up_event,
+)
 from schedules.visits.safety import ADVERSE_EVENT_FIELDS, record_adverse_event
 from schedules.visits.services import (
     MIN_OBSERVATION,
@@ -82,7 +96,6 @@ from schedules.visits.services import (
     mark_no_show,
     record_checks,
     record_discharge,
-    record_follow_up_call,
     record_not_given,
     start_observation,
     undo_arrived,
@@ -137,14 +150,19 @@ __all__ = [
     "mark_no_show",
     "pause_course",
     "plph_advice",
+    "triage_answers",
     "record_administration",
     "record_adverse_event",
     "record_checks",
     "record_discharge",
     "record_follow_up_call",
+    "record_follow_up_event",
+    "may_close_follow_up",
+    "FollowUpError",
     "record_not_given",
     "record_review_decision",
     "reschedule_booking",
+    "set_admit_day_before",
     "resume_course",
     "start_course",
     "start_observation",

@@ -125,3 +125,11 @@ def book_next_formset(values: list[str], *, unit) -> BaseBookNextFormSet:
         data[f"form-{index}-number"] = number
         data[f"form-{index}-slot"] = slot
     return BookNextFormSet(data, unit=unit)
+
+
+class AdmitDayBeforeForm(forms.Form):
+    """Admission the day before the dose (patient leaflet): a yes or no on the booking."""
+
+    admit_day_before = forms.TypedChoiceField(
+        choices=[("yes", "Yes"), ("no", "No")], coerce=lambda value: value == "yes"
+    )

@@ -416,3 +416,30 @@ def ask_clinician(
         defaults={"slot": slot, "note": note.strip()[:300], "asked_by": asked_by},
     )
     return request
+
+
+@retry_when_busy
+@transaction.atomic
+def set_admit_day_before(*, booking: Booking, admit_day_before: bool, changed_by) -> Booking:
+    """Say whether the patient is admitted the day before the dose (the patient leaflet allows
+    it; DESIGN §2 "After"). Shown on the booking, the letter and the feed event.
+
+    Only for a visit still booked whose day has not come (the admission is the evening
+    before); the feed event's SEQUENCE goes up so calendars show the change. Setting it to what
+    it already is changes nothing.
+
+    Locks: the course, the booking's slot, the booking, then the dose (calendar sequence).
+    """
+    booking = locks.lock_booking(booking)
+    admit_day_before = bool(admit_day_before)
+    if booking.admit_day_before == admit_day_before:
+        return booking
+    if booking.status != Booking.Status.BOOKED or booking.local_date <= timezone.localdate():
+        raise BookingStateError(
+            "Admission the day before can only be changed for a visit still booked for a later day."
+        )
+    booking.admit_day_before = admit_day_before
+    booking._history_user = changed_by
+    booking.save(update_fields=["admit_day_before", "updated_at"])
+    bump_calendar_sequence(booking.dose)
+    return booking

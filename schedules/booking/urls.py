@@ -17,4 +17,5 @@ urlpatterns = [
     path("bookings/<int:booking_id>/", views.booking_detail, name="booking"),
     path("bookings/<int:booking_id>/reschedule/", views.reschedule, name="reschedule"),
     path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
+    path("bookings/<int:booking_id>/day-before/", views.admit_day_before, name="admit_day_before"),
 ]

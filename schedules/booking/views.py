@@ -30,6 +30,7 @@ from schedules.access import (
 from schedules.booking import selectors
 from schedules.booking.forms import (
     MAX_DOSE_NUMBER,
+    AdmitDayBeforeForm,
     AskClinicianForm,
     CancelForm,
     FindSlotsForm,
@@ -153,6 +154,29 @@ def booking_detail(request, booking_id: int):
             "next_url": safe_next(request),
         },
     )
+
+
+@login_required
+@change_permission
+@require_POST
+def admit_day_before(request, booking_id: int):
+    """Say the patient is admitted the day before (patient leaflet), or not."""
+    booking = get_booking(booking_id)
+    form = AdmitDayBeforeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose whether the patient is admitted the day before.")
+        return redirect("schedules:booking", booking.pk)
+    try:
+        services.set_admit_day_before(
+            booking=booking,
+            admit_day_before=form.cleaned_data["admit_day_before"],
+            changed_by=request.user,
+        )
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Saved. Reprint the schedule letter.")
+    return redirect("schedules:booking", booking.pk)
 
 
 @login_required

@@ -39,6 +39,7 @@ from schedules.models import (
     TreatmentCourse,
     Unit,
 )
+from tofersen_scheduler.dates import format_day
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +247,20 @@ def _timed_event(booking: Booking, unit: Unit, *, uid: str, summary: str) -> Eve
     return event
 
 
+def admission_text(booking: Booking, unit: Unit) -> str:
+    """When to come: the arrival time, or admission the day before (patient leaflet). No
+    health information, like the rest of the event."""
+    if booking.admission_day:
+        return (
+            f"You are admitted the day before, on {format_day(booking.admission_day)}: the "
+            "unit will tell you the time."
+        )
+    return (
+        f"Please arrive by {arrival_time(booking, unit):%H:%M} "
+        f"({unit.arrive_minutes_before} minutes before)."
+    )
+
+
 def appointment_event(booking: Booking, unit: Unit) -> Event:
     """A patient's visit. UID is the dose's, stable across reschedules; SEQUENCE is the dose's
     counter, bumped by the booking services whenever the time or status changes."""
@@ -254,8 +269,7 @@ def appointment_event(booking: Booking, unit: Unit) -> Event:
     start = booking.slot.start.astimezone(unit.zone)
     event.add(
         "description",
-        f"Please arrive by {arrival_time(booking, unit):%H:%M} "
-        f"({unit.arrive_minutes_before} minutes before).\n"
+        f"{admission_text(booking, unit)}\n"
         f"{VISIT_LENGTH_TEXT}\n"
         f"To change this appointment call {unit.phone}.\n\n{safety_net(unit)}",
     )

@@ -264,7 +264,11 @@ def _letter(request, patient: Patient, raw: str | None):
         .order_by("slot__start")
     )
     appointments = [
-        {"start": booking.slot.start, "arrive": ical.arrival_time(booking, unit)}
+        {
+            "start": booking.slot.start,
+            "arrive": ical.arrival_time(booking, unit),
+            "admission_day": booking.admission_day,
+        }
         for booking in bookings
     ]
     provisional = [

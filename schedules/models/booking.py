@@ -71,6 +71,13 @@ class Booking(models.Model):
             "from it); what undoing 'did not attend' books again."
         ),
     )
+    # The patient leaflet allows admission the day before the lumbar puncture (DESIGN §2
+    # "After"): said on the booking, the letter and the feed (no health information).
+    admit_day_before = models.BooleanField(
+        "admitted the day before",
+        default=False,
+        help_text="The patient is admitted the day before the dose (patient leaflet).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = BookingQuerySet.as_manager()
@@ -97,6 +104,11 @@ class Booking(models.Model):
     @property
     def local_date(self) -> date:
         return self.slot.local_date
+
+    @property
+    def admission_day(self) -> date | None:
+        """The day the patient is admitted when they come the day before (patient leaflet)."""
+        return self.local_date - timedelta(days=1) if self.admit_day_before else None
 
     @property
     def visit_or_none(self) -> "Visit | None":

@@ -170,7 +170,25 @@ class AdverseEvent(models.Model):
         RADICULITIS = "radiculitis", "Radiculitis"
         ASEPTIC_MENINGITIS = "aseptic_meningitis", "Aseptic meningitis"
         PAPILLOEDEMA = "papilloedema", "Papilloedema / raised intracranial pressure"
+        # Named in the seed trial data (issue 17, seed gaps).
+        HEADACHE = "headache", "Headache (not post-lumbar-puncture)"
+        INFECTION = "infection", "Infection"
+        NERVE_PAIN = "nerve_pain", "Nerve pain"
+        MUSCLE_STIFFNESS = "muscle_stiffness", "Muscle stiffness"
+        FALL = "fall", "Fall"
         OTHER = "other", "Other"
+
+    # Terms the headache triage applies to (DESIGN §2 PLPH pathway): a headache after a lumbar
+    # puncture is triaged whatever it is first called, so a red flag is never missed.
+    TRIAGED_TERMS = frozenset({Term.PLPH, Term.HEADACHE})
+
+    class PlphStep(models.TextChoices):
+        """The step of the PLPH pathway the triage gave (`schedules.plph`)."""
+
+        URGENT = "urgent", "Red flag: urgent same-day review, course held"
+        BLOOD_PATCH = "blood_patch", "Refer to anaesthetics for an epidural blood patch"
+        CONSERVATIVE = "conservative", "Conservative care"
+        NOT_PLPH = "not_plph", "Not typical: clinician reviews other causes"
 
     # Label warnings (US PI §5.1–5.4; EU SmPC 4.4): each needs a clinician's review.
     SERIOUS_NEUROLOGICAL = frozenset(
@@ -211,7 +229,12 @@ class AdverseEvent(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.ONGOING)
     resolved_on = models.DateField("date resolved", null=True, blank=True)
     # PLPH triage (DESIGN §2 PLPH pathway): the answers and the advice given.
+    # The answers are a dict with every question of `schedules.plph.PLPH_QUESTIONS` as its
+    # key (canonical form, `plph.triage_answers`); the step is stored to be queried.
     triage = models.JSONField(default=dict, blank=True)
+    plph_step = models.CharField(
+        "headache triage step", max_length=12, choices=PlphStep.choices, blank=True
+    )
     advice = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -238,7 +261,14 @@ class AdverseEvent(models.Model):
 
     @property
     def needs_review(self) -> bool:
-        return self.serious or self.term in self.SERIOUS_NEUROLOGICAL
+        """Held for a clinician's review: a serious event, a serious neurological one (label
+        warnings), or a headache with a red flag (DESIGN §2: "hold the course like a serious
+        event")."""
+        return (
+            self.serious
+            or self.term in self.SERIOUS_NEUROLOGICAL
+            or self.plph_step == self.PlphStep.URGENT
+        )
 
     @property
     def label(self) -> str:
@@ -248,13 +278,21 @@ class AdverseEvent(models.Model):
 
 
 class FollowUpCall(models.Model):
-    """A nurse's call to a patient one or two days after a dose (DESIGN §2 safety net)."""
+    """A nurse's call to a patient on the unit's open days after a dose (DESIGN §2 follow-up).
+
+    A dose stays on the follow-up list until one of its calls resolves it
+    (`schedules.visits.follow_up`): "no problems"; a headache or other event once the event
+    (with its triage) is linked in `adverse_event`; or closed by a clinician with a note."""
 
     class Outcome(models.TextChoices):
         NO_PROBLEMS = "no_problems", "No problems"
         HEADACHE = "headache", "Headache: PLPH triage"
         OTHER_EVENT = "other_event", "Other event recorded"
         NO_ANSWER = "no_answer", "No answer, try again"
+        CLOSED = "closed", "Closed by a clinician"
+
+    # Outcomes that need an adverse event linked before the follow-up is done.
+    NEEDS_EVENT = frozenset({Outcome.HEADACHE, Outcome.OTHER_EVENT})
 
     dose = models.ForeignKey(Dose, on_delete=models.PROTECT, related_name="follow_up_calls")
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
@@ -266,6 +304,9 @@ class FollowUpCall(models.Model):
     called_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # No answer: the unit's next open day, when the call is tried again (the dose stays listed
+    # meanwhile).
+    call_back_on = models.DateField("call back on", null=True, blank=True)
 
     history = HistoricalRecords()
 

@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from patients.forms import DateInput, _helper, harden
+from schedules import plph
 from schedules.models import AdverseEvent, Dose, FollowUpCall, ReviewDecision, Visit
 
 YES_NO = [("", "Choose…"), ("no", "No"), ("yes", "Yes")]
@@ -116,15 +117,14 @@ TRIAGE_FIELDS = [
     "postural",
     "hours_since_onset",
     "conservative_tried",
-    "fever",
-    "neck_stiffness_with_fever",
-    "vision_change",
-    "new_weakness",
+    *plph.PLPH_RED_FLAGS,
 ]
 
 
 class AdverseEventForm(forms.Form):
-    """An adverse event; the PLPH triage questions apply when the term is PLPH."""
+    """An adverse event; the headache triage (DESIGN §2 PLPH pathway, every question of
+    `schedules.plph`) applies when the term is a post-lumbar-puncture headache or a headache.
+    `follow_up_call`: the call that found the event, linked to it when it is saved."""
 
     term = forms.ChoiceField(choices=[("", "Choose…"), *AdverseEvent.Term.choices])
     term_detail = forms.CharField(label="Description (for “Other”)", required=False)
@@ -144,38 +144,62 @@ class AdverseEventForm(forms.Form):
     action_taken = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.ChoiceField(choices=AdverseEvent.Outcome.choices)
     resolved_on = forms.DateField(label="Date resolved", required=False, widget=DateInput())
-    # PLPH triage (DESIGN §2 PLPH pathway).
+    follow_up_call = forms.ModelChoiceField(
+        queryset=FollowUpCall.objects.none(), required=False, widget=forms.HiddenInput()
+    )
+    # Headache triage (DESIGN §2 PLPH pathway and red flags).
     onset_within_48h = forms.BooleanField(
-        label="PLPH: started within 48 hours of the procedure", required=False
+        label="Headache: started within 48 hours of the lumbar puncture", required=False
     )
     postural = forms.BooleanField(
-        label="PLPH: worse sitting or standing, better lying down", required=False
+        label="Headache: worse sitting or standing, better lying down", required=False
     )
     hours_since_onset = forms.IntegerField(
-        label="PLPH: hours since it started", required=False, min_value=0, max_value=24 * 60
+        label="Headache: hours since it started", required=False, min_value=0, max_value=24 * 60
     )
     conservative_tried = forms.BooleanField(
-        label="PLPH: conservative measures tried (lying flat, fluids, analgesia, caffeine)",
+        label="Headache: conservative care tried (lying flat, 2–3 L fluids, paracetamol or "
+        "ibuprofen, caffeine)",
         required=False,
     )
     fever = forms.BooleanField(label="Red flag: fever", required=False)
-    neck_stiffness_with_fever = forms.BooleanField(
-        label="Red flag: neck stiffness with fever", required=False
-    )
+    neck_stiffness = forms.BooleanField(label="Red flag: neck stiffness", required=False)
     vision_change = forms.BooleanField(label="Red flag: change in vision", required=False)
-    new_weakness = forms.BooleanField(label="Red flag: new weakness", required=False)
+    vomiting = forms.BooleanField(label="Red flag: vomiting", required=False)
+    confusion = forms.BooleanField(label="Red flag: confusion or drowsiness", required=False)
+    photophobia = forms.BooleanField(
+        label="Red flag: photophobia (bright light hurts the eyes)", required=False
+    )
+    new_numbness_or_weakness = forms.BooleanField(
+        label="Red flag: new numbness or weakness", required=False
+    )
 
     def __init__(self, *args, course, **kwargs):
         super().__init__(*args, **kwargs)
         harden(self)
         self.fields["dose"].queryset = Dose.objects.filter(course=course, given_at__isnull=False)
+        self.fields["follow_up_call"].queryset = FollowUpCall.objects.filter(
+            dose__course=course, outcome__in=FollowUpCall.NEEDS_EVENT, adverse_event=None
+        )
         self.fields["onset"].initial = timezone.localdate()
         self.helper = _helper("Record adverse event", "btn-danger")
 
+    def clean(self):
+        """The headache triage is answered in full: how severe, and for how long (DESIGN §2:
+        the step depends on both). A box not ticked is a "no"."""
+        data = super().clean()
+        if data.get("term") in AdverseEvent.TRIAGED_TERMS:
+            if not data.get("severity"):
+                self.add_error("severity", "Ask how severe the headache is.")
+            if data.get("hours_since_onset") is None:
+                self.add_error("hours_since_onset", "Ask how many hours ago it started.")
+        return data
+
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
+        data.pop("follow_up_call", None)
         triage = {name: data.pop(name) for name in TRIAGE_FIELDS if name in data}
-        if data["term"] == AdverseEvent.Term.PLPH:
+        if data["term"] in AdverseEvent.TRIAGED_TERMS:
             triage["severity"] = data.get("severity", "")
             data["triage"] = triage
         if not data.get("severity"):

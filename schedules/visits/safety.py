@@ -1,5 +1,6 @@
 """Safety: adverse events, and the hold for clinical review a serious one puts on the course.
-A PLPH with triage answers stores the matching step of the pathway (`schedules.plph`). Builds on
+A headache with triage answers stores the answers and the matching step of the pathway
+(`schedules.plph`); a red flag holds the course like a serious event. Builds on
 `schedules.courses.services` (the hold); locks in the order of `schedules.locks`.
 """
 
@@ -62,9 +63,7 @@ def record_adverse_event(
         raise AdverseEventError("The event cannot resolve before it started.")
     if dose is not None:
         dose = _check_dose_given_before(course, dose, onset)
-    triage = details.get("triage") or {}
-    if term == AdverseEvent.Term.PLPH and triage:
-        details["advice"] = plph.plph_advice(triage).advice
+    _triage(term, details)
     event = AdverseEvent(
         course=course,
         dose=dose,
@@ -90,6 +89,22 @@ def record_adverse_event(
         event.held = True
         outlook.refresh_next_due(course)
     return event
+
+
+def _triage(term: str, details: dict) -> None:
+    """A headache with triage answers (DESIGN §2 PLPH pathway): the answers in canonical form,
+    every question a key (`plph.triage_answers`), the matching step and its advice. A red flag's
+    step makes the event need review (`AdverseEvent.needs_review`), so it holds the course like
+    a serious event."""
+    triage = details.get("triage") or {}
+    if term not in AdverseEvent.TRIAGED_TERMS or not triage:
+        return
+    try:
+        details["triage"] = plph.triage_answers(triage)
+    except ValueError as error:
+        raise AdverseEventError(f"Check the headache triage answers: {error}") from None
+    step = plph.plph_advice(details["triage"])
+    details["plph_step"], details["advice"] = step.step, step.advice
 
 
 def _check_dose_given_before(course: TreatmentCourse, dose: Dose, onset: date) -> Dose:

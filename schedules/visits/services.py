@@ -1,5 +1,6 @@
 """The visit: arrival, 'did not attend' and their undo, the pre-dose checks and a clinician's
-clearance, a visit ended without the dose, observation, discharge and the follow-up call.
+clearance, a visit ended without the dose, observation and discharge. The follow-up call is
+`schedules.visits.follow_up`.
 Recording the dose itself is `schedules.visits.administration`; adverse events are
 `schedules.visits.safety`. Builds on `schedules.booking.services`; locks in the order of
 `schedules.locks`.
@@ -18,7 +19,7 @@ from schedules.booking.services import (
     not_active_message,
 )
 from schedules.errors import BookingStateError, VisitError
-from schedules.models import Booking, Dose, FollowUpCall, TreatmentCourse, Visit
+from schedules.models import Booking, TreatmentCourse, Visit
 from schedules.retry import retry_when_busy
 
 
@@ -423,28 +424,3 @@ def record_discharge(*, booking: Booking, recorded_by, at: datetime | None = Non
             "of observation. Note why in the record."
         )
     return visit
-
-
-# Follow-up calls ---------------------------------------------------------------------------------
-
-
-@retry_when_busy
-@transaction.atomic
-def record_follow_up_call(
-    *, dose: Dose, outcome: str, recorded_by, note: str = "", adverse_event=None
-) -> FollowUpCall:
-    """A nurse's call one or two days after a dose (DESIGN §2 safety net)."""
-    locks.lock_course(dose.course)
-    dose = Dose.objects.get(pk=dose.pk)
-    if not dose.given_at:
-        raise VisitError("Follow-up calls are for doses that were given.")
-    if outcome not in FollowUpCall.Outcome.values:
-        raise VisitError("Choose the outcome of the call.")
-    return FollowUpCall.objects.create(
-        dose=dose,
-        outcome=outcome,
-        note=note.strip(),
-        adverse_event=adverse_event,
-        called_at=timezone.now(),
-        called_by=recorded_by,
-    )

@@ -9,6 +9,7 @@ by `schedules.visits.board`.
 """
 
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -41,6 +42,7 @@ from schedules.visits.forms import (
     ReviewForm,
 )
 from schedules.visits.selectors import follow_up_doses
+from tofersen_scheduler.dates import format_day
 
 record_permission = permission_required("schedules.record_administration", raise_exception=True)
 manage_permission = permission_required("schedules.manage_course", raise_exception=True)
@@ -382,14 +384,15 @@ def _course(course_id: int) -> TreatmentCourse:
 @require_http_methods(["GET", "POST"])
 def adverse_event(request, course_id: int):
     course = _course(course_id)
-    initial = {"term": request.GET.get("term", ""), "dose": request.GET.get("dose") or None}
+    initial = {
+        "term": request.GET.get("term", ""),
+        "dose": request.GET.get("dose") or None,
+        "follow_up_call": request.GET.get("call") or None,
+    }
     form = AdverseEventForm(request.POST or None, course=course, initial=initial)
     if form.is_valid():
         try:
-            with transaction.atomic():
-                event = services.record_adverse_event(
-                    course=course, recorded_by=request.user, **form.service_kwargs()
-                )
+            event = _record_event(request, course, form)
         except services.ServiceError as error:
             form.add_error(None, str(error))
         else:
@@ -411,6 +414,18 @@ def adverse_event(request, course_id: int):
         {"form": form, "course": course, "patient": course.patient, "title": "Adverse event"},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _record_event(request, course: TreatmentCourse, form: AdverseEventForm) -> AdverseEvent:
+    """Record the event; when a follow-up call found it, through the follow-up service, which
+    links it to the call (so the call leaves the follow-up list only then)."""
+    kwargs = form.service_kwargs()
+    call = form.cleaned_data.get("follow_up_call")
+    if call is not None:
+        kwargs.pop("dose", None)
+        return services.record_follow_up_event(call=call, recorded_by=request.user, **kwargs)
+    with transaction.atomic():
+        return services.record_adverse_event(course=course, recorded_by=request.user, **kwargs)
 
 
 @login_required
@@ -464,6 +479,12 @@ def follow_up(request):
         {
             "rows": follow_up_doses(today),
             "form": FollowUpForm(),
+            "outcomes": [
+                choice
+                for choice in FollowUpCall.Outcome.choices
+                if choice[0] != FollowUpCall.Outcome.CLOSED
+            ],
+            "may_close": services.may_close_follow_up(request.user),
             "today": today,
             "here": request.get_full_path(),
         },
@@ -487,8 +508,17 @@ def follow_up_call(request, dose_id: int):
         messages.error(request, str(error))
         return back(request, reverse("schedules:follow_up"))
     messages.success(request, f"Call recorded: {call.get_outcome_display()}.")
-    if call.outcome in (FollowUpCall.Outcome.HEADACHE, FollowUpCall.Outcome.OTHER_EVENT):
-        url = reverse("schedules:adverse_event", args=[dose.course_id])
-        term = "?term=plph" if call.outcome == FollowUpCall.Outcome.HEADACHE else "?"
-        return redirect(f"{url}{term}&dose={dose.pk}&next={reverse('schedules:follow_up')}")
+    if call.outcome in FollowUpCall.NEEDS_EVENT:
+        return redirect(event_url(call))
+    if call.call_back_on:
+        messages.info(request, f"Call back planned for {format_day(call.call_back_on)}.")
     return back(request, reverse("schedules:follow_up"))
+
+
+def event_url(call: FollowUpCall) -> str:
+    """The adverse-event form for what a call found: the headache triage for a headache."""
+    query = {"call": call.pk, "dose": call.dose_id, "next": reverse("schedules:follow_up")}
+    if call.outcome == FollowUpCall.Outcome.HEADACHE:
+        query = {"term": AdverseEvent.Term.PLPH, **query}
+    url = reverse("schedules:adverse_event", args=[call.dose.course_id])
+    return f"{url}?{urlencode(query)}"

@@ -1025,3 +1025,129 @@ def test_control_discharge_cannot_be_before_the_dose(patient, nurse, clinician, 
     ):
         services.record_discharge(booking=booking, recorded_by=nurse, at=at(MONDAY, 9, 0))
     assert Visit.objects.get(booking=booking).discharged_at is None
+
+
+# 12. Seed gaps ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term", ["infection", "nerve_pain", "muscle_stiffness", "fall", "headache"]
+)
+def test_the_events_the_seeds_name_can_be_recorded(
+    term, patient, nurse, clinician, unit, nurse_client
+):
+    """Infection, nerve pain, muscle stiffness, a fall and a headache that is not a PLPH are
+    events of the seed trial data: each is a term of its own, on the form and in the service,
+    not "Other" with a description."""
+    course = start_course(patient, clinician, MONDAY)
+    with clock(MONDAY, 12):
+        page = nurse_client.get(reverse("schedules:adverse_event", args=[course.pk]))
+        assert f'value="{term}"' in page.content.decode()
+        answers = {"triage": {"severity": "mild", "postural": True}} if term == "headache" else {}
+        event = services.record_adverse_event(
+            course=course, term=term, onset=MONDAY, serious=False, recorded_by=nurse, **answers
+        )
+    assert AdverseEvent.objects.get(pk=event.pk).get_term_display() != "Other"
+    course.refresh_from_db()
+    assert course.status == TreatmentCourse.Status.ACTIVE
+
+
+def test_a_headache_other_than_plph_with_a_red_flag_holds_the_course(
+    patient, nurse, clinician, unit
+):
+    """A headache recorded as "headache (not PLPH)" is triaged too: vomiting is a red flag
+    whatever the headache was first called."""
+    course = start_course(patient, clinician, MONDAY)
+    with clock(MONDAY, 12):
+        event = services.record_adverse_event(
+            course=course,
+            term="headache",
+            onset=MONDAY,
+            serious=False,
+            recorded_by=nurse,
+            triage={"severity": "moderate", "vomiting": True},
+        )
+    course.refresh_from_db()
+    assert event.plph_step == "urgent"
+    assert course.status == TreatmentCourse.Status.HELD
+
+
+def patient_edit(client, patient, **changes):
+    posted = {
+        "hospital_number": patient.hospital_number,
+        "nhs_number": patient.nhs_number,
+        "given_name": patient.given_name,
+        "family_name": patient.family_name,
+        "date_of_birth": patient.date_of_birth.isoformat(),
+        "sod1_variant": patient.sod1_variant,
+        "sod1_confirmed_on": patient.sod1_confirmed_on.isoformat(),
+        "could_be_pregnant": "on",
+        **changes,
+    }
+    return client.post(reverse("patients:edit", args=[patient.pk]), posted)
+
+
+def test_contraception_advice_is_recorded_by_a_clinician(patient, client, nurse, clinician, unit):
+    """A patient who could become pregnant: the patient page says contraception advice is not
+    recorded until a clinician records the date it was given (DESIGN §2 pregnancy); a nurse
+    cannot record it."""
+    patient.could_be_pregnant = True
+    patient.save()
+    client.force_login(clinician)
+    with clock(MONDAY, 12):
+        page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+        assert "Contraception advice not recorded" in page
+
+        client.force_login(nurse)
+        response = patient_edit(client, patient, contraception_advised_on=MONDAY.isoformat())
+        assert "Only a clinician can record" in response.content.decode()
+        patient.refresh_from_db()
+        assert patient.contraception_advised_on is None
+
+        client.force_login(clinician)
+        response = patient_edit(client, patient, contraception_advised_on=MONDAY.isoformat())
+        assert response.status_code == 302
+        patient.refresh_from_db()
+        assert patient.contraception_advised_on == MONDAY
+        assert not patient.needs_contraception_advice
+        page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert f"Contraception advice given on {format_day(MONDAY)}" in page
+    assert "Contraception advice not recorded" not in page
+    assert patient.history.filter(contraception_advised_on=MONDAY, history_user=clinician).exists()
+
+
+def test_a_booking_can_say_the_patient_comes_the_day_before(
+    patient, nurse, clinician, unit, nurse_client
+):
+    """The leaflet allows admission the day before: the booking says so, and so do the letter
+    and the feed (with no health information), in place of an arrival time."""
+    course = start_course(patient, clinician, MONDAY + timedelta(days=1))
+    booking = book(course, 1, unit, MONDAY + timedelta(days=1), nurse)
+    with clock(MONDAY, 12):
+        nurse_client.post(
+            reverse("schedules:admit_day_before", args=[booking.pk]), {"admit_day_before": "yes"}
+        )
+        booking.refresh_from_db()
+        detail = nurse_client.get(reverse("schedules:booking", args=[booking.pk])).content.decode()
+        letter = nurse_client.get(reverse("feeds:letter", args=[patient.pk])).content.decode()
+        event = feed_events(patient, unit, MONDAY)[str(booking.dose.uid)]
+    assert booking.admit_day_before
+    assert booking.dose.calendar_sequence > 0
+    assert f"The day before, {format_day(MONDAY)}" in detail
+    assert f"You are admitted the day before, on {format_day(MONDAY)}" in letter
+    description = str(event["description"]).replace("\r\n ", "")
+    assert f"You are admitted the day before, on {format_day(MONDAY)}" in description
+    assert "Please arrive by" not in description
+    for word in ("tofersen", "qalsody", "lumbar", patient.family_name.lower()):
+        assert word not in description.lower()
+
+
+def test_admission_the_day_before_cannot_be_set_once_the_day_has_come(
+    patient, nurse, clinician, unit
+):
+    course = start_course(patient, clinician, MONDAY)
+    booking = book(course, 1, unit, MONDAY, nurse)
+    with clock(MONDAY, 8), pytest.raises(services.BookingStateError, match="later day"):
+        services.set_admit_day_before(booking=booking, admit_day_before=True, changed_by=nurse)
+    booking.refresh_from_db()
+    assert not booking.admit_day_before

@@ -149,6 +149,7 @@ FORMS = [
     # The preview panel refreshed for another slot (htmx or a link).
     Form("schedules:reschedule", _booking, {"slot": "other_slot"}, method="get"),
     Form("schedules:cancel", _booking, {"reason": "Patient unwell"}),
+    Form("schedules:admit_day_before", _booking, {"admit_day_before": "yes"}),
     Form("schedules:arrived", _booking, {"next": "/today/"}),
     Form("schedules:noshow", _booking, {"next": "/today/"}),
     Form("schedules:undo_arrived", _booking, {"next": "/today/"}),

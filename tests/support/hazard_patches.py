@@ -58,15 +58,18 @@ def control_patches() -> dict:
 
     from patients.admin import FeedTokenAdmin
     from patients.models import Patient
-    from schedules import engine, planning
+    from schedules import engine, planning, plph
     from schedules.admin import BookingAdmin, ClosureAdmin
     from schedules.admin.window import ClinicalRecordAdmin, ReadOnlyAdminMixin
     from schedules.booking import services as booking
-    from schedules.models import AdverseEvent, Booking, Unit, UnitCalendar, Visit
+    from schedules.models import AdverseEvent, Booking, FollowUpCall, Unit, UnitCalendar, Visit
     from schedules.planning import plans
     from schedules.plph import PlphStep
     from schedules.visits import safety
     from schedules.visits import services as visit_services
+
+    def next_calendar_day(calendar, after):
+        return after + timedelta(days=1)
 
     def open_policy(self):
         return engine.Policy(book_early_days=3650, flag_late_days=3650)
@@ -212,6 +215,29 @@ def control_patches() -> dict:
         "H31": lambda: mock.patch.object(ClosureAdmin, "form", ModelForm),
         "H32": lambda: mock.patch.object(Visit, "has_record", property(lambda visit: False)),
         "H33": lambda: mock.patch.object(Booking, "PLACE_STATUSES", Booking.ACTIVE_STATUSES),
+        "H50": lambda: mock.patch(
+            "schedules.visits.selectors.resolving_calls", FollowUpCall.objects.all
+        ),
+        # Looked up by the worklist (selectors) and by the call service (follow_up).
+        "H51": lambda: _patch_all(
+            mock.patch("schedules.visits.selectors.next_open_day", next_calendar_day),
+            mock.patch("schedules.visits.follow_up.next_open_day", next_calendar_day),
+        ),
+        "H52": lambda: mock.patch.object(
+            AdverseEvent,
+            "needs_review",
+            property(lambda self: self.serious or self.term in self.SERIOUS_NEUROLOGICAL),
+        ),
+        "H53": lambda: mock.patch(
+            "schedules.plph.red_flags",
+            lambda answers: [
+                flag for flag in ("fever", "vision_change") if plph.triage_answers(answers)[flag]
+            ],
+        ),
+        "H54": lambda: mock.patch("schedules.visits.follow_up._check_triaged", _noop),
+        "H55": lambda: mock.patch(
+            "schedules.visits.follow_up.may_close_follow_up", lambda user: True
+        ),
         "H56": admin_editable,
         "H57": unbounded_policy,
         "H58": {

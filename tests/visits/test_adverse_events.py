@@ -208,7 +208,7 @@ def test_plph_event_stores_answers_and_advice(dosed, nurse):
 # Follow-up calls -------------------------------------------------------------------------------
 
 
-def test_follow_up_worklist_lists_doses_given_one_and_two_days_ago(
+def test_follow_up_worklist_lists_a_dose_until_the_call_reaches_the_patient(
     patient, clinician, nurse, nurse_client
 ):
     with frozen(MONDAY - timedelta(days=1), 12):
@@ -232,8 +232,26 @@ def test_follow_up_worklist_lists_doses_given_one_and_two_days_ago(
         )
         assert "term=plph" in response["Location"]
         page = nurse_client.get(reverse("schedules:follow_up")).content.decode()
+        # Issue 17: a headache call stays listed until its triage is saved.
+        assert f'data-dose="{dose.pk}"' in page
+        assert "Triage the headache" in page
+        nurse_client.post(
+            response["Location"],
+            {
+                "term": "plph",
+                "onset": MONDAY.isoformat(),
+                "severity": "mild",
+                "hours_since_onset": "20",
+                "onset_within_48h": "on",
+                "postural": "on",
+                "outcome": "ongoing",
+                "follow_up_call": FollowUpCall.objects.get(outcome="headache").pk,
+            },
+        )
+        page = nurse_client.get(reverse("schedules:follow_up")).content.decode()
     assert f'data-dose="{dose.pk}"' not in page
     assert FollowUpCall.objects.filter(dose=dose).count() == 2
+    assert FollowUpCall.objects.get(outcome="headache").adverse_event.plph_step == "conservative"
     with frozen(MONDAY + timedelta(days=3), 9):
         page = nurse_client.get(reverse("schedules:follow_up")).content.decode()
     assert "No calls to make" in page
