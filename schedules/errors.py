@@ -18,6 +18,8 @@ __all__ = [
     "CourseNotActive",
     "DiaryBusy",
     "DoseOutOfOrder",
+    "EarlyDischarge",
+    "NotAllowed",
     "NotEligible",
     "OutsideWindow",
     "PreviewChanged",
@@ -98,5 +100,13 @@ class VisitError(ServiceError):
     """A visit step refused: checks incomplete, wrong stage, bad time."""
 
 
+class EarlyDischarge(VisitError):
+    """Discharge before the leaflet's 60 minutes of observation, not confirmed with a reason."""
+
+
 class AdverseEventError(ServiceError):
     pass
+
+
+class NotAllowed(ServiceError):
+    """The person is not allowed to do this."""

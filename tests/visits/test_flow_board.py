@@ -244,12 +244,12 @@ def test_did_not_attend_undo_finds_what_it_cancelled_whatever_the_message_says(
     wording of their cancellation: rewording the message (here, as if stored by an older
     release) still restores them."""
     two, three = _with_later_doses(booking, nurse, morning)
-    with frozen(11, 0):
+    with frozen(MONDAY, 11, 0):
         services.mark_no_show(booking=booking, marked_by=nurse)
     Booking.objects.filter(pk__in=[two.pk, three.pk]).update(
         cancel_reason="Dose 1 not attended: book again once given."
     )
-    with frozen(11, 5):
+    with frozen(MONDAY, 11, 5):
         undone = services.undo_no_show(booking=booking, undone_by=nurse)
     assert [b.pk for b in undone.restored_later] == [two.pk, three.pk]
     for each in (two, three):

@@ -11,6 +11,7 @@ from django.urls import reverse
 from schedules import engine, services
 from schedules.models import Booking, Dose, Visit
 from tests.factories import (
+    GIVEN_ELSEWHERE,
     MONDAY,
     VIAL,
     arrive_and_check,
@@ -75,7 +76,7 @@ def test_a_patient_given_the_dose_before_the_slot_starts_keeps_their_place(
     services.book_dose_number(course=other, number=1, slot=booking.slot, booked_by=nurse)
     with frozen(MONDAY, 8, 20):
         arrive_and_check(booking, nurse)
-        give(booking, clinician, when=at(MONDAY, 8, 15))
+        give(booking, clinician, when=at(MONDAY, 8, 20))
         third = make_course(make_patient("H00003"))
 
         with pytest.raises(services.SlotFull, match="is full"):
@@ -94,9 +95,11 @@ def test_administration_is_refused_until_the_checks_are_complete(visit_day, nurs
     services.mark_arrived(booking=booking, marked_by=nurse)
     with pytest.raises(services.AdministrationError, match="pre-dose checks are not complete"):
         give(booking, clinician)
-    services.record_checks(
-        booking=booking, recorded_by=nurse, identity_confirmed=True, blood_sample_taken=False
-    )
+    # The blood sample is required when the checks are saved (issue 17 §3).
+    with pytest.raises(services.VisitError, match="blood sample"):
+        services.record_checks(
+            booking=booking, recorded_by=nurse, identity_confirmed=True, blood_sample_taken=False
+        )
     with pytest.raises(services.AdministrationError, match="pre-dose checks are not complete"):
         give(booking, clinician)
 
@@ -150,8 +153,13 @@ def test_short_observation_is_warned_at_discharge(visit_day, nurse, clinician):
     with frozen(MONDAY, 9, 40):
         give(booking, clinician, when=at(MONDAY, 9, 30))
     with frozen(MONDAY, 10, 0):
-        visit = services.record_discharge(booking=booking, recorded_by=nurse)
+        with pytest.raises(services.EarlyDischarge, match="60–90 minutes"):
+            services.record_discharge(booking=booking, recorded_by=nurse)
+        visit = services.record_discharge(
+            booking=booking, recorded_by=nurse, early_reason="Transport waiting; feels well"
+        )
     assert "Discharged 30 minutes after the dose" in visit.warnings[0]
+    assert visit.early_discharge_reason == "Transport waiting; feels well"
 
 
 # Not given ---------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ def test_a_dose_cannot_be_recorded_while_an_earlier_one_has_no_outcome(
             booked_by=nurse,
         )
     with frozen(MONDAY - timedelta(days=28), 10):
-        give_dose(booking.dose, at(MONDAY - timedelta(days=28), 9, 30), clinician)
+        give_dose(booking.dose, at(MONDAY - timedelta(days=28), 10), clinician)
         services.book_dose_number(
             course=course,
             number=2,
@@ -304,6 +312,7 @@ def test_early_dose_needs_a_clinician_with_a_reason_and_is_flagged(
             given_at=at(MONDAY, 9),
             recorded_by=clinician,
             **VIAL,
+            **GIVEN_ELSEWHERE,
         )
         dose2 = services.dose_for(course=course, number=2)
         nurse.user_permissions.add(
@@ -334,6 +343,7 @@ def test_early_dose_needs_a_clinician_with_a_reason_and_is_flagged(
             given_at=at(MONDAY + timedelta(days=1), 9),
             recorded_by=clinician,
             override_reason="Emigrating tomorrow",
+            elsewhere_checks=GIVEN_ELSEWHERE["elsewhere_checks"],
             **VIAL,
         )
         page = clinician_client.get(reverse("patients:detail", args=[patient.pk])).content
@@ -356,10 +366,11 @@ def test_a_dose_in_the_future_is_refused(patient, clinician):
 def test_csf_and_volume_outside_the_usual_are_warned(visit_day, nurse, clinician):
     arrive_and_check(visit_day, nurse)
     with frozen(MONDAY, 10):
+        # Inside the bounds (issue 17 §7) but outside the usual: saved, and warned.
         dose = give(
-            visit_day, clinician, csf_removed_ml=Decimal("25"), volume_injected_ml=Decimal("12")
+            visit_day, clinician, csf_removed_ml=Decimal("3"), volume_injected_ml=Decimal("14.5")
         )
-    assert any("CSF removed was 25" in w for w in dose.warnings)
+    assert any("CSF removed was 3" in w for w in dose.warnings)
     assert any("not 15 mL" in w for w in dose.warnings)
 
 
@@ -398,7 +409,16 @@ def test_a_past_visit_without_outcome_is_recorded_late_only_by_a_clinician_with_
         nurse = type(nurse).objects.get(pk=nurse.pk)
         with pytest.raises(services.AdministrationError, match="has no record"):
             give(booking, clinician, when=at(MONDAY, 9, 30))
-        dose = give(booking, clinician, when=at(MONDAY, 9, 30), override_reason="Paper record")
+        with pytest.raises(services.AdministrationError, match="identity"):
+            give(booking, clinician, when=at(MONDAY, 9, 30), override_reason="Paper record")
+        dose = give(
+            booking,
+            clinician,
+            when=at(MONDAY, 9, 30),
+            override_reason="Paper record",
+            elsewhere_checks=GIVEN_ELSEWHERE["elsewhere_checks"],
+        )
     booking.refresh_from_db()
     assert booking.status == Booking.Status.FULFILLED
-    assert "Recorded after the visit day: Paper record" in dose.notes
+    assert dose.override_reason == "Paper record"
+    assert dose.elsewhere_checks["checked_by"] == "Sister Ward, referring hospital"
