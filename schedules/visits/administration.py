@@ -140,6 +140,7 @@ def record_administration(
     early_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason)
     if _at_the_visit(booking):
         _check_visit_ready(booking, dose, given_at)
+        _check_given_during_visit(booking, dose, given_at)
         checks = {}
     else:
         checks = _check_given_elsewhere(
@@ -270,8 +271,7 @@ def _at_the_visit(booking: Booking | None) -> bool:
 
 def _check_visit_ready(booking: Booking, dose: Dose, given_at: datetime) -> None:
     """A booked dose is given at its visit (DESIGN §2 "The dose belongs to its visit"): the
-    patient arrived, the pre-dose checks are complete and were made that day, and the dose was
-    given on the visit's day, after the arrival and after the checks."""
+    patient arrived and the pre-dose checks are complete."""
     visit = booking.visit_or_none
     if booking.status != Booking.Status.ARRIVED or visit is None:
         raise AdministrationError(
@@ -283,6 +283,13 @@ def _check_visit_ready(booking: Booking, dose: Dose, given_at: datetime) -> None
             "The pre-dose checks are not complete: finish them (a clinician decides on "
             "any new symptom, fever or pregnancy) before the dose is given."
         )
+
+
+def _check_given_during_visit(booking: Booking, dose: Dose, given_at: datetime) -> None:
+    """The dose belongs to its visit (DESIGN §2; issue 17 §2): the checks were made on the
+    visit's day, and the dose was given that day, after the arrival and after the checks.
+    Otherwise the next dose would chain from a wrong date, or be given on stale checks."""
+    visit = booking.visit_or_none
     day = booking.local_date
     checked_on = timezone.localdate(visit.checks_at)
     if checked_on != day:

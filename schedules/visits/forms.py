@@ -79,7 +79,7 @@ class DoseRecordForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     partial_reason = forms.CharField(
-        label="Partial dose (clinicians only): why the volume injected was not 15 mL",
+        label="Partial dose (clinicians only): why other than 15 mL was given",
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),

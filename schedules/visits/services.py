@@ -446,11 +446,7 @@ def record_discharge(
         raise VisitError("Discharge cannot be before observation started.")
     minutes = int((at - booking.dose.given_at).total_seconds() // 60)
     early = at - booking.dose.given_at < MIN_OBSERVATION
-    if early and not early_reason.strip():
-        raise EarlyDischarge(
-            f"It is {minutes} minutes since the dose: the leaflet asks for 60–90 minutes of "
-            "observation. To discharge now, confirm and write why."
-        )
+    _check_early_discharge(early, minutes, early_reason)
     visit.observation_start = visit.observation_start or booking.dose.given_at
     visit.observation_end = visit.observation_end or at
     visit.discharged_at = at
@@ -463,6 +459,16 @@ def record_discharge(
             f"{visit.early_discharge_reason}"
         )
     return visit
+
+
+def _check_early_discharge(early: bool, minutes: int, early_reason: str) -> None:
+    """Discharge before the leaflet's 60 minutes of observation needs a confirmation and a
+    stored reason (DESIGN §2 "After"; issue 17 §5)."""
+    if early and not early_reason.strip():
+        raise EarlyDischarge(
+            f"It is {minutes} minutes since the dose: the leaflet asks for 60–90 minutes of "
+            "observation. To discharge now, confirm and write why."
+        )
 
 
 # Follow-up calls ---------------------------------------------------------------------------------

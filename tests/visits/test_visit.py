@@ -422,3 +422,87 @@ def test_a_past_visit_without_outcome_is_recorded_late_only_by_a_clinician_with_
     assert booking.status == Booking.Status.FULFILLED
     assert dose.override_reason == "Paper record"
     assert dose.elsewhere_checks["checked_by"] == "Sister Ward, referring hospital"
+
+
+# One door for a dose given; checks that keep what was said (issue 17) --------------------------
+
+
+def test_a_fever_stops_the_checks_until_a_clinician_decides(visit_day, nurse, clinician):
+    """A fever is asked at the checks; a "yes" means no dose without a clinician's decision,
+    and saving the checks again without it does not erase it."""
+    visit = arrive_and_check(visit_day, nurse, fever=True)
+    assert visit.needs_clinician and "fever" in visit.symptoms
+    visit = services.record_checks(
+        booking=visit_day, recorded_by=nurse, identity_confirmed=True, blood_sample_taken=True
+    )
+    assert visit.fever and visit.needs_clinician
+    with pytest.raises(services.AdministrationError, match="checks are not complete"):
+        give(visit_day, clinician)
+    services.clear_checks(booking=visit_day, cleared_by=clinician, note="Temperature 37.2 now")
+    assert give(visit_day, clinician).given_at is not None
+
+
+def test_not_given_for_a_fever_is_retried_the_same_day_only_by_a_clinician(
+    visit_day, nurse, clinician, unit
+):
+    """After "not given" with a fever, a same-day rebooking needs a clinician with a reason."""
+    arrive_and_check(visit_day, nurse, fever=True)
+    services.record_not_given(booking=visit_day, reason="declined", recorded_by=nurse)
+    course = visit_day.dose.course
+    afternoon = make_slot(unit, MONDAY, 14)
+    with pytest.raises(services.SameDayBooking, match="needs a clinician"):
+        services.book_dose_number(course=course, number=1, slot=afternoon, booked_by=nurse)
+    with pytest.raises(services.SameDayBooking, match="needs a clinician"):
+        services.book_dose_number(course=course, number=1, slot=afternoon, booked_by=clinician)
+    booking = services.book_dose_number(
+        course=course,
+        number=1,
+        slot=afternoon,
+        booked_by=clinician,
+        override_reason="Seen at 13:00: afebrile, well",
+    )
+    assert booking.status == Booking.Status.BOOKED
+
+
+def test_a_partial_dose_is_recorded_only_by_a_clinician_with_a_reason(visit_day, nurse, clinician):
+    arrive_and_check(visit_day, nurse)
+    with frozen(MONDAY, 9, 40):
+        with pytest.raises(services.AdministrationError, match="not a full dose"):
+            give(visit_day, clinician, volume_injected_ml=Decimal("7"))
+        dose = give(
+            visit_day,
+            clinician,
+            volume_injected_ml=Decimal("7"),
+            partial_reason="Needle dislodged after 7 mL",
+        )
+    dose.refresh_from_db()
+    assert dose.partial and dose.partial_reason == "Needle dislodged after 7 mL"
+
+
+def test_record_given_on_the_patient_page_sends_a_booked_dose_to_its_visit(
+    visit_day, clinician_client
+):
+    course = visit_day.dose.course
+    url = reverse("courses:dose_record", args=[course.patient_id, course.pk, 1])
+    with frozen(MONDAY, 8, 10):
+        response = clinician_client.get(url)
+    assert response.status_code == 302
+    assert response.url == reverse("schedules:day", args=[MONDAY])
+
+
+def test_an_arrived_visit_from_an_earlier_day_offers_not_given_on_the_board(
+    visit_day, nurse, nurse_client
+):
+    services.mark_arrived(booking=visit_day, marked_by=nurse)
+    with frozen(MONDAY + timedelta(days=1), 9):
+        nurse_client.force_login(nurse)
+        page = nurse_client.get(reverse("schedules:day", args=[MONDAY])).content.decode()
+        with pytest.raises(services.VisitError, match="visit's day"):
+            services.record_checks(
+                booking=visit_day,
+                recorded_by=nurse,
+                identity_confirmed=True,
+                blood_sample_taken=True,
+            )
+    assert "No outcome was recorded for this visit" in page
+    assert reverse("schedules:visit_not_given", args=[visit_day.pk]) in page
