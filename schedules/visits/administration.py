@@ -253,6 +253,10 @@ def _check_full_dose(details: dict, recorded_by, partial_reason: str) -> str:
     return partial_reason.strip()
 
 
+def _to_the_minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
 def _clock_time(value: datetime) -> str:
     return f"{timezone.localtime(value):%H:%M}"
 
@@ -303,7 +307,9 @@ def _check_given_during_visit(booking: Booking, dose: Dose, given_at: datetime) 
             f"given on {format_day(day)}. If it was given on another day, record this visit as "
             "not given, then record the dose given elsewhere with a reason."
         )
-    if given_at < visit.arrived_at or given_at < visit.checks_at:
+    # Times are written to the minute: a dose given "at 09:05" after checks at 09:05:40 is not
+    # before them.
+    if given_at < _to_the_minute(visit.arrived_at) or given_at < _to_the_minute(visit.checks_at):
         raise AdministrationError(
             f"The time given ({_clock_time(given_at)}) is before the patient arrived "
             f"({_clock_time(visit.arrived_at)}) or before the pre-dose checks "
