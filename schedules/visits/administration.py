@@ -138,7 +138,7 @@ def record_administration(
     _check_vial_in_date(details, given_on)
     _check_earlier_doses_given(course, dose, given_on)
     early_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason)
-    if _at_the_visit(booking):
+    if at_the_visit(booking):
         _check_visit_ready(booking, dose, given_at)
         _check_given_during_visit(booking, dose, given_at)
         checks = {}
@@ -261,10 +261,10 @@ def _clock_time(value: datetime) -> str:
     return f"{timezone.localtime(value):%H:%M}"
 
 
-def _at_the_visit(booking: Booking | None) -> bool:
-    """The dose is recorded at its visit: the patient arrived, or the visit is today or later
-    (a dose given elsewhere is recorded only for a past visit left with no record, or for
-    none)."""
+def at_the_visit(booking: Booking | None) -> bool:
+    """Whether the dose is recorded at its visit: a visit today or later, or a past one the
+    patient arrived for with the checks recorded. Otherwise (no booking, or a past visit left
+    with no record) it is a dose given elsewhere. The page asks what the service will need."""
     if booking is None:
         return False
     if booking.status == Booking.Status.ARRIVED:

@@ -33,6 +33,7 @@ from schedules.access import (
 from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse, Unit
 from schedules.unit import grid
 from schedules.visits import board as flow_board
+from schedules.visits.administration import at_the_visit
 from schedules.visits.forms import (
     AdverseEventForm,
     ChecksForm,
@@ -280,10 +281,7 @@ def dose_record_page(request, *, dose_of, number: int, booking, patient, done_ur
     record (created for a dose given elsewhere with no booking). Given at the visit when the
     patient arrived or the visit is today or later; given elsewhere otherwise."""
     today = timezone.localdate()
-    elsewhere = booking is None or (
-        booking.local_date < today
-        and not (booking.status == Booking.Status.ARRIVED and booking.visit_or_none)
-    )
+    elsewhere = not at_the_visit(booking)
     start = booking.slot.start if booking is not None and booking.local_date < today else None
     initial = {"given_at": timezone.localtime(start).replace(second=0, microsecond=0)}
     if start is None:
