@@ -19,6 +19,8 @@ __all__ = [
     "DiaryBusy",
     "DoseOutOfOrder",
     "FollowUpError",
+    "EarlyDischarge",
+    "NotAllowed",
     "NotEligible",
     "OutsideWindow",
     "PreviewChanged",
@@ -99,6 +101,10 @@ class VisitError(ServiceError):
     """A visit step refused: checks incomplete, wrong stage, bad time."""
 
 
+class EarlyDischarge(VisitError):
+    """Discharge before the leaflet's 60 minutes of observation, not confirmed with a reason."""
+
+
 class AdverseEventError(ServiceError):
     pass
 
@@ -106,3 +112,7 @@ class AdverseEventError(ServiceError):
 class FollowUpError(VisitError):
     """A follow-up call refused: the dose was not given, no outcome, a close without a
     clinician or a note, or a headache without its triage."""
+
+
+class NotAllowed(ServiceError):
+    """The person is not allowed to do this."""

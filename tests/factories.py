@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import time_machine
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
+from django.utils import timezone
 
 from patients.models import Consent, Patient
 from schedules import outlook, services
@@ -21,6 +22,16 @@ LONDON = ZoneInfo("Europe/London")
 # A Monday in March 2026, before the unit opens: the day most tests live on.
 MONDAY = date(2026, 3, 2)
 VIAL = dict(operator="Dr Lumbar", vial_batch="B123", vial_expiry=date(2099, 1, 1))
+# A dose with no visit here (issue 17 "One door"): a clinician's record with a reason and who
+# did the pre-dose checks.
+GIVEN_ELSEWHERE = dict(
+    override_reason="Given at the referring hospital (paper record)",
+    elsewhere_checks={
+        "checked_by": "Sister Ward, referring hospital",
+        "identity_confirmed": True,
+        "blood_sample_taken": True,
+    },
+)
 
 
 # The clock -----------------------------------------------------------------------------------
@@ -150,17 +161,21 @@ def arrive_and_check(booking, user, **checks):
 
 
 def give(booking, user, when=None, **details):
-    """Record the booked dose given (checks already done), by default at 07:55 on MONDAY."""
+    """Record the booked dose given (checks already done), by default now (at the visit,
+    after the arrival and the checks)."""
     return services.record_administration(
-        dose=booking.dose, given_at=when or at(MONDAY, 7, 55), recorded_by=user, **VIAL | details
+        dose=booking.dose, given_at=when or timezone.now(), recorded_by=user, **VIAL | details
     )
 
 
 def give_dose(dose, given_at, by, **details):
     """Record `dose` given the way the unit does it: when it is booked, the patient arrives and
-    the pre-dose checks are done first (DESIGN §2 "Each visit")."""
+    the pre-dose checks are done first (DESIGN §2 "Each visit"); with no booking, as given
+    elsewhere (a clinician's record with a reason and the checks)."""
     booking = dose.bookings.active().first()
-    if booking is not None:
+    if booking is None:
+        details = {**GIVEN_ELSEWHERE, **details}
+    else:
         if booking.status == "booked":
             services.mark_arrived(booking=booking, marked_by=by)
         services.record_checks(

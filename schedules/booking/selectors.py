@@ -161,7 +161,7 @@ class FlaggedRow:
 class UnrecordedRow:
     course: TreatmentCourse
     patient: object
-    planned: engine.PlannedDose
+    planned: engine.PlannedDose | None  # None for an arrival on a course no longer planned
     booking: Booking
 
 
@@ -195,6 +195,23 @@ def _attention_course_ids(unit: Unit, today: date, calendar: UnitCalendar) -> se
         )
     )
     return ids
+
+
+def _arrived_without_outcome(unit: Unit, today: date, listed: set[int]) -> list[UnrecordedRow]:
+    """Every visit of a past day the patient arrived for with no outcome, whatever the course
+    has become since (held, paused, stopped): listed until someone records what happened
+    (issue 17 §5 "Every visit ends"). Bounded by the unit's places, not by the patients."""
+    bookings = (
+        Booking.objects.filter(
+            status=Booking.Status.ARRIVED, slot__start__lt=_local_midnight(unit, today)
+        )
+        .exclude(pk__in=listed)
+        .select_related("dose__course__patient", "slot__unit")
+    )
+    return [
+        UnrecordedRow(booking.dose.course, booking.dose.course.patient, None, booking)
+        for booking in bookings
+    ]
 
 
 def overdue(unit: Unit, *, today: date, page=1) -> OverdueWorklist:
@@ -273,6 +290,7 @@ def overdue(unit: Unit, *, today: date, page=1) -> OverdueWorklist:
     for row in overdue_rows:
         row.request = requests.get((row.course.pk, row.planned.number))
     flagged.sort(key=lambda row: row.booking.slot.start)
+    unrecorded.extend(_arrived_without_outcome(unit, today, {row.booking.pk for row in unrecorded}))
     unrecorded.sort(key=lambda row: row.booking.slot.start)
     return OverdueWorklist(overdue_rows, flagged, unrecorded, problems, shown)
 

@@ -25,7 +25,7 @@ from schedules.errors import (
     SlotFull,
     SlotUnavailable,
 )
-from schedules.models import Booking, ClinicianRequest, Dose, Slot, TreatmentCourse
+from schedules.models import Booking, ClinicianRequest, Dose, Slot, TreatmentCourse, Visit
 from schedules.retry import retry_when_busy
 from tofersen_scheduler.dates import format_day
 
@@ -207,6 +207,14 @@ def check_in_window(this, dose: Dose, slot: Slot, booked_by, override_reason: st
         )
 
 
+def check_same_day_retry(dose: Dose, slot: Slot, booked_by, override_reason: str) -> None:
+    """No same-day retry after illness or failed checks without a clinician with a reason
+    (DESIGN §2; the rule is `Visit.same_day_retry_blocker`, written once with the visit)."""
+    blocker = Visit.same_day_retry_blocker(dose, slot.local_date)
+    if blocker and not (can_override(booked_by) and override_reason.strip()):
+        raise SameDayBooking(blocker)
+
+
 @retry_when_busy
 @transaction.atomic
 def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -> Booking:
@@ -218,8 +226,9 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
        (`check_dose_open`), a course that is not active, a patient without SOD1 confirmation
        or consents (`check_course_bookable`), a slot in the past, on a closed day, no longer
        offered or full (`check_slot_open`), a second booking the same day
-       (`check_no_same_day_booking`), a dose booked before the doses ahead of it, or on or
-       after a later dose's booking (`check_dose_in_order`).
+       (`check_no_same_day_booking`) or a same-day retry after illness or failed checks
+       without a clinician (`check_same_day_retry`), a dose booked before the doses ahead of
+       it, or on or after a later dose's booking (`check_dose_in_order`).
     3. Ask the engine for the dose's window (unit policy around the due date, DESIGN §2),
        counted from the doses before it only. The labels give no tolerance: outside the window
        only a clinician may book, with a reason (`check_in_window`).
@@ -233,6 +242,7 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
     check_course_bookable(course, slot.local_date)
     check_slot_open(slot)
     check_no_same_day_booking(course, slot)
+    check_same_day_retry(dose, slot, booked_by, override_reason)
     this = check_dose_in_order(course, dose, slot)
     check_in_window(this, dose, slot, booked_by, override_reason)
 

@@ -1,13 +1,12 @@
-"""The clinician's forms about a course and its doses: start, pause or stop, resume, and the
-procedure record (DESIGN §2). They live with the course code; the patient's own forms stay in
-`patients.forms`."""
+"""The clinician's forms about a course: start, pause or stop, resume, correct the start
+(DESIGN §2). They live with the course code; the patient's own forms stay in `patients.forms`.
+A dose given is recorded with `schedules.visits.forms.DoseRecordForm` (one form, issue 17)."""
 
 from crispy_forms.layout import Submit
 from django import forms
 
 from patients.forms import DateInput, _helper, harden
-from patients.validators import validate_past_date
-from schedules.models import CourseEvent, Dose
+from schedules.models import CourseEvent
 
 
 class StartCourseForm(forms.Form):
@@ -84,39 +83,6 @@ class ResumeCourseForm(PreviewedForm):
         super().__init__(*args, **kwargs)
         self.helper = _helper("Resume treatment", "btn-success")
         self.add_preview_button()
-        harden(self)
-
-
-class AdministrationForm(forms.ModelForm):
-    """The procedure record (DESIGN §2: operator, needle, imaging, CSF removed, vial batch and
-    expiry, time)."""
-
-    given_at = forms.DateTimeField(
-        label="Given at",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-
-    class Meta:
-        model = Dose
-        fields = [
-            "operator",
-            "needle",
-            "imaging",
-            "csf_removed_ml",
-            "vial_batch",
-            "vial_expiry",
-            "notes",
-        ]
-        widgets = {"vial_expiry": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ["operator", "vial_batch", "vial_expiry"]:
-            self.fields[name].required = True
-        self.fields["csf_removed_ml"].help_text = "About 10 mL is usually removed first."
-        self.helper = _helper("Record dose given", "btn-success")
-        self.fields = {"given_at": self.fields.pop("given_at"), **self.fields}
-        self.fields["given_at"].validators.append(validate_past_date)
         harden(self)
 
 

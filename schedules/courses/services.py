@@ -80,7 +80,7 @@ def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
 def bookings_cancelled_by_withdrawal(patient) -> list[Booking]:
     """The future bookings a consent withdrawal would cancel (for the confirmation page)."""
     return list(
-        Booking.objects.active()
+        Booking.objects.filter(status=Booking.Status.BOOKED)
         .filter(dose__course__patient=patient, slot__start__gte=timezone.now())
         .exclude(dose__course__status=TreatmentCourse.Status.STOPPED)
         .select_related("dose", "slot__unit")

@@ -4,8 +4,8 @@ record a dose given. They live with the course code (issue 8); each goes through
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
@@ -14,13 +14,13 @@ from patients.models import Consent, Patient
 from schedules import planning, services
 from schedules.access import get_patient_course
 from schedules.courses.forms import (
-    AdministrationForm,
     CorrectStartForm,
     CourseChangeForm,
     ResumeCourseForm,
     StartCourseForm,
 )
 from schedules.models import Booking, CourseEvent
+from schedules.visits.views import dose_record_page
 from tofersen_scheduler.dates import format_day
 
 # The name of the "Preview changes" button (see courses.forms.PreviewedForm).
@@ -156,39 +156,34 @@ def course_change(request, pk, course_pk, kind):
 @permission_required("schedules.record_administration", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def dose_record(request, pk, course_pk, number):
+    """ "Record given" on the patient page (issue 17 §2: one door). A dose booked for today or
+    later is recorded at its visit: the user is sent there. Otherwise it is the same page, form
+    and service as the visit's, as a dose given elsewhere (a clinician, a reason, the checks)."""
     course = get_patient_course(pk, course_pk)
     if not 1 <= number <= 1000:
         return redirect("patients:detail", pk)
     booking = (
         Booking.objects.active()
         .filter(dose__course=course, dose__number=number)
-        .select_related("slot")
+        .select_related("slot__unit", "dose")
         .first()
     )
-    initial_time = timezone.localtime(booking.slot.start) if booking else timezone.localtime()
-    form = AdministrationForm(
-        request.POST or None, initial={"given_at": initial_time.replace(second=0, microsecond=0)}
-    )
-    if form.is_valid():
-        details = {name: form.cleaned_data[name] for name in form.Meta.fields}
-        try:
-            # One transaction: a refused record leaves no empty Dose row behind.
-            with transaction.atomic():
-                services.record_administration(
-                    dose=services.dose_for(course=course, number=number),
-                    given_at=form.cleaned_data["given_at"],
-                    recorded_by=request.user,
-                    **details,
-                )
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, f"Dose {number} recorded as given.")
-            return redirect("patients:detail", pk)
-    return render(
+    if booking is not None:
+        if booking.local_date >= timezone.localdate():
+            messages.info(
+                request,
+                f"Dose {number} is booked for {booking.slot}: record it at the visit, after "
+                "the arrival and the pre-dose checks.",
+            )
+            return redirect("schedules:day", booking.local_date)
+        return redirect("schedules:visit_give", booking.pk)
+    return dose_record_page(
         request,
-        "patients/form.html",
-        {"form": form, "patient": course.patient, "title": f"Record dose {number} given"},
+        dose_of=lambda: services.dose_for(course=course, number=number),
+        number=number,
+        booking=None,
+        patient=course.patient,
+        done_url=reverse("patients:detail", args=[pk]),
     )
 
 

@@ -195,6 +195,20 @@ class Dose(models.Model):
         blank=True,
         help_text="A clinician's reason for giving the dose before its window opened.",
     )
+    partial = models.BooleanField(
+        "partial dose",
+        default=False,
+        help_text="Volume injected far from 15 mL: a clinician recorded it and decides what "
+        "follows.",
+    )
+    partial_reason = models.TextField("why the dose was partial", blank=True)
+    elsewhere_checks = models.JSONField(
+        "pre-dose checks (given elsewhere)",
+        default=dict,
+        blank=True,
+        help_text="Who checked what, for a dose recorded with no visit here (paper record, "
+        "another hospital).",
+    )
     notes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -206,6 +220,10 @@ class Dose(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["course", "number"], name="dose_unique_number"),
             models.CheckConstraint(condition=Q(number__gte=1), name="dose_number_positive"),
+            models.CheckConstraint(
+                condition=Q(partial=False) | ~Q(partial_reason=""),
+                name="dose_partial_has_reason",
+            ),
         ]
 
     def __str__(self):

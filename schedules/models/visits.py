@@ -51,6 +51,9 @@ class Visit(models.Model):
     symptom_neck_stiffness = models.BooleanField("neck stiffness", default=False)
     symptom_vision = models.BooleanField("change in vision", default=False)
     symptom_numbness_weakness = models.BooleanField("new numbness or weakness", default=False)
+    fever = models.BooleanField(
+        default=False, help_text="A fever means no dose without a clinician's decision."
+    )
     pregnancy = models.CharField(
         "pregnancy or breastfeeding", max_length=3, choices=Pregnancy.choices, blank=True
     )
@@ -77,6 +80,11 @@ class Visit(models.Model):
     observation_start = models.DateTimeField(null=True, blank=True)
     observation_end = models.DateTimeField(null=True, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
+    early_discharge_reason = models.TextField(
+        "reason for discharge before 60 minutes",
+        blank=True,
+        help_text="Confirmed by the nurse when the patient left before the leaflet's 60 minutes.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
@@ -99,19 +107,47 @@ class Visit(models.Model):
         "symptom_numbness_weakness",
     )
 
+    # Answers that stand once given, until a clinician records a decision (DESIGN §2 "A 'yes'
+    # to a new symptom or pregnancy stands until a clinician records a decision"; a fever).
+    STANDING_FIELDS = (*SYMPTOM_FIELDS, "fever")
+    # "Not given" for these reasons means no same-day retry without a clinician (DESIGN §2).
+    ILLNESS_REASONS = frozenset({NotGivenReason.UNWELL, NotGivenReason.CHECKS_FAILED})
+
     @property
     def symptoms(self) -> list[str]:
         return [
             str(self._meta.get_field(name).verbose_name)
-            for name in self.SYMPTOM_FIELDS
+            for name in self.STANDING_FIELDS
             if getattr(self, name)
         ]
 
     @property
     def needs_clinician(self) -> bool:
-        """A 'yes' to a new symptom or to pregnancy stops the checks until a clinician
-        decides (DESIGN §2)."""
+        """A 'yes' to a new symptom, a fever, or to pregnancy stops the checks until a
+        clinician decides (DESIGN §2)."""
         return bool(self.symptoms or self.pregnancy == self.Pregnancy.YES) and not self.cleared_by
+
+    @classmethod
+    def same_day_retry_blocker(cls, dose, day) -> str:
+        """Why dose `dose` cannot be tried again on `day` without a clinician: a visit that
+        day ended "not given" for illness or failed checks, or with a fever recorded (DESIGN
+        §2: "A fever, or 'not given' for illness or failed checks, means no same-day retry
+        without a clinician"). "" when nothing stands in the way. Read by booking."""
+        # A dose's visits that ended "not given" are few: compared by the unit's local day.
+        ended = cls.objects.filter(
+            booking__dose=dose, booking__status=Booking.Status.NOT_GIVEN
+        ).select_related("booking__slot__unit")
+        for visit in ended:
+            if visit.booking.local_date != day:
+                continue
+            if visit.not_given_reason in cls.ILLNESS_REASONS or visit.fever:
+                return (
+                    f"Dose {dose.number} was not given earlier today "
+                    f"({visit.get_not_given_reason_display().lower()}"
+                    f"{', fever' if visit.fever else ''}): trying again the same day needs a "
+                    "clinician, with a reason."
+                )
+        return ""
 
     @property
     def has_record(self) -> bool:

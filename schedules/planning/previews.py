@@ -20,8 +20,13 @@ PROVISIONAL_DAYS = 183
 def future_bookings(course: TreatmentCourse):
     """The course's active bookings from now on: what pausing or stopping cancels (DESIGN §2:
     "Pausing cancels future bookings"). The pause and stop services cancel exactly these, and
-    their previews list exactly these, so a preview cannot disagree with what happens."""
-    return Booking.objects.active().filter(dose__course=course, slot__start__gte=timezone.now())
+    their previews list exactly these, so a preview cannot disagree with what happens.
+
+    A patient already marked arrived is not a future booking: their visit stays on the board
+    for the nurse to record what happened (issue 17 §5: never silently cancelled)."""
+    return Booking.objects.filter(
+        status=Booking.Status.BOOKED, dose__course=course, slot__start__gte=timezone.now()
+    )
 
 
 @dataclass(frozen=True)

@@ -210,9 +210,26 @@ def _booked(buttons: _Buttons, board: Board, may_give: bool) -> _Step:
     return step
 
 
-def _arrived(buttons: _Buttons, visit: Visit | None, may_give: bool) -> _Step:
-    """Arrived: the pre-dose checks, or a clinician's decision when a check said so."""
-    step = _Step()
+def _arrived(
+    buttons: _Buttons, booking: Booking, board: Board, may_give: bool, blocked: str
+) -> _Step:
+    """Arrived: the pre-dose checks, or a clinician's decision when a check said so. A visit
+    that cannot end in a dose today (treatment held or paused since the arrival, a consent
+    withdrawn) or whose day has passed stays here with what to do next (issue 17 §5)."""
+    step, visit = _Step(), booking.visit_or_none
+    not_given = buttons.link("schedules:visit_not_given", "Not given", "outline-danger")
+    if blocked or board.day < board.today:
+        step.guidance = blocked or "No outcome was recorded for this visit: record what happened."
+        step.primary = buttons.link("schedules:visit_not_given", "Not given", "danger")
+        if may_give and not blocked:
+            step.more.append(
+                buttons.link(
+                    "schedules:visit_give", "Record given (paper record)", "outline-success"
+                )
+            )
+        elif not may_give:
+            step.waiting_for = "A clinician decides what follows."
+        return step
     if visit is not None and visit.needs_clinician:
         if may_give:
             step.primary = buttons.link("schedules:visit_clear", "Clinician decision", "warning")
@@ -223,8 +240,24 @@ def _arrived(buttons: _Buttons, visit: Visit | None, may_give: bool) -> _Step:
         )
     else:
         step.primary = buttons.link("schedules:visit_checks", "Pre-dose checks")
-    step.more.append(buttons.link("schedules:visit_not_given", "Not given", "outline-danger"))
+    step.more.append(not_given)
     return step
+
+
+def _blocked(booking: Booking, blockers: list[str]) -> str:
+    """Why the dose cannot be given at this visit now ("" when it can)."""
+    course = booking.dose.course
+    if course.status != course.Status.ACTIVE:
+        return (
+            f"Treatment is {course.get_status_display().lower()}: the dose cannot be given. "
+            "Record it as not given; a clinician decides what follows."
+        )
+    if blockers:
+        return (
+            "The dose cannot be given: " + " ".join(blockers) + " Record it as not given; a "
+            "clinician decides what follows."
+        )
+    return ""
 
 
 def _checks_done(buttons: _Buttons, may_give: bool) -> _Step:
@@ -237,13 +270,16 @@ def _checks_done(buttons: _Buttons, may_give: bool) -> _Step:
     return step
 
 
-def _next_step(buttons: _Buttons, booking: Booking, board: Board, may_give: bool) -> _Step:
+def _next_step(
+    buttons: _Buttons, booking: Booking, board: Board, may_give: bool, blockers: list[str]
+) -> _Step:
     stage = booking.stage
     if stage == Visit.Stage.BOOKED:
         return _booked(buttons, board, may_give)
-    if stage == Visit.Stage.ARRIVED:
-        return _arrived(buttons, booking.visit_or_none, may_give)
-    if stage == Visit.Stage.CHECKS_DONE:
+    if stage in (Visit.Stage.ARRIVED, Visit.Stage.CHECKS_DONE):
+        blocked = _blocked(booking, blockers)
+        if stage == Visit.Stage.ARRIVED or blocked or board.day < board.today:
+            return _arrived(buttons, booking, board, may_give, blocked)
         return _checks_done(buttons, may_give)
     if stage == Visit.Stage.GIVEN:
         return _Step(
@@ -271,7 +307,7 @@ def board_row(user, booking: Booking, board: Board, *, now, phase, blockers) -> 
     """What one row offers: the next step as one button, the rest under "More"."""
     buttons = _Buttons(booking.pk, board.here)
     may_give = user.has_perm("schedules.record_administration")
-    step = _next_step(buttons, booking, board, may_give)
+    step = _next_step(buttons, booking, board, may_give, blockers)
     undo, deadline = _undo(buttons, booking, now)
     visit = booking.visit_or_none
     return BoardRow(

@@ -21,12 +21,15 @@ class ChecksForm(forms.Form):
     symptom_neck_stiffness = forms.BooleanField(label="Neck stiffness", required=False)
     symptom_vision = forms.BooleanField(label="Change in vision", required=False)
     symptom_numbness_weakness = forms.BooleanField(label="New numbness or weakness", required=False)
+    fever = forms.BooleanField(label="Fever", required=False)
     pregnancy = forms.ChoiceField(
         label="Pregnant or breastfeeding?",
         choices=[("", "Choose…"), ("no", "No"), ("yes", "Yes")],
         required=False,
     )
-    blood_sample_taken = forms.BooleanField(label="Blood sample taken", required=False)
+    blood_sample_taken = forms.BooleanField(
+        label="Blood sample taken (one at every visit)", required=False
+    )
     clotting_checked = forms.ChoiceField(
         label="Clotting and platelets (when the clinician asked)",
         choices=[("", "Not requested"), ("yes", "Checked and acceptable"), ("no", "Not done")],
@@ -58,19 +61,57 @@ class ClearChecksForm(forms.Form):
         self.helper = _helper("Dose may go ahead", "btn-warning")
 
 
-class GiveForm(forms.ModelForm):
-    """The procedure record (DESIGN §2 "Procedure"). Required fields are required again in
-    `record_administration`."""
+class DoseRecordForm(forms.ModelForm):
+    """The one form for a dose given (issue 17 §2), on the visit page and on the patient page:
+    the procedure record (DESIGN §2 "Procedure"), a clinician's reasons, and, for a dose given
+    elsewhere (`elsewhere=True`: no visit here, or a past visit left with no record), who
+    checked what. It only shapes input: `record_administration` decides what is allowed and
+    requires what it needs again."""
 
     given_at = forms.DateTimeField(
         label="Given at",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     override_reason = forms.CharField(
-        label="Reason (clinicians only): given before the window, or recorded after the day",
+        label="Clinician's reason: given before the window, or given elsewhere (paper record, "
+        "another hospital)",
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    partial_reason = forms.CharField(
+        label="Partial dose (clinicians only): why other than 15 mL was given",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Outside 14–16 mL the dose is recorded as partial; the clinician decides "
+        "what follows.",
+    )
+    # The pre-dose checks of a dose given elsewhere (DESIGN §2 "Before").
+    checked_by = forms.CharField(
+        label="Pre-dose checks done by (name and place)", required=False, max_length=200
+    )
+    identity_confirmed = forms.BooleanField(
+        label="Identity confirmed (name, date of birth, hospital number)", required=False
+    )
+    blood_sample_taken = forms.BooleanField(label="Blood sample taken", required=False)
+    symptom_headache = forms.BooleanField(label="New symptom: severe headache", required=False)
+    symptom_neck_stiffness = forms.BooleanField(label="New symptom: neck stiffness", required=False)
+    symptom_vision = forms.BooleanField(label="New symptom: change in vision", required=False)
+    symptom_numbness_weakness = forms.BooleanField(
+        label="New symptom: new numbness or weakness", required=False
+    )
+    fever = forms.BooleanField(label="Fever", required=False)
+    pregnancy = forms.ChoiceField(
+        label="Pregnant or breastfeeding?", choices=YES_NO, required=False
+    )
+
+    CHECK_FIELDS = (
+        "checked_by",
+        "identity_confirmed",
+        "blood_sample_taken",
+        *Visit.STANDING_FIELDS,
+        "pregnancy",
     )
 
     class Meta:
@@ -87,17 +128,39 @@ class GiveForm(forms.ModelForm):
         ]
         widgets = {"vial_expiry": DateInput(), "notes": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, elsewhere: bool, could_be_pregnant: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         harden(self)
+        self.elsewhere = elsewhere
         for name in ["operator", "vial_batch", "vial_expiry"]:
             self.fields[name].required = True
         self.fields["csf_removed_ml"].help_text = "About 10 mL is usually removed first."
+        self.fields["volume_injected_ml"].initial = 15
+        if not elsewhere:
+            for name in self.CHECK_FIELDS:
+                del self.fields[name]
+        elif not could_be_pregnant:
+            del self.fields["pregnancy"]
         self.fields = {"given_at": self.fields.pop("given_at"), **self.fields}
         self.helper = _helper("Record dose given", "btn-success")
 
     def details(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+    def service_kwargs(self) -> dict:
+        """What `record_administration` takes, beside the dose and who records it."""
+        data = self.cleaned_data
+        kwargs = {
+            "given_at": data["given_at"],
+            "override_reason": data["override_reason"],
+            "partial_reason": data["partial_reason"],
+            **self.details(),
+        }
+        if self.elsewhere:
+            kwargs["elsewhere_checks"] = {
+                name: data[name] for name in self.CHECK_FIELDS if name in data
+            }
+        return kwargs
 
 
 class NotGivenForm(forms.Form):
@@ -110,6 +173,25 @@ class NotGivenForm(forms.Form):
         super().__init__(*args, **kwargs)
         harden(self)
         self.helper = _helper("Record not given", "btn-danger")
+
+
+class EarlyDischargeForm(forms.Form):
+    """Discharge before the leaflet's 60 minutes of observation: confirmed, with the reason
+    kept on the visit (DESIGN §2 "After")."""
+
+    confirm = forms.BooleanField(
+        label="I confirm the patient leaves before 60 minutes of observation", required=True
+    )
+    early_reason = forms.CharField(
+        label="Why the patient leaves early",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden(self)
+        self.helper = _helper("Discharge now", "btn-warning")
 
 
 TRIAGE_FIELDS = [

@@ -18,7 +18,7 @@ from schedules.booking.services import (
     cancel_bookings,
     not_active_message,
 )
-from schedules.errors import BookingStateError, VisitError
+from schedules.errors import BookingStateError, EarlyDischarge, VisitError
 from schedules.models import Booking, TreatmentCourse, Visit
 from schedules.retry import retry_when_busy
 
@@ -237,36 +237,59 @@ def record_checks(
     symptom_neck_stiffness: bool = False,
     symptom_vision: bool = False,
     symptom_numbness_weakness: bool = False,
+    fever: bool = False,
 ) -> Visit:
-    """Save the pre-dose checks (DESIGN §2 "Before"; patient leaflet). Consents are read from
-    the record, not typed. A 'yes' to a new symptom, or to pregnancy or breastfeeding, stops
-    the checks until a clinician decides (`clear_checks`). The pregnancy question must be
-    answered for a patient who could be pregnant."""
+    """Save the pre-dose checks (DESIGN §2 "Before"; patient leaflet), on the visit's day.
+    Consents are read from the record, not typed.
+
+    1. Identity confirmed and the blood sample taken are required (the leaflet: a blood test
+       at every visit); the pregnancy question must be answered for a patient who could be
+       pregnant.
+    2. A 'yes' to a new symptom, a fever, or pregnancy or breastfeeding stops the checks until
+       a clinician decides (`clear_checks`). Saving the checks again keeps what was said
+       (`_keep_what_was_said`): a 'yes', or a clotting test asked for, stands until a
+       clinician has recorded a decision.
+    """
     booking = locks.lock_booking(booking)
     if booking.status != Booking.Status.ARRIVED:
         raise VisitError(
             f"This booking is {booking.get_status_display().lower()}: the checks are done "
             "after the patient has arrived."
         )
+    if booking.local_date != timezone.localdate():
+        raise VisitError(
+            "The pre-dose checks are recorded on the visit's day. For a visit on another day, "
+            "record it as not given, or a clinician records the dose given elsewhere."
+        )
     patient = booking.dose.course.patient
     _check_identity_confirmed(identity_confirmed)
+    if not blood_sample_taken:
+        raise VisitError("Take the blood sample (one at every visit) before saving the checks.")
     _check_pregnancy_asked(patient, pregnancy)
     if pregnancy not in Visit.Pregnancy.values:
         raise VisitError("Choose an answer to the pregnancy question.")
     visit = _visit_for(booking)
+    answers = {
+        "symptom_headache": bool(symptom_headache),
+        "symptom_neck_stiffness": bool(symptom_neck_stiffness),
+        "symptom_vision": bool(symptom_vision),
+        "symptom_numbness_weakness": bool(symptom_numbness_weakness),
+        "fever": bool(fever),
+        "pregnancy": pregnancy,
+        "clotting_checked": clotting_checked,
+    }
+    answers = _keep_what_was_said(visit, answers)
+    for name, value in answers.items():
+        setattr(visit, name, value)
     visit.identity_confirmed = True
     visit.consents_on_file = not patient.treatment_blockers(on=booking.local_date)
-    visit.symptom_headache = bool(symptom_headache)
-    visit.symptom_neck_stiffness = bool(symptom_neck_stiffness)
-    visit.symptom_vision = bool(symptom_vision)
-    visit.symptom_numbness_weakness = bool(symptom_numbness_weakness)
-    visit.pregnancy = pregnancy
-    visit.blood_sample_taken = bool(blood_sample_taken)
-    visit.clotting_checked = clotting_checked
+    visit.blood_sample_taken = True
     visit.checks_by = recorded_by
     visit.checks_at = timezone.now()
-    visit.cleared_by = None
-    visit.cleared_note = ""
+    if any(answers[name] for name in Visit.STANDING_FIELDS) or pregnancy == Visit.Pregnancy.YES:
+        # A 'yes' in these checks needs its own decision, even after an earlier one.
+        visit.cleared_by = None
+        visit.cleared_note = ""
     visit._history_user = recorded_by
     visit.save()
     return visit
@@ -276,6 +299,23 @@ def _check_identity_confirmed(identity_confirmed: bool) -> None:
     """Identity first (DESIGN §2 "Before"; patient leaflet): the checks are not saved without."""
     if not identity_confirmed:
         raise VisitError("Confirm the patient's identity (name and date of birth) first.")
+
+
+def _keep_what_was_said(visit: Visit, answers: dict) -> dict:
+    """The answers to save: until a clinician has recorded a decision on this visit, a 'yes'
+    given before (a new symptom, a fever, pregnancy) and a clotting test asked for stand,
+    whatever the form says now (DESIGN §2: "A 'yes' ... stands until a clinician records a
+    decision"; issue 17 §3)."""
+    if visit.cleared_by_id or not visit.checks_at:
+        return answers
+    kept = dict(answers)
+    for name in Visit.STANDING_FIELDS:
+        kept[name] = kept[name] or getattr(visit, name)
+    if visit.pregnancy == Visit.Pregnancy.YES:
+        kept["pregnancy"] = Visit.Pregnancy.YES
+    if visit.clotting_checked is not None and kept["clotting_checked"] is None:
+        kept["clotting_checked"] = visit.clotting_checked
+    return kept
 
 
 def _check_pregnancy_asked(patient, pregnancy: str) -> None:
@@ -401,9 +441,13 @@ MIN_OBSERVATION = Visit.MIN_OBSERVATION
 
 @retry_when_busy
 @transaction.atomic
-def record_discharge(*, booking: Booking, recorded_by, at: datetime | None = None) -> Visit:
-    """End observation and discharge. The visit carries `warnings` when the patient left less
-    than 60 minutes after the dose (patient leaflet: 60–90 minutes of observation)."""
+def record_discharge(
+    *, booking: Booking, recorded_by, at: datetime | None = None, early_reason: str = ""
+) -> Visit:
+    """End observation and discharge. The patient leaflet asks for 60–90 minutes of
+    observation after the dose: a discharge sooner is refused (`EarlyDischarge`) unless the
+    nurse confirms it with `early_reason`, kept on the visit (`early_discharge_reason`). The
+    visit carries `warnings` when the patient left early. Twice changes nothing."""
     booking, visit = _given_visit(booking)
     visit.warnings = []
     if visit.discharged_at:
@@ -412,15 +456,28 @@ def record_discharge(*, booking: Booking, recorded_by, at: datetime | None = Non
     _check_time(at, booking.dose.given_at, "discharge")
     if visit.observation_start and at < visit.observation_start:
         raise VisitError("Discharge cannot be before observation started.")
+    minutes = int((at - booking.dose.given_at).total_seconds() // 60)
+    early = at - booking.dose.given_at < MIN_OBSERVATION
+    _check_early_discharge(early, minutes, early_reason)
     visit.observation_start = visit.observation_start or booking.dose.given_at
     visit.observation_end = visit.observation_end or at
     visit.discharged_at = at
+    visit.early_discharge_reason = early_reason.strip() if early else ""
     visit._history_user = recorded_by
     visit.save()
-    minutes = int((at - booking.dose.given_at).total_seconds() // 60)
-    if at - booking.dose.given_at < MIN_OBSERVATION:
+    if early:
         visit.warnings.append(
-            f"Discharged {minutes} minutes after the dose: the leaflet asks for 60–90 minutes "
-            "of observation. Note why in the record."
+            f"Discharged {minutes} minutes after the dose, before the leaflet's 60 minutes: "
+            f"{visit.early_discharge_reason}"
         )
     return visit
+
+
+def _check_early_discharge(early: bool, minutes: int, early_reason: str) -> None:
+    """Discharge before the leaflet's 60 minutes of observation needs a confirmation and a
+    stored reason (DESIGN §2 "After"; issue 17 §5)."""
+    if early and not early_reason.strip():
+        raise EarlyDischarge(
+            f"It is {minutes} minutes since the dose: the leaflet asks for 60–90 minutes of "
+            "observation. To discharge now, confirm and write why."
+        )

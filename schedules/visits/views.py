@@ -9,7 +9,7 @@ by `schedules.visits.board`.
 """
 
 from datetime import date, timedelta
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from schedules import services
 from schedules.access import (
@@ -32,12 +33,14 @@ from schedules.access import (
 from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse, Unit
 from schedules.unit import grid
 from schedules.visits import board as flow_board
+from schedules.visits.administration import at_the_visit
 from schedules.visits.forms import (
     AdverseEventForm,
     ChecksForm,
     ClearChecksForm,
+    DoseRecordForm,
+    EarlyDischargeForm,
     FollowUpForm,
-    GiveForm,
     NotGivenForm,
     ReviewForm,
 )
@@ -272,37 +275,67 @@ def clear(request, booking_id: int):
     return _page(request, "schedules/visit/form.html", booking, form, "Clinician's decision")
 
 
-@login_required
-@record_permission
-@require_http_methods(["GET", "POST"])
-def give(request, booking_id: int):
-    """Record the dose given at this visit."""
-    booking = get_booking(booking_id, with_visit=True)
-    initial = {"given_at": timezone.localtime().replace(second=0, microsecond=0)}
-    form = GiveForm(request.POST or None, initial=initial)
+def dose_record_page(request, *, dose_of, number: int, booking, patient, done_url: str):
+    """The one page for a dose given (issue 17 §2), for the visit and the patient page alike:
+    bind `DoseRecordForm`, call `record_administration` once, in one transaction (a refused
+    record leaves no empty Dose row behind), and go back. `dose_of()` returns the dose to
+    record (created for a dose given elsewhere with no booking). Given at the visit when the
+    patient arrived or the visit is today or later; given elsewhere otherwise."""
+    today = timezone.localdate()
+    elsewhere = not at_the_visit(booking)
+    start = booking.slot.start if booking is not None and booking.local_date < today else None
+    initial = {"given_at": timezone.localtime(start).replace(second=0, microsecond=0)}
+    if start is None:
+        initial["given_at"] = timezone.localtime().replace(second=0, microsecond=0)
+    form = DoseRecordForm(
+        request.POST or None,
+        initial=initial,
+        elsewhere=elsewhere,
+        could_be_pregnant=patient.could_be_pregnant,
+    )
     if form.is_valid():
         try:
-            dose = services.record_administration(
-                dose=booking.dose,
-                given_at=form.cleaned_data["given_at"],
-                recorded_by=request.user,
-                override_reason=form.cleaned_data["override_reason"],
-                **form.details(),
-            )
+            with transaction.atomic():
+                dose = services.record_administration(
+                    dose=dose_of(), recorded_by=request.user, **form.service_kwargs()
+                )
         except services.ServiceError as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, f"Dose {dose.number} recorded as given.")
             for warning in dose.warnings:
                 messages.warning(request, warning)
-            return back(request, day_url(booking.local_date))
-    return _page(
+            return redirect(safe_next(request) or done_url)
+    title = f"Record dose {number} given" + (" elsewhere" if elsewhere else "")
+    return render(
         request,
-        "schedules/visit/form.html",
-        booking,
-        form,
-        f"Record dose {booking.dose.number} given",
-        status=400 if request.method == "POST" else 200,
+        "schedules/visit/dose_record.html",
+        {
+            "booking": booking,
+            "patient": patient,
+            "visit": booking.visit_or_none if booking is not None else None,
+            "form": form,
+            "title": title,
+            "elsewhere": elsewhere,
+            "next_url": safe_next(request),
+        },
+    )
+
+
+@login_required
+@record_permission
+@require_http_methods(["GET", "POST"])
+def give(request, booking_id: int):
+    """Record the dose given at this visit (or, for a past visit left with no record, given
+    elsewhere: a clinician's record with a reason and who did the checks)."""
+    booking = get_booking(booking_id, with_visit=True)
+    return dose_record_page(
+        request,
+        dose_of=lambda: booking.dose,
+        number=booking.dose.number,
+        booking=booking,
+        patient=booking.dose.course.patient,
+        done_url=day_url(booking.local_date),
     )
 
 
@@ -358,18 +391,52 @@ def observe(request, booking_id: int):
 
 @login_required
 @change_permission
-@require_POST
+@require_http_methods(["GET", "POST"])
 def discharge(request, booking_id: int):
+    """Discharge from the board (a POST). Before the leaflet's 60 minutes of observation the
+    service refuses it unconfirmed: the nurse is sent to this page's form, which asks for the
+    confirmation and the reason the visit keeps."""
     booking = get_booking(booking_id, with_visit=True)
-    try:
-        visit = services.record_discharge(booking=booking, recorded_by=request.user)
-    except services.ServiceError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"{booking.dose.course.patient.full_name} discharged.")
-        for warning in visit.warnings:
-            messages.warning(request, warning)
-    return board_response(request, booking)
+    if request.method == "POST" and "early_reason" not in request.POST:
+        try:
+            visit = services.record_discharge(booking=booking, recorded_by=request.user)
+        except services.EarlyDischarge as early:
+            messages.warning(request, str(early))
+            url = reverse("schedules:visit_discharge", args=[booking.pk])
+            url += f"?next={quote(safe_next(request) or day_url(booking.local_date))}"
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        except services.ServiceError as error:
+            messages.error(request, str(error))
+        else:
+            _discharged(request, booking, visit)
+        return board_response(request, booking)
+    form = EarlyDischargeForm(request.POST or None)
+    if form.is_valid():
+        try:
+            visit = services.record_discharge(
+                booking=booking,
+                recorded_by=request.user,
+                early_reason=form.cleaned_data["early_reason"],
+            )
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+        else:
+            _discharged(request, booking, visit)
+            return back(request, day_url(booking.local_date))
+    return _page(
+        request,
+        "schedules/visit/form.html",
+        booking,
+        form,
+        "Discharge before 60 minutes of observation",
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _discharged(request, booking, visit) -> None:
+    messages.success(request, f"{booking.dose.course.patient.full_name} discharged.")
+    for warning in visit.warnings:
+        messages.warning(request, warning)
 
 
 # Adverse events and the review ----------------------------------------------------------------

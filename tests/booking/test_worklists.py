@@ -60,7 +60,8 @@ PAGES = [
     ("schedules:today", None, "", 12),
     ("schedules:day", [MONDAY], "", 12),
     ("schedules:needs_booking", None, "", 16),
-    ("schedules:overdue", None, "", 20),  # + courses on hold, + the clinician hand-offs
+    # + courses on hold, + the clinician hand-offs, + arrivals with no outcome (issue 17)
+    ("schedules:overdue", None, "", 21),
     ("schedules:calendar", None, "", 12),  # + the forecast of unbooked demand
     ("schedules:calendar", None, "?month=2026-04", 12),
     ("schedules:week", None, "", 8),  # names, doses and statuses only: no plan to prefetch

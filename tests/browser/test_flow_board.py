@@ -104,11 +104,15 @@ def test_a_whole_visit_on_the_board_updates_in_place(
         assert still_same_page(page)
         screenshot("board-desktop-observation")
 
-        # Discharged early: the warning reaches the nurse through the messages region.
+        # Discharged early: a confirmation and the reason, kept on the visit (issue 17 §5).
         row(page).get_by_role("button", name="Discharge").click()
-        expect(row(page)).to_contain_text("Discharged 09:")
+        expect(page.get_by_role("heading", name="Discharge before 60 minutes")).to_be_visible()
         expect(page.locator("#messages")).to_contain_text("the leaflet asks for 60–90 minutes")
-        assert still_same_page(page)
+        page.get_by_label("I confirm").check()
+        page.get_by_label("Why the patient leaves early").fill("Transport waiting, feels well")
+        page.get_by_role("button", name="Discharge now").click()
+        expect(row(page)).to_contain_text("Discharged 09:")
+        expect(page.locator("#messages")).to_contain_text("before the leaflet's 60 minutes")
         expect(row(page).get_by_role("button")).to_have_count(0)
     assert Booking.objects.get(pk=grace.pk).stage == "discharged"
 

@@ -219,6 +219,11 @@ def test_clinician_records_a_dose_given_and_the_next_is_counted_from_it(
             "csf_removed_ml": "10",
             "vial_batch": "QX123",
             "vial_expiry": "2027-01-31",
+            # No visit here: a clinician's record with a reason and the checks (issue 17).
+            "override_reason": "Given at the referring hospital",
+            "checked_by": "Sister Ward, referring hospital",
+            "identity_confirmed": "on",
+            "blood_sample_taken": "on",
         },
     )
 

@@ -103,7 +103,7 @@ def loading_patient(clock, unit, nurse, clinician):
     book(course, 3, unit, at(2026, 3, 30, 9), nurse)  # the Monday after the change
     fourth = book(course, 4, unit, at(2026, 4, 27, 9), nurse)
 
-    clock(MONDAY, 12)
+    clock(MONDAY, 9, 40)  # arrived, checked and given at 09:40
     give_dose(Dose.objects.get(course=course, number=1), at(2026, 3, 2, 9, 40), clinician)
     services.reschedule_booking(
         booking=second, slot=slot(unit, at(2026, 3, 16, 11)), rescheduled_by=nurse
@@ -340,7 +340,7 @@ FEED_CHANGES = {
         reason="Patient asked",
         cancelled_by=ctx.nurse,
     ),
-    "dose given": lambda ctx: give_dose(ctx.doses[2], at(2026, 3, 16, 11, 20), ctx.clinician),
+    "dose given": lambda ctx: give_dose(ctx.doses[2], at(2026, 3, 16, 12, 5), ctx.clinician),
     "course paused": lambda ctx: services.pause_course(
         course=ctx.course, on=date(2026, 3, 16), reason="side_effects", recorded_by=ctx.clinician
     ),

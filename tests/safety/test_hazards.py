@@ -93,8 +93,9 @@ def test_contradictory_record_shows_a_banner_not_a_500(patient, clinician_client
 
 def test_every_clinical_write_leaves_a_history_row(booked, nurse, clinician):
     course, booking = booked
-    with frozen(MONDAY + timedelta(days=1), 10):
+    with frozen(MONDAY + timedelta(days=1), 9, 20):
         arrive_and_check(booking, nurse)
+    with frozen(MONDAY + timedelta(days=1), 10, 35):
         give(booking, clinician, when=at(MONDAY + timedelta(days=1), 9, 30))
         services.record_discharge(booking=booking, recorded_by=nurse)
         services.record_adverse_event(

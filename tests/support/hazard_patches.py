@@ -88,6 +88,11 @@ def control_patches() -> dict:
 
         queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
+    def future_bookings_with_arrived(course):
+        from django.utils import timezone
+
+        return Booking.objects.active().filter(dose__course=course, slot__start__gte=timezone.now())
+
     def admin_editable():
         """The clinical records' admin as a plain ModelAdmin: add, change, delete, revert."""
         patches = [
@@ -215,6 +220,23 @@ def control_patches() -> dict:
         "H31": lambda: mock.patch.object(ClosureAdmin, "form", ModelForm),
         "H32": lambda: mock.patch.object(Visit, "has_record", property(lambda visit: False)),
         "H33": lambda: mock.patch.object(Booking, "PLACE_STATUSES", Booking.ACTIVE_STATUSES),
+        "H42": lambda: mock.patch(given + "_check_given_during_visit", _noop),
+        "H43": lambda: mock.patch(given + "_check_given_elsewhere", lambda *args: {}),
+        "H44": lambda: _patch_all(
+            mock.patch(visits + "_keep_what_was_said", lambda visit, answers: answers),
+            mock.patch.object(Visit, "STANDING_FIELDS", Visit.SYMPTOM_FIELDS),
+        ),
+        "H45": lambda: mock.patch("schedules.booking.services.check_same_day_retry", _noop),
+        "H46": lambda: _patch_all(
+            mock.patch("schedules.booking.selectors._arrived_without_outcome", lambda *args: []),
+            mock.patch.object(planning, "future_bookings", future_bookings_with_arrived),
+        ),
+        "H47": lambda: mock.patch(visits + "_check_early_discharge", _noop),
+        "H48": lambda: _patch_all(
+            mock.patch(given + "_check_csf_bounds", _noop),
+            mock.patch(given + "_check_full_dose", lambda *args: ""),
+        ),
+        "H49": lambda: mock.patch(given + "_check_allowed", _noop),
         "H50": lambda: mock.patch(
             "schedules.visits.selectors.resolving_calls", FollowUpCall.objects.all
         ),

@@ -10,7 +10,7 @@ from django.urls import reverse
 from schedules import engine, planning, plph, services
 from schedules.feeds import ical
 from schedules.models import AdverseEvent, Booking, FollowUpCall, TreatmentCourse
-from tests.factories import MONDAY, VIAL, at, frozen, make_course, make_slot
+from tests.factories import GIVEN_ELSEWHERE, MONDAY, VIAL, at, frozen, make_course, make_slot
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ def dosed(patient, nurse, clinician, unit):
             given_at=at(MONDAY - timedelta(days=7), 6),
             recorded_by=clinician,
             **VIAL,
+            **GIVEN_ELSEWHERE,
         )
     with frozen():
         booking = services.book_dose_number(
@@ -218,6 +219,7 @@ def test_follow_up_worklist_lists_a_dose_until_the_call_reaches_the_patient(
             given_at=at(MONDAY - timedelta(days=1), 10),
             recorded_by=clinician,
             **VIAL,
+            **GIVEN_ELSEWHERE,
         )
     with frozen(MONDAY, 9):
         page = nurse_client.get(reverse("schedules:follow_up")).content.decode()

@@ -11,6 +11,7 @@ from django.urls import reverse
 from schedules import engine, services
 from schedules.models import Booking, Dose, Visit
 from tests.factories import (
+    GIVEN_ELSEWHERE,
     MONDAY,
     VIAL,
     arrive_and_check,
@@ -75,7 +76,7 @@ def test_a_patient_given_the_dose_before_the_slot_starts_keeps_their_place(
     services.book_dose_number(course=other, number=1, slot=booking.slot, booked_by=nurse)
     with frozen(MONDAY, 8, 20):
         arrive_and_check(booking, nurse)
-        give(booking, clinician, when=at(MONDAY, 8, 15))
+        give(booking, clinician, when=at(MONDAY, 8, 20))
         third = make_course(make_patient("H00003"))
 
         with pytest.raises(services.SlotFull, match="is full"):
@@ -94,9 +95,11 @@ def test_administration_is_refused_until_the_checks_are_complete(visit_day, nurs
     services.mark_arrived(booking=booking, marked_by=nurse)
     with pytest.raises(services.AdministrationError, match="pre-dose checks are not complete"):
         give(booking, clinician)
-    services.record_checks(
-        booking=booking, recorded_by=nurse, identity_confirmed=True, blood_sample_taken=False
-    )
+    # The blood sample is required when the checks are saved (issue 17 §3).
+    with pytest.raises(services.VisitError, match="blood sample"):
+        services.record_checks(
+            booking=booking, recorded_by=nurse, identity_confirmed=True, blood_sample_taken=False
+        )
     with pytest.raises(services.AdministrationError, match="pre-dose checks are not complete"):
         give(booking, clinician)
 
@@ -150,8 +153,13 @@ def test_short_observation_is_warned_at_discharge(visit_day, nurse, clinician):
     with frozen(MONDAY, 9, 40):
         give(booking, clinician, when=at(MONDAY, 9, 30))
     with frozen(MONDAY, 10, 0):
-        visit = services.record_discharge(booking=booking, recorded_by=nurse)
+        with pytest.raises(services.EarlyDischarge, match="60–90 minutes"):
+            services.record_discharge(booking=booking, recorded_by=nurse)
+        visit = services.record_discharge(
+            booking=booking, recorded_by=nurse, early_reason="Transport waiting; feels well"
+        )
     assert "Discharged 30 minutes after the dose" in visit.warnings[0]
+    assert visit.early_discharge_reason == "Transport waiting; feels well"
 
 
 # Not given ---------------------------------------------------------------------------------
@@ -260,7 +268,7 @@ def test_a_dose_cannot_be_recorded_while_an_earlier_one_has_no_outcome(
             booked_by=nurse,
         )
     with frozen(MONDAY - timedelta(days=28), 10):
-        give_dose(booking.dose, at(MONDAY - timedelta(days=28), 9, 30), clinician)
+        give_dose(booking.dose, at(MONDAY - timedelta(days=28), 10), clinician)
         services.book_dose_number(
             course=course,
             number=2,
@@ -304,6 +312,7 @@ def test_early_dose_needs_a_clinician_with_a_reason_and_is_flagged(
             given_at=at(MONDAY, 9),
             recorded_by=clinician,
             **VIAL,
+            **GIVEN_ELSEWHERE,
         )
         dose2 = services.dose_for(course=course, number=2)
         nurse.user_permissions.add(
@@ -334,6 +343,7 @@ def test_early_dose_needs_a_clinician_with_a_reason_and_is_flagged(
             given_at=at(MONDAY + timedelta(days=1), 9),
             recorded_by=clinician,
             override_reason="Emigrating tomorrow",
+            elsewhere_checks=GIVEN_ELSEWHERE["elsewhere_checks"],
             **VIAL,
         )
         page = clinician_client.get(reverse("patients:detail", args=[patient.pk])).content
@@ -356,10 +366,11 @@ def test_a_dose_in_the_future_is_refused(patient, clinician):
 def test_csf_and_volume_outside_the_usual_are_warned(visit_day, nurse, clinician):
     arrive_and_check(visit_day, nurse)
     with frozen(MONDAY, 10):
+        # Inside the bounds (issue 17 §7) but outside the usual: saved, and warned.
         dose = give(
-            visit_day, clinician, csf_removed_ml=Decimal("25"), volume_injected_ml=Decimal("12")
+            visit_day, clinician, csf_removed_ml=Decimal("3"), volume_injected_ml=Decimal("14.5")
         )
-    assert any("CSF removed was 25" in w for w in dose.warnings)
+    assert any("CSF removed was 3" in w for w in dose.warnings)
     assert any("not 15 mL" in w for w in dose.warnings)
 
 
@@ -398,7 +409,100 @@ def test_a_past_visit_without_outcome_is_recorded_late_only_by_a_clinician_with_
         nurse = type(nurse).objects.get(pk=nurse.pk)
         with pytest.raises(services.AdministrationError, match="has no record"):
             give(booking, clinician, when=at(MONDAY, 9, 30))
-        dose = give(booking, clinician, when=at(MONDAY, 9, 30), override_reason="Paper record")
+        with pytest.raises(services.AdministrationError, match="identity"):
+            give(booking, clinician, when=at(MONDAY, 9, 30), override_reason="Paper record")
+        dose = give(
+            booking,
+            clinician,
+            when=at(MONDAY, 9, 30),
+            override_reason="Paper record",
+            elsewhere_checks=GIVEN_ELSEWHERE["elsewhere_checks"],
+        )
     booking.refresh_from_db()
     assert booking.status == Booking.Status.FULFILLED
-    assert "Recorded after the visit day: Paper record" in dose.notes
+    assert dose.override_reason == "Paper record"
+    assert dose.elsewhere_checks["checked_by"] == "Sister Ward, referring hospital"
+
+
+# One door for a dose given; checks that keep what was said (issue 17) --------------------------
+
+
+def test_a_fever_stops_the_checks_until_a_clinician_decides(visit_day, nurse, clinician):
+    """A fever is asked at the checks; a "yes" means no dose without a clinician's decision,
+    and saving the checks again without it does not erase it."""
+    visit = arrive_and_check(visit_day, nurse, fever=True)
+    assert visit.needs_clinician and "fever" in visit.symptoms
+    visit = services.record_checks(
+        booking=visit_day, recorded_by=nurse, identity_confirmed=True, blood_sample_taken=True
+    )
+    assert visit.fever and visit.needs_clinician
+    with pytest.raises(services.AdministrationError, match="checks are not complete"):
+        give(visit_day, clinician)
+    services.clear_checks(booking=visit_day, cleared_by=clinician, note="Temperature 37.2 now")
+    assert give(visit_day, clinician).given_at is not None
+
+
+def test_not_given_for_a_fever_is_retried_the_same_day_only_by_a_clinician(
+    visit_day, nurse, clinician, unit
+):
+    """After "not given" with a fever, a same-day rebooking needs a clinician with a reason."""
+    arrive_and_check(visit_day, nurse, fever=True)
+    services.record_not_given(booking=visit_day, reason="declined", recorded_by=nurse)
+    course = visit_day.dose.course
+    afternoon = make_slot(unit, MONDAY, 14)
+    with pytest.raises(services.SameDayBooking, match="needs a clinician"):
+        services.book_dose_number(course=course, number=1, slot=afternoon, booked_by=nurse)
+    with pytest.raises(services.SameDayBooking, match="needs a clinician"):
+        services.book_dose_number(course=course, number=1, slot=afternoon, booked_by=clinician)
+    booking = services.book_dose_number(
+        course=course,
+        number=1,
+        slot=afternoon,
+        booked_by=clinician,
+        override_reason="Seen at 13:00: afebrile, well",
+    )
+    assert booking.status == Booking.Status.BOOKED
+
+
+def test_a_partial_dose_is_recorded_only_by_a_clinician_with_a_reason(visit_day, nurse, clinician):
+    arrive_and_check(visit_day, nurse)
+    with frozen(MONDAY, 9, 40):
+        with pytest.raises(services.AdministrationError, match="not a full dose"):
+            give(visit_day, clinician, volume_injected_ml=Decimal("7"))
+        dose = give(
+            visit_day,
+            clinician,
+            volume_injected_ml=Decimal("7"),
+            partial_reason="Needle dislodged after 7 mL",
+        )
+    dose.refresh_from_db()
+    assert dose.partial and dose.partial_reason == "Needle dislodged after 7 mL"
+
+
+def test_record_given_on_the_patient_page_sends_a_booked_dose_to_its_visit(
+    visit_day, clinician_client
+):
+    course = visit_day.dose.course
+    url = reverse("courses:dose_record", args=[course.patient_id, course.pk, 1])
+    with frozen(MONDAY, 8, 10):
+        response = clinician_client.get(url)
+    assert response.status_code == 302
+    assert response.url == reverse("schedules:day", args=[MONDAY])
+
+
+def test_an_arrived_visit_from_an_earlier_day_offers_not_given_on_the_board(
+    visit_day, nurse, nurse_client
+):
+    services.mark_arrived(booking=visit_day, marked_by=nurse)
+    with frozen(MONDAY + timedelta(days=1), 9):
+        nurse_client.force_login(nurse)
+        page = nurse_client.get(reverse("schedules:day", args=[MONDAY])).content.decode()
+        with pytest.raises(services.VisitError, match="visit's day"):
+            services.record_checks(
+                booking=visit_day,
+                recorded_by=nurse,
+                identity_confirmed=True,
+                blood_sample_taken=True,
+            )
+    assert "No outcome was recorded for this visit" in page
+    assert reverse("schedules:visit_not_given", args=[visit_day.pk]) in page
