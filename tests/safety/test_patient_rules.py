@@ -800,13 +800,14 @@ def test_a_nurse_cannot_make_a_clinical_decision_through_the_services(
                 course=course, on=MONDAY, reason="side_effects", recorded_by=clinician
             )
     status = TreatmentCourse.objects.get(pk=course.pk).status
+    decide = {
+        "pause": lambda: services.pause_course(
+            course=course, on=MONDAY, reason="side_effects", recorded_by=nurse
+        ),
+        "resume": lambda: services.resume_course(course=course, on=MONDAY, recorded_by=nurse),
+    }[action]
     with clock(MONDAY, 11), pytest.raises(services.ServiceError):
-        if action == "pause":
-            services.pause_course(
-                course=course, on=MONDAY, reason="side_effects", recorded_by=nurse
-            )
-        else:
-            services.resume_course(course=course, on=MONDAY, recorded_by=nurse)
+        decide()
     assert TreatmentCourse.objects.get(pk=course.pk).status == status
 
 

@@ -176,7 +176,7 @@ def test_the_follow_up_page_offers_closing_to_clinicians_only(patient, nurse, cl
 
 
 @pytest.mark.parametrize(
-    "answers, step",
+    ("answers", "step"),
     [
         (
             dict(
