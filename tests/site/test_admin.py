@@ -55,8 +55,9 @@ def records(unit, nurse, clinician, clock):
     course = services.start_course(patient=patient, start_date=MONDAY, started_by=clinician)
     slot = make_slot(unit, MONDAY)
     booking = book(course, 1, slot, nurse)
-    clock(MONDAY, 9, 40)
+    clock(MONDAY, 9, 30)
     give_dose(booking.dose, at(MONDAY, 9, 30), clinician)
+    clock(MONDAY, 9, 45)
     clock(MONDAY + timedelta(days=1), 10)
     event = services.record_adverse_event(
         course=course, term="back_pain", onset=MONDAY, serious=False, recorded_by=nurse

@@ -10,7 +10,7 @@ from django.urls import reverse
 from schedules import plph, services
 from schedules.models import AdverseEvent, FollowUpCall, TreatmentCourse
 from schedules.visits.selectors import follow_up_doses
-from tests.factories import MONDAY, VIAL, at, frozen, make_course
+from tests.factories import GIVEN_ELSEWHERE, MONDAY, VIAL, at, frozen, make_course
 
 THURSDAY_BEFORE_EASTER = date(2026, 4, 2)  # Good Friday 3 April, Easter Monday 6 April
 
@@ -23,6 +23,7 @@ def given(patient, clinician, day: date):
             given_at=at(day, 10),
             recorded_by=clinician,
             **VIAL,
+            **GIVEN_ELSEWHERE,
         )
 
 
@@ -145,6 +146,7 @@ def test_a_later_dose_ends_the_earlier_ones_follow_up(patient, nurse, clinician,
             given_at=at(MONDAY + timedelta(days=14), 10),
             recorded_by=clinician,
             **VIAL,
+            **GIVEN_ELSEWHERE,
         )
     rows = listed(MONDAY + timedelta(days=15))
     assert later.pk in rows and dose.pk not in rows
