@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from schedules import engine, locks, outlook, planning
+from schedules import engine, locks, outlook, planning, rules
 from schedules.booking.services import can_override, not_active_message
 from schedules.errors import AdministrationError, CourseNotActive, DoseOutOfOrder, NotEligible
 from schedules.models import Booking, Dose, TreatmentCourse, Unit
@@ -87,6 +87,9 @@ def record_administration(
         raise CourseNotActive(not_active_message(course))
     given_on = timezone.localdate(given_at)
     _check_eligible_to_give(course, given_on)
+    kept = rules.check_dose_given(
+        course=course, given_on=given_on, recorded_by=recorded_by, override_reason=override_reason
+    )
     if given_at > timezone.now():
         raise AdministrationError("The time given cannot be in the future.")
     if given_on < course.start_date:
@@ -99,7 +102,7 @@ def record_administration(
     late_entry = ""
     if booking is not None:
         late_entry = _check_visit_ready(booking, dose, recorded_by, override_reason)
-    override_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason)
+    override_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason) or kept
     if late_entry:
         details["notes"] = "\n".join(filter(None, [details.get("notes", ""), late_entry]))
     for field, value in details.items():

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from schedules import locks, outlook, plph
-from schedules.courses import services as courses
+from schedules.courses import services as courses_services
 from schedules.errors import AdverseEventError
 from schedules.models import AdverseEvent, CourseEvent, Dose, TreatmentCourse
 from schedules.retry import retry_when_busy
@@ -42,11 +42,17 @@ def record_adverse_event(
     until a clinician records continue, pause or stop. A PLPH with triage answers gets the
     matching step of the PLPH pathway stored as its advice. `event.held` says whether this
     event put the course on hold.
+
+    The hold is the patient's (DESIGN §2 "Rules belong to the patient"): an event recorded on
+    a stopped course (a late event, still recordable) holds the patient's open course.
+
+    Locks: the patient's courses by id (`locks.lock_patient_courses`).
     """
     unknown = set(details) - ADVERSE_EVENT_FIELDS
     if unknown:
         raise TypeError(f"Unknown adverse-event details: {', '.join(sorted(unknown))}")
-    course = locks.lock_course(course)
+    courses = locks.lock_patient_courses(course.patient_id)
+    course = next(locked for locked in courses if locked.pk == course.pk)
     if term not in AdverseEvent.Term.values:
         raise AdverseEventError("Choose the event from the list (or “Other” and describe it).")
     if term == AdverseEvent.Term.OTHER and not str(details.get("term_detail", "")).strip():
@@ -77,18 +83,19 @@ def record_adverse_event(
     event._history_user = recorded_by
     event.save()
     event.held = False
-    if event.needs_review and course.status not in (
-        TreatmentCourse.Status.STOPPED,
-        TreatmentCourse.Status.HELD,
-    ):
-        courses._hold(
-            course,
-            reason=CourseEvent.Reason.SERIOUS_EVENT,
-            reason_detail=f"{event.label} from {format_day(onset)}",
-            recorded_by=recorded_by,
-        )
-        event.held = True
-        outlook.refresh_next_due(course)
+    if event.needs_review:
+        for open_course in courses:
+            if open_course.status in (TreatmentCourse.Status.STOPPED, TreatmentCourse.Status.HELD):
+                continue
+            where = "" if open_course.pk == course.pk else " (recorded on an earlier course)"
+            courses_services._hold(
+                open_course,
+                reason=CourseEvent.Reason.SERIOUS_EVENT,
+                reason_detail=f"{event.label} from {format_day(onset)}{where}",
+                recorded_by=recorded_by,
+            )
+            event.held = True
+            outlook.refresh_next_due(open_course)
     return event
 
 
