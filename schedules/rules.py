@@ -102,6 +102,16 @@ def open_serious_event(patient_id: int) -> AdverseEvent | None:
     return next((event for event in events.select_related("course") if event.needs_review), None)
 
 
+def courses_to_hold(event: AdverseEvent, courses) -> list[TreatmentCourse]:
+    """The courses a serious `event` puts on hold: every open course of the patient not held
+    already, whichever of the patient's courses `event` is recorded on (a late event on a
+    stopped course holds the open one)."""
+    if not event.needs_review:
+        return []
+    done = (TreatmentCourse.Status.STOPPED, TreatmentCourse.Status.HELD)
+    return [course for course in courses if course.status not in done]
+
+
 def serious_event_message(event: AdverseEvent) -> str:
     return (
         f"Treatment is on hold for clinical review: {event.label} from "

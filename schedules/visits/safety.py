@@ -8,7 +8,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from schedules import locks, outlook, plph
+from schedules import locks, outlook, plph, rules
 from schedules.courses import services as courses_services
 from schedules.errors import AdverseEventError
 from schedules.models import AdverseEvent, CourseEvent, Dose, TreatmentCourse
@@ -83,19 +83,16 @@ def record_adverse_event(
     event._history_user = recorded_by
     event.save()
     event.held = False
-    if event.needs_review:
-        for open_course in courses:
-            if open_course.status in (TreatmentCourse.Status.STOPPED, TreatmentCourse.Status.HELD):
-                continue
-            where = "" if open_course.pk == course.pk else " (recorded on an earlier course)"
-            courses_services._hold(
-                open_course,
-                reason=CourseEvent.Reason.SERIOUS_EVENT,
-                reason_detail=f"{event.label} from {format_day(onset)}{where}",
-                recorded_by=recorded_by,
-            )
-            event.held = True
-            outlook.refresh_next_due(open_course)
+    for open_course in rules.courses_to_hold(event, courses):
+        where = "" if open_course.pk == course.pk else " (recorded on an earlier course)"
+        courses_services._hold(
+            open_course,
+            reason=CourseEvent.Reason.SERIOUS_EVENT,
+            reason_detail=f"{event.label} from {format_day(onset)}{where}",
+            recorded_by=recorded_by,
+        )
+        event.held = True
+        outlook.refresh_next_due(open_course)
     return event
 
 
