@@ -252,10 +252,11 @@ ON_HOLD_TEXT = (
 
 
 def on_hold(booking: Booking) -> bool:
-    """The visit's course is held for review or paused (DESIGN §2: while held or paused the
-    feed and the letter must not tell the patient to come). A held course keeps its bookings,
-    flagged for the unit, until the clinician's decision."""
-    return booking.status == Booking.Status.BOOKED and booking.dose.course.status in (
+    """The visit (booked, or arrived: the dose cannot be given) belongs to a course held for
+    review or paused (DESIGN §2: while held or paused the feed and the letter must not tell
+    the patient to come). A held course keeps its bookings, flagged for the unit, until the
+    clinician's decision."""
+    return booking.status in Booking.ACTIVE_STATUSES and booking.dose.course.status in (
         TreatmentCourse.Status.HELD,
         TreatmentCourse.Status.PAUSED,
     )
