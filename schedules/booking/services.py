@@ -42,12 +42,13 @@ def check_preview(course: TreatmentCourse, change, previewed: str | None) -> Non
         raise PreviewChanged(PreviewChanged.MESSAGE)
 
 
-def bump_calendar_sequence(dose: Dose) -> None:
+def bump_calendar_sequence(dose: Dose, by=None) -> None:
     """iCalendar SEQUENCE goes up whenever the appointment's time or status changes
     (RFC 5545 §3.8.7.4). Saved through the model, so the change leaves a history row; callers
     hold the course lock, so the read-increment-write cannot race."""
     fresh = Dose.objects.get(pk=dose.pk)
     fresh.calendar_sequence += 1
+    fresh._history_user = by
     fresh.save(update_fields=["calendar_sequence", "updated_at"])
     dose.calendar_sequence = fresh.calendar_sequence
 

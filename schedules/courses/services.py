@@ -181,14 +181,14 @@ def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
     event.save()
     course.status = TreatmentCourse.Status.HELD
     course.save(update_fields=["status"])
-    _bump_booked(course)
+    _bump_booked(course, recorded_by)
 
 
-def _bump_booked(course) -> None:
+def _bump_booked(course, by) -> None:
     """The course's booked visits change in the patient's feed when it is held or released
     (CANCELLED while held, `schedules.feeds.ical`): their SEQUENCE goes up."""
     for booking in Booking.objects.active().filter(dose__course=course).select_related("dose"):
-        bump_calendar_sequence(booking.dose)
+        bump_calendar_sequence(booking.dose, by)
 
 
 def _event_date(course: TreatmentCourse, on: date, kind: str) -> date:
@@ -420,7 +420,7 @@ def record_review_decision(*, course, decision: str, on: date, note: str, record
     if kind != CourseEvent.Kind.RESUME:
         cancelled = _cancel_future_bookings(course, f"Clinical review: treatment {decision}")
     else:
-        _bump_booked(course)
+        _bump_booked(course, recorded_by)
     outlook.refresh_next_due(course)
     return cancelled
 
