@@ -5,6 +5,7 @@ tests/safety/test_patient_rules.py; here each rule is read over records written 
 from datetime import date, timedelta
 
 import pytest
+from django.urls import reverse
 
 from patients.models import Consent
 from schedules import rules, services
@@ -231,3 +232,25 @@ def test_a_nurse_cannot_make_a_course_decision_through_the_services(patient, nur
     course.refresh_from_db()
     assert (course.status, course.start_date) == (TreatmentCourse.Status.HELD, MONDAY)
     assert list(course.events.values_list("kind", flat=True)) == ["pause", "hold"]
+
+
+def test_the_review_page_says_a_pause_in_force_stands(patient, clinician, clinician_client):
+    """After "continue" on a course paused before its hold, the page does not say treatment
+    continues: it says the pause stands and needs its own resume."""
+    with frozen(MONDAY, 10):
+        course = services.start_course(patient=patient, start_date=MONDAY, started_by=clinician)
+        services.pause_course(course=course, on=MONDAY, reason="spinal", recorded_by=clinician)
+        services.record_adverse_event(
+            course=course, term="myelitis", onset=MONDAY, serious=True, recorded_by=clinician
+        )
+        response = clinician_client.post(
+            reverse("schedules:review", args=[course.pk]),
+            {"decision": "continue", "on": MONDAY.isoformat(), "note": "MRI clear"},
+            follow=True,
+        )
+    text = response.content.decode()
+    assert "treatment stays paused" in text
+    assert "Treatment continues" not in text
+    course.refresh_from_db()
+    assert course.status == TreatmentCourse.Status.PAUSED
+    assert rules.pause_in_force(course).reason == "spinal"
