@@ -254,3 +254,38 @@ def test_the_review_page_says_a_pause_in_force_stands(patient, clinician, clinic
     course.refresh_from_db()
     assert course.status == TreatmentCourse.Status.PAUSED
     assert rules.pause_in_force(course).reason == "spinal"
+
+
+def test_what_booking_and_giving_ask(patient, nurse, clinician):
+    """`check_booking` and `check_dose_given`: the interval across courses (the reason kept),
+    then an open serious event; giving also refuses a day inside a hold."""
+    first = _stopped_course_with_dose_on(patient, MONDAY)
+    new = make_course(patient, MONDAY + timedelta(days=1))
+    soon = MONDAY + timedelta(days=3)
+    with pytest.raises(services.OutsideWindow, match="14 days apart"):
+        rules.check_booking(course=new, on=soon, booked_by=nurse, override_reason="")
+    rules.check_booking(course=new, on=soon, booked_by=clinician, override_reason="Seen")
+    with pytest.raises(services.AdministrationError, match="Give the clinician's reason"):
+        rules.check_dose_given(course=new, given_on=soon, recorded_by=clinician, override_reason="")
+    kept = rules.check_dose_given(
+        course=new, given_on=soon, recorded_by=clinician, override_reason=" Seen "
+    )
+    assert kept == "Seen"
+    later = MONDAY + timedelta(days=20)
+    assert (
+        rules.check_dose_given(course=new, given_on=later, recorded_by=nurse, override_reason="x")
+        == ""
+    )
+    _event(new, "hold", MONDAY + timedelta(days=15), reason="serious_event")
+    with pytest.raises(services.AdministrationError, match="inside it"):
+        rules.check_dose_given(course=new, given_on=later, recorded_by=nurse, override_reason="")
+    with frozen(MONDAY + timedelta(days=16), 10):
+        _adverse(first, clinician)
+    for check in (
+        lambda: rules.check_booking(course=new, on=later, booked_by=nurse, override_reason=""),
+        lambda: rules.check_dose_given(
+            course=new, given_on=later, recorded_by=nurse, override_reason=""
+        ),
+    ):
+        with pytest.raises(services.CourseNotActive, match="on hold for clinical review"):
+            check()
