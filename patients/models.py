@@ -192,10 +192,20 @@ class Patient(models.Model):
         return bool(self.sod1_variant and self.sod1_confirmed_on)
 
     def active_consent(self, kind: str, on=None):
-        """The consent of `kind` in force on `on` (default today), from prefetched consents."""
+        """The consent of `kind` in force on `on` (default today), from prefetched consents.
+
+        A withdrawal stands until a consent signed after it (DESIGN §2 "a consent withdrawal
+        stands until a consent signed after it"; issue 17 §4): a form signed before the
+        withdrawal, entered again, does not restore eligibility. "After" is a later day: a
+        form dated the day of the withdrawal cannot be told apart from the withdrawn one."""
         on = on or timezone.localdate()
-        for consent in self.consents.all():
-            if consent.kind == kind and consent.in_force_on(on):
+        consents = [consent for consent in self.consents.all() if consent.kind == kind]
+        withdrawals = [c.withdrawn_on for c in consents if c.withdrawn_on and c.withdrawn_on <= on]
+        last_withdrawal = max(withdrawals, default=None)
+        for consent in consents:
+            if last_withdrawal is not None and consent.signed_on <= last_withdrawal:
+                continue
+            if consent.in_force_on(on):
                 return consent
         return None
 

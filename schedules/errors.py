@@ -29,6 +29,7 @@ __all__ = [
     "SlotFull",
     "SlotUnavailable",
     "VisitError",
+    "require_permission",
 ]
 
 
@@ -115,4 +116,12 @@ class FollowUpError(VisitError):
 
 
 class NotAllowed(ServiceError):
-    """The person is not allowed to do this."""
+    """The actor's role does not allow this clinical decision (issue 17 §8): the services check
+    the same permission as their views, whatever the caller (a page, a command, a script)."""
+
+
+def require_permission(user, perm: str, action: str) -> None:
+    """Refuse with `NotAllowed` unless `user` holds `perm` ("app_label.codename"), the same
+    permission the view for `action` requires. `action` completes "Only a clinician can …"."""
+    if user is None or not user.has_perm(perm):
+        raise NotAllowed(f"Only a clinician can {action}; ask a clinician to do it.")

@@ -1,9 +1,9 @@
 """The lock order (issue 11). Every write that touches several rows takes its row locks in this
 one order, so two writes can wait for each other but never in a circle (a deadlock):
 
-1. the course, or courses by id (`lock_course`, `lock_courses`, `lock_course_of`): everything
-   that happens to one patient's schedule, one at a time (same-day rule, the dose chain,
-   consent);
+1. the course, or courses by id (`lock_course`, `lock_courses`, `lock_course_of`,
+   `lock_patient_courses`): everything that happens to one patient's schedule, one at a time
+   (same-day rule, the dose chain, consent, the patient-level rules of `schedules.rules`);
 2. the slot(s), by id (`lock_slots`): the capacity count of each slot;
 3. the booking(s) (`lock_booking`, `lock_bookings`, `lock_booking_with_later`, which take
    steps 1–3 for one booking);
@@ -45,6 +45,16 @@ def lock_course(course: TreatmentCourse) -> TreatmentCourse:
 def lock_courses(ids) -> list[TreatmentCourse]:
     """Lock order step 1 for several courses: by id."""
     return list(locking(TreatmentCourse.objects.filter(pk__in=ids)).order_by("pk"))
+
+
+def lock_patient_courses(patient_id: int) -> list[TreatmentCourse]:
+    """Lock order step 1 for a rule about the patient (`schedules.rules`): all the patient's
+    courses, stopped ones included, by id. Returns them fresh, oldest first."""
+    return list(
+        locking(
+            TreatmentCourse.objects.select_related("patient").filter(patient_id=patient_id)
+        ).order_by("pk")
+    )
 
 
 def lock_slots(ids, *, for_delete: bool = False) -> dict[int, Slot]:

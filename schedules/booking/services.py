@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from schedules import engine, locks, outlook, planning
+from schedules import engine, locks, outlook, planning, rules
 from schedules.errors import (
     AlreadyBooked,
     BookingError,
@@ -42,12 +42,13 @@ def check_preview(course: TreatmentCourse, change, previewed: str | None) -> Non
         raise PreviewChanged(PreviewChanged.MESSAGE)
 
 
-def bump_calendar_sequence(dose: Dose) -> None:
+def bump_calendar_sequence(dose: Dose, by=None) -> None:
     """iCalendar SEQUENCE goes up whenever the appointment's time or status changes
     (RFC 5545 §3.8.7.4). Saved through the model, so the change leaves a history row; callers
     hold the course lock, so the read-increment-write cannot race."""
     fresh = Dose.objects.get(pk=dose.pk)
     fresh.calendar_sequence += 1
+    fresh._history_user = by
     fresh.save(update_fields=["calendar_sequence", "updated_at"])
     dose.calendar_sequence = fresh.calendar_sequence
 
@@ -224,11 +225,13 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
        capacity count). Inserting the booking takes a key-share lock on the slot and the dose.
     2. Refuse what is unsafe or impossible: a dose already booked or given
        (`check_dose_open`), a course that is not active, a patient without SOD1 confirmation
-       or consents (`check_course_bookable`), a slot in the past, on a closed day, no longer
-       offered or full (`check_slot_open`), a second booking the same day
-       (`check_no_same_day_booking`) or a same-day retry after illness or failed checks
-       without a clinician (`check_same_day_retry`), a dose booked before the doses ahead of
-       it, or on or after a later dose's booking (`check_dose_in_order`).
+       or consents (`check_course_bookable`), an open serious event on any of the patient's
+       courses or a dose within 14 days of one given on another course without a clinician's
+       reason (`rules.check_booking`, DESIGN §2 "Rules belong to the patient"), a slot in
+       the past, on a closed day, no longer offered or full (`check_slot_open`), a second
+       booking the same day (`check_no_same_day_booking`) or a same-day retry after illness
+       or failed checks without a clinician (`check_same_day_retry`), a dose booked before
+       the doses ahead of it, or on or after a later dose's booking (`check_dose_in_order`).
     3. Ask the engine for the dose's window (unit policy around the due date, DESIGN §2),
        counted from the doses before it only. The labels give no tolerance: outside the window
        only a clinician may book, with a reason (`check_in_window`).
@@ -240,6 +243,9 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
 
     check_dose_open(dose)
     check_course_bookable(course, slot.local_date)
+    rules.check_booking(
+        course=course, on=slot.local_date, booked_by=booked_by, override_reason=override_reason
+    )
     check_slot_open(slot)
     check_no_same_day_booking(course, slot)
     check_same_day_retry(dose, slot, booked_by, override_reason)

@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patients.models import Patient
-from schedules import locks, outlook, planning
-from schedules.booking.services import can_override, cancel_bookings, check_preview
-from schedules.errors import CourseError, ServiceError
+from schedules import locks, outlook, planning, rules
+from schedules.booking.services import bump_calendar_sequence, cancel_bookings, check_preview
+from schedules.errors import CourseError, ServiceError, require_permission
 from schedules.models import Booking, CourseEvent, Dose, ReviewDecision, TreatmentCourse
 from schedules.retry import retry_when_busy
 from tofersen_scheduler.dates import format_day
@@ -21,6 +21,9 @@ from tofersen_scheduler.dates import format_day
 # year ahead is a typo too (a year typed 2062): nobody books a first dose that far out.
 EARLIEST_COURSE_START = date(2000, 1, 1)
 COURSE_START_AHEAD_DAYS = 365
+# The permission of the course pages (`schedules.courses.views`, the review page): the
+# services check it themselves, whatever the caller (issue 17 §8).
+MANAGE_COURSE = "schedules.manage_course"
 
 
 def _check_start_date(start_date: date) -> None:
@@ -42,8 +45,15 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
     """Start a treatment course with dose 1 due on `start_date` (day 0).
 
     Refused unless the SOD1 mutation is confirmed and both consents are on file and not
-    withdrawn (DESIGN §2 eligibility gate; US PI §1, EU SmPC 4.1).
+    withdrawn (DESIGN §2 eligibility gate; US PI §1, EU SmPC 4.1), and unless `started_by`
+    may manage courses. A serious event on an earlier course with no clinician's decision
+    after it holds the new course from its start (`rules.open_serious_event`): nothing is
+    booked or given until a clinician records the review decision.
+
+    Locks: the patient's courses by id, then the patient.
     """
+    require_permission(started_by, MANAGE_COURSE, "start a treatment course")
+    locks.lock_patient_courses(patient.pk)
     patient = locks.locking(Patient.objects.prefetch_related("consents")).get(pk=patient.pk)
     _check_start_date(start_date)
     blockers = patient.treatment_blockers(on=start_date)
@@ -62,6 +72,15 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
             )
     except IntegrityError:
         raise CourseError("This patient already has a treatment course.") from None
+    event = rules.open_serious_event(patient.pk)
+    if event is not None:
+        course._history_user = started_by
+        _hold(
+            course,
+            reason=CourseEvent.Reason.SERIOUS_EVENT,
+            reason_detail=rules.serious_event_message(event),
+            recorded_by=started_by,
+        )
     outlook.refresh_next_due(course)
     return course
 
@@ -162,6 +181,14 @@ def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
     event.save()
     course.status = TreatmentCourse.Status.HELD
     course.save(update_fields=["status"])
+    _bump_booked(course, recorded_by)
+
+
+def _bump_booked(course, by) -> None:
+    """The course's booked visits change in the patient's feed when it is held or released
+    (CANCELLED while held, `schedules.feeds.ical`): their SEQUENCE goes up."""
+    for booking in Booking.objects.active().filter(dose__course=course).select_related("dose"):
+        bump_calendar_sequence(booking.dose, by)
 
 
 def _event_date(course: TreatmentCourse, on: date, kind: str) -> date:
@@ -194,6 +221,7 @@ def _record_decision(course, *, kind, on, reason="", reason_detail="", **fields)
         if reason == CourseEvent.Reason.OTHER and not reason_detail.strip():
             raise CourseError("Say why, since the reason is “Other”.")
     on = _event_date(course, on, kind)
+    rules.check_no_dose_given_after(course, on)
     event = CourseEvent(
         course=course,
         kind=kind,
@@ -231,6 +259,7 @@ def pause_course(
 
     Locks: the course, then its future bookings' slots and the bookings.
     """
+    require_permission(recorded_by, MANAGE_COURSE, "pause treatment")
     course = locks.lock_course(course)
     if course.status != TreatmentCourse.Status.ACTIVE:
         raise CourseError(f"Only an active course can be paused; this one is {course.status}.")
@@ -263,9 +292,11 @@ def resume_course(
     `check_preview`.
 
     Locks: the course."""
+    require_permission(recorded_by, MANAGE_COURSE, "resume treatment")
     course = locks.lock_course(course)
     if course.status != TreatmentCourse.Status.PAUSED:
         raise CourseError("Only a paused course can be resumed.")
+    rules.check_no_open_serious_event(course, error=CourseError)
     blockers = course.patient.treatment_blockers(on=on)
     if blockers:
         raise CourseError("Cannot resume treatment: " + " ".join(blockers))
@@ -296,6 +327,7 @@ def stop_course(
     `previewed`: `check_preview`.
 
     Locks: the course, then its future bookings' slots and the bookings."""
+    require_permission(recorded_by, MANAGE_COURSE, "stop treatment")
     course = locks.lock_course(course)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise CourseError("This course is already stopped.")
@@ -326,6 +358,7 @@ def correct_start_date(*, course, start_date: date, reason: str, corrected_by) -
     before it would contradict it. The reason goes into the course's history with who did it.
 
     Locks: the course, then its future bookings' slots and the bookings."""
+    require_permission(corrected_by, MANAGE_COURSE, "correct a course's start date")
     course = locks.lock_course(course)
     if course.status == TreatmentCourse.Status.STOPPED:
         raise CourseError("This course is stopped; its start date can no longer be corrected.")
@@ -360,7 +393,14 @@ def record_review_decision(*, course, decision: str, on: date, note: str, record
     """A clinician's review of a held course (DESIGN §2): continue (the next dose is due as
     soon as possible, never sooner than its interval), pause or stop (future bookings are
     cancelled). Continuing needs the SOD1 confirmation and both consents on file. Returns how
-    many bookings were cancelled."""
+    many bookings were cancelled.
+
+    "Continue" releases the hold, never a pause in force when the course was held
+    (`rules.pause_in_force`, issue 17 §4): the course goes back to paused, the pause recorded
+    again with its reason and the review note, and it needs its own resume, with its preview.
+
+    Locks: the course, then its future bookings' slots and the bookings."""
+    require_permission(recorded_by, MANAGE_COURSE, "record the review decision")
     course = locks.lock_course(course)
     if course.status != TreatmentCourse.Status.HELD:
         raise CourseError("This course is not on hold for review.")
@@ -368,27 +408,33 @@ def record_review_decision(*, course, decision: str, on: date, note: str, record
         raise CourseError("Choose continue, pause or stop.")
     if not note.strip():
         raise CourseError("Write the review note: what was decided and why.")
-    if not can_override(recorded_by):
-        raise CourseError("Only a clinician can record the review decision.")
     if decision == ReviewDecision.CONTINUE:
         blockers = course.patient.treatment_blockers(on=on)
         if blockers:
             raise CourseError("Cannot continue treatment: " + " ".join(blockers))
-    kind = {
-        ReviewDecision.CONTINUE: CourseEvent.Kind.RESUME,
-        ReviewDecision.PAUSE: CourseEvent.Kind.PAUSE,
-        ReviewDecision.STOP: CourseEvent.Kind.STOP,
-    }[ReviewDecision(decision)]
+    kind, reason, detail = _review_event(course, ReviewDecision(decision), note)
     _record_decision(
-        course,
-        kind=kind,
-        on=on,
-        reason=CourseEvent.Reason.REVIEW if kind != CourseEvent.Kind.RESUME else "",
-        reason_detail=note,
-        recorded_by=recorded_by,
+        course, kind=kind, on=on, reason=reason, reason_detail=detail, recorded_by=recorded_by
     )
     cancelled = 0
     if kind != CourseEvent.Kind.RESUME:
         cancelled = _cancel_future_bookings(course, f"Clinical review: treatment {decision}")
+    else:
+        _bump_booked(course, recorded_by)
     outlook.refresh_next_due(course)
     return cancelled
+
+
+def _review_event(course, decision: ReviewDecision, note: str) -> tuple[str, str, str]:
+    """The course event a review decision records: (kind, reason, detail)."""
+    if decision == ReviewDecision.CONTINUE:
+        pause = rules.pause_in_force(course)
+        if pause is None:
+            return CourseEvent.Kind.RESUME, "", note
+        detail = (
+            f"Clinical review: continue. The pause of {format_day(pause.on)} "
+            f"({pause.get_reason_display().lower()}) stands until treatment is resumed. {note}"
+        )
+        return CourseEvent.Kind.PAUSE, pause.reason, detail
+    kind = CourseEvent.Kind.PAUSE if decision == ReviewDecision.PAUSE else CourseEvent.Kind.STOP
+    return kind, CourseEvent.Reason.REVIEW, note

@@ -261,11 +261,36 @@ def admission_text(booking: Booking, unit: Unit) -> str:
     )
 
 
+ON_HOLD_TEXT = (
+    "Your treatment is on hold while your doctors review it: do not come for this visit. "
+    "We will call you to arrange your next visit."
+)
+
+
+def on_hold(booking: Booking) -> bool:
+    """The visit (booked, or arrived: the dose cannot be given) belongs to a course held for
+    review or paused (DESIGN §2: while held or paused the feed and the letter must not tell
+    the patient to come). A held course keeps its bookings, flagged for the unit, until the
+    clinician's decision."""
+    return booking.status in Booking.ACTIVE_STATUSES and booking.dose.course.status in (
+        TreatmentCourse.Status.HELD,
+        TreatmentCourse.Status.PAUSED,
+    )
+
+
 def appointment_event(booking: Booking, unit: Unit) -> Event:
     """A patient's visit. UID is the dose's, stable across reschedules; SEQUENCE is the dose's
-    counter, bumped by the booking services whenever the time or status changes."""
+    counter, bumped by the booking services whenever the time or status changes (the course
+    services bump it when the course is held or released). While the course is held or
+    paused the visit is CANCELLED, with no reminder and "we will call you" (`on_hold`)."""
     title = unit.calendar_title
     event = _timed_event(booking, unit, uid=str(booking.dose.uid), summary=title)
+    if on_hold(booking):
+        event["status"] = "CANCELLED"
+        event["summary"] = f"On hold: {title}"
+        event.add("description", f"{ON_HOLD_TEXT}\n\n{safety_net(unit)}")
+        event.add("class", "PRIVATE")
+        return event
     start = booking.slot.start.astimezone(unit.zone)
     event.add(
         "description",
@@ -385,7 +410,7 @@ def patient_calendar(patient: Patient, unit: Unit, *, today: date | None = None)
             status__in=FEED_STATUSES,
             slot__start__gte=window_start(unit, today),
         )
-        .select_related("slot", "dose")
+        .select_related("slot", "dose__course")
         .order_by("slot__start")
     )
     events = [appointment_event(booking, unit) for booking in bookings]

@@ -29,7 +29,7 @@ from patients.services import (
 )
 from schedules.feeds import freshness, ical
 from schedules.feeds.links import feed_url, subscribe_url, webcal_url
-from schedules.models import Booking, Unit
+from schedules.models import Booking, TreatmentCourse, Unit
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
 # Writing last_fetched_at on every poll would turn reads into writes; once a minute is plenty
@@ -260,9 +260,11 @@ def _letter(request, patient: Patient, raw: str | None):
     bookings = (
         Booking.objects.active()
         .filter(dose__course__patient=patient, slot__start__gte=timezone.now())
-        .select_related("slot")
+        .select_related("slot", "dose__course")
         .order_by("slot__start")
     )
+    # A visit of a held or paused course is not printed as an appointment (DESIGN §2): the
+    # letter says the unit will call instead.
     appointments = [
         {
             "start": booking.slot.start,
@@ -270,7 +272,12 @@ def _letter(request, patient: Patient, raw: str | None):
             "admission_day": booking.admission_day,
         }
         for booking in bookings
+        if not ical.on_hold(booking)
     ]
+    on_hold = any(ical.on_hold(booking) for booking in bookings) or any(
+        course.status in (TreatmentCourse.Status.HELD, TreatmentCourse.Status.PAUSED)
+        for course in ical.open_courses(patient)
+    )
     provisional = [
         planned
         for course in ical.open_courses(patient)
@@ -281,6 +288,8 @@ def _letter(request, patient: Patient, raw: str | None):
         "patient": patient,
         "unit": unit,
         "appointments": appointments,
+        "on_hold": on_hold,
+        "on_hold_text": ical.ON_HOLD_TEXT,
         "provisional": provisional,
         "link": link,
         "webcal_link": webcal_url(link) if link else None,

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.db.models import Prefetch
 
-from schedules.models import CourseEvent, Dose, TreatmentCourse, Unit
+from schedules.models import AdverseEvent, CourseEvent, Dose, TreatmentCourse, Unit
 from schedules.planning.course_svg import CourseTimeline, course_timeline
 from schedules.planning.plans import (
     CoursePlan,
@@ -32,13 +32,15 @@ def list_plans(courses, *, today: date) -> dict[int, CoursePlan]:
 
 
 def record_courses() -> Prefetch:
-    """A patient's courses with their decisions (and who recorded them) and doses, for the
-    record (prefetched on the patient)."""
+    """A patient's courses with their decisions (and who recorded them), doses and adverse
+    events, for the record (prefetched on the patient); stopped courses stay on it."""
     return Prefetch(
         "courses",
         queryset=TreatmentCourse.objects.prefetch_related(
             Prefetch("events", queryset=CourseEvent.objects.select_related("recorded_by")),
             Prefetch("doses", queryset=Dose.objects.with_active_booking()),
+            # Every course's events, stopped ones included (DESIGN §2).
+            Prefetch("adverse_events", queryset=AdverseEvent.objects.select_related("dose")),
         ),
     )
 

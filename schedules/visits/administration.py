@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from schedules import engine, locks, outlook, planning
+from schedules import engine, locks, outlook, planning, rules
 from schedules.booking.services import can_override, not_active_message
 from schedules.errors import (
     AdministrationError,
@@ -127,6 +127,9 @@ def record_administration(
         raise CourseNotActive(not_active_message(course))
     given_on = timezone.localdate(given_at)
     _check_eligible_to_give(course, given_on)
+    kept = rules.check_dose_given(
+        course=course, given_on=given_on, recorded_by=recorded_by, override_reason=override_reason
+    )
     if given_at > timezone.now():
         raise AdministrationError("The time given cannot be in the future.")
     if given_on < course.start_date:
@@ -136,7 +139,7 @@ def record_administration(
         )
     _check_vial_in_date(details, given_on)
     _check_earlier_doses_given(course, dose, given_on)
-    early_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason)
+    early_reason = _check_not_early(course, dose, given_on, recorded_by, override_reason) or kept
     if at_the_visit(booking):
         _check_visit_ready(booking, dose, given_at)
         _check_given_during_visit(booking, dose, given_at)

@@ -9,8 +9,8 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from schedules import locks, outlook, plph
-from schedules.courses import services as courses
+from schedules import locks, outlook, plph, rules
+from schedules.courses import services as courses_services
 from schedules.errors import AdverseEventError
 from schedules.models import AdverseEvent, CourseEvent, Dose, TreatmentCourse
 from schedules.retry import retry_when_busy
@@ -43,11 +43,17 @@ def record_adverse_event(
     until a clinician records continue, pause or stop. A PLPH with triage answers gets the
     matching step of the PLPH pathway stored as its advice. `event.held` says whether this
     event put the course on hold.
+
+    The hold is the patient's (DESIGN §2 "Rules belong to the patient"): an event recorded on
+    a stopped course (a late event, still recordable) holds the patient's open course.
+
+    Locks: the patient's courses by id (`locks.lock_patient_courses`).
     """
     unknown = set(details) - ADVERSE_EVENT_FIELDS
     if unknown:
         raise TypeError(f"Unknown adverse-event details: {', '.join(sorted(unknown))}")
-    course = locks.lock_course(course)
+    courses = locks.lock_patient_courses(course.patient_id)
+    course = next(locked for locked in courses if locked.pk == course.pk)
     if term not in AdverseEvent.Term.values:
         raise AdverseEventError("Choose the event from the list (or “Other” and describe it).")
     if term == AdverseEvent.Term.OTHER and not str(details.get("term_detail", "")).strip():
@@ -76,18 +82,16 @@ def record_adverse_event(
     event._history_user = recorded_by
     event.save()
     event.held = False
-    if event.needs_review and course.status not in (
-        TreatmentCourse.Status.STOPPED,
-        TreatmentCourse.Status.HELD,
-    ):
-        courses._hold(
-            course,
+    for open_course in rules.courses_to_hold(event, courses):
+        where = "" if open_course.pk == course.pk else " (recorded on an earlier course)"
+        courses_services._hold(
+            open_course,
             reason=CourseEvent.Reason.SERIOUS_EVENT,
-            reason_detail=f"{event.label} from {format_day(onset)}",
+            reason_detail=f"{event.label} from {format_day(onset)}{where}",
             recorded_by=recorded_by,
         )
         event.held = True
-        outlook.refresh_next_due(course)
+        outlook.refresh_next_due(open_course)
     return event
 
 

@@ -515,6 +515,13 @@ def review(request, course_id: int):
                 "pause": f"Treatment paused; {cancelled} future booking(s) cancelled.",
                 "stop": f"Treatment stopped; {cancelled} future booking(s) cancelled.",
             }[decision]
+            course.refresh_from_db(fields=["status"])
+            if decision == "continue" and course.status == TreatmentCourse.Status.PAUSED:
+                # The review releases the hold, never a pause in force before it (H39).
+                text = (
+                    "The hold is released, but treatment stays paused: resume it from the "
+                    "patient's page when it is safe, after checking what resuming changes."
+                )
             messages.success(request, f"Review recorded. {text}")
             return redirect("patients:detail", course.patient_id)
     return render(

@@ -740,7 +740,9 @@ class UnitDay(RuleBasedStateMachine):
                             f"inside a pause or hold from {start} to {end}"
                         )
             stopped_or_held = [c for c in courses if self._held_or_paused(c)]
-            for course in stopped_or_held:
+            # A HELD course keeps its bookings, flagged for the unit (H22, DESIGN §2 "cancelled
+            # or 'we will call you'"); what must not happen is the feed saying CONFIRMED, below.
+            for course in (c for c in stopped_or_held if c.status != TreatmentCourse.Status.HELD):
                 waiting = Booking.objects.filter(
                     dose__course=course, status=Booking.Status.BOOKED, slot__start__gt=now
                 )

@@ -88,6 +88,20 @@ def control_patches() -> dict:
 
         queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
 
+    def consent_ignoring_withdrawals(self, kind, on=None):
+        from django.utils import timezone
+
+        on = on or timezone.localdate()
+        return next((c for c in self.consents.all() if c.kind == kind and c.in_force_on(on)), None)
+
+    def hold_the_events_course_only(event, courses):
+        done = ("stopped", "held")
+        return [
+            c
+            for c in courses
+            if event.needs_review and c.pk == event.course_id and c.status not in done
+        ]
+
     def future_bookings_with_arrived(course):
         from django.utils import timezone
 
@@ -139,6 +153,7 @@ def control_patches() -> dict:
     original_dose_given_before = safety._check_dose_given_before
 
     # Each patch names the module that looks the control up at call time.
+    rules = "schedules.rules."
     courses = "schedules.courses.services."
     given = "schedules.visits.administration."
     visits = "schedules.visits.services."
@@ -220,6 +235,17 @@ def control_patches() -> dict:
         "H31": lambda: mock.patch.object(ClosureAdmin, "form", ModelForm),
         "H32": lambda: mock.patch.object(Visit, "has_record", property(lambda visit: False)),
         "H33": lambda: mock.patch.object(Booking, "PLACE_STATUSES", Booking.ACTIVE_STATUSES),
+        "H34": lambda: mock.patch(rules + "check_interval", lambda **kwargs: ""),
+        "H35": lambda: _patch_all(
+            mock.patch(rules + "courses_to_hold", hold_the_events_course_only),
+            mock.patch(rules + "open_serious_event", lambda patient_id: None),
+        ),
+        "H36": lambda: mock.patch.object(Patient, "active_consent", consent_ignoring_withdrawals),
+        "H37": lambda: mock.patch(rules + "check_not_inside_hold", _noop),
+        "H38": lambda: mock.patch(rules + "check_no_dose_given_after", _noop),
+        "H39": lambda: mock.patch(rules + "pause_in_force", lambda course: None),
+        "H40": lambda: mock.patch("schedules.feeds.ical.on_hold", lambda booking: False),
+        "H41": lambda: mock.patch(courses + "require_permission", _noop),
         "H42": lambda: mock.patch(given + "_check_given_during_visit", _noop),
         "H43": lambda: mock.patch(given + "_check_given_elsewhere", lambda *args: {}),
         "H44": lambda: _patch_all(

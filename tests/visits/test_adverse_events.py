@@ -117,7 +117,7 @@ def test_review_decision_releases_the_hold(
 ):
     course, booking = dosed
     record(course, nurse)
-    with pytest.raises(services.CourseError, match="Only a clinician"):
+    with pytest.raises(services.NotAllowed, match="Only a clinician"):
         services.record_review_decision(
             course=course, decision=decision, on=MONDAY, note="Seen", recorded_by=nurse
         )
