@@ -146,14 +146,17 @@ class UnitDay(RuleBasedStateMachine):
         self.patients = [
             make_patient(f"H9{n:05d}", could_be_pregnant=(n == 1)) for n in range(PATIENTS)
         ]
-        # The day starts with every patient's first dose booked for this morning.
-        for n, patient in enumerate(self.patients):
+        # The day starts with both courses started today and the first patient's first dose
+        # booked for this morning (the second's is still to book, or to record as given
+        # elsewhere).
+        for patient in self.patients:
             course = services.start_course(
                 patient=patient, start_date=MONDAY, started_by=self.clinician
             )
-            services.book_dose_number(
-                course=course, number=1, slot=self._slot(MONDAY, HOURS[n]), booked_by=self.nurse
-            )
+            if patient == self.patients[0]:
+                services.book_dose_number(
+                    course=course, number=1, slot=self._slot(MONDAY, 9), booked_by=self.nurse
+                )
         # Setup is not a step: its writes are before this instant (invariant 7).
         self.setup_done = timezone.now()
 
