@@ -94,7 +94,7 @@ TRACE = bool(os.environ.get("UNIT_DAY_TRACE"))  # print each service call and it
 pick = st.integers(min_value=0, max_value=1000)
 patient_index = st.integers(min_value=0, max_value=PATIENTS - 1)
 TERMS = st.sampled_from(
-    ["myelitis", "aseptic_meningitis", "back_pain", "plph", "fatigue", "pyrexia"]
+    ["myelitis", "aseptic_meningitis", "radiculitis", "back_pain", "plph", "fatigue"]
 )
 REASONS = st.sampled_from(["side_effects", "spinal", "respiratory", "patient_choice"])
 
@@ -475,7 +475,7 @@ class UnitDay(RuleBasedStateMachine):
         term=TERMS,
         serious=st.booleans(),
         link_dose=st.booleans(),
-        days_ago=st.integers(min_value=0, max_value=3),
+        days_ago=st.sampled_from([0, 0, 0, 1, 3]),
     )
     def adverse_event(self, index, which, term, serious, link_dose, days_ago):
         self._step()
