@@ -71,6 +71,7 @@ from schedules.models import (
 from tests.conftest import VIAL, make_patient
 
 MONDAY = date(2026, 3, 2)
+LAST_MONDAY = MONDAY - timedelta(days=7)
 MINIMUM_INTERVAL = timedelta(days=14)
 HOURS = (9, 11, 13)
 PATIENTS = 2
@@ -127,7 +128,7 @@ class UnitDay(RuleBasedStateMachine):
         # One transaction per example, rolled back in `teardown`.
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
-        self._clock = time_machine.travel(self._at(MONDAY, 7, 30), tick=False)
+        self._clock = time_machine.travel(self._at(LAST_MONDAY, 7, 30), tick=False)
         self._traveller = self._clock.start()
         self.unit = Unit.objects.create(
             name="Neurology Day Unit", address="Ward 7", phone="020 7946 0000"
@@ -146,17 +147,36 @@ class UnitDay(RuleBasedStateMachine):
         self.patients = [
             make_patient(f"H9{n:05d}", could_be_pregnant=(n == 1)) for n in range(PATIENTS)
         ]
-        # The day starts with both courses started today and the first patient's first dose
-        # booked for this morning (the second's is still to book, or to record as given
-        # elsewhere).
-        for patient in self.patients:
-            course = services.start_course(
-                patient=patient, start_date=MONDAY, started_by=self.clinician
-            )
-            if patient == self.patients[0]:
-                services.book_dose_number(
-                    course=course, number=1, slot=self._slot(MONDAY, 9), booked_by=self.nurse
-                )
+        # The second patient had dose 1 at last Monday's visit (their course started then);
+        # the first starts today, with dose 1 booked for this morning.
+        first, second = self.patients
+        earlier = services.start_course(
+            patient=second, start_date=LAST_MONDAY, started_by=self.clinician
+        )
+        visit = services.book_dose_number(
+            course=earlier, number=1, slot=self._slot(LAST_MONDAY, 9), booked_by=self.nurse
+        )
+        self._traveller.move_to(self._at(LAST_MONDAY, 8, 50))
+        services.mark_arrived(booking=visit, marked_by=self.nurse)
+        services.record_checks(
+            booking=visit,
+            recorded_by=self.nurse,
+            identity_confirmed=True,
+            blood_sample_taken=True,
+            pregnancy="no",
+        )
+        self._traveller.move_to(self._at(LAST_MONDAY, 9, 40))
+        services.record_administration(
+            dose=visit.dose,
+            given_at=self._at(LAST_MONDAY, 9, 30),
+            recorded_by=self.clinician,
+            **VIAL,
+        )
+        self._traveller.move_to(self._at(MONDAY, 7, 30))
+        course = services.start_course(patient=first, start_date=MONDAY, started_by=self.clinician)
+        services.book_dose_number(
+            course=course, number=1, slot=self._slot(MONDAY, 9), booked_by=self.nurse
+        )
         # Setup is not a step: its writes are before this instant (invariant 7).
         self.setup_done = timezone.now()
 
@@ -401,8 +421,13 @@ class UnitDay(RuleBasedStateMachine):
                     override_reason="Given at another hospital" if with_reason else "",
                     **VIAL,
                 )
-            except services.ServiceError:
+            except services.ServiceError as refusal:
+                if TRACE:
+                    print(f"  give elsewhere, patient {index}: {refusal}")
                 transaction.set_rollback(True)
+            else:
+                if TRACE:
+                    print(f"  give elsewhere, patient {index}: done")
 
     @having(Booking.Status.ARRIVED, Booking.Status.BOOKED)
     @rule(
