@@ -13,17 +13,22 @@ resume, stop, start a new course, consent withdrawal and re-consent, start-date 
 the clock moving on (minutes, a day, a few days). Every step moves the clock one minute, so
 records made by different steps never share a timestamp.
 
+The day it starts from (Monday 2 March 2026, 07:30, before the first visit): the second patient
+(who could be pregnant) had dose 1 at last Monday's visit; the first starts today with dose 1
+booked for 09:00. Slots are made on open days as booking asks for them: two places, one in the
+afternoon, so the two patients compete for it. Each example runs in its own transaction.
+
 Invariants (DESIGN §2; the hazards' controls):
 
 1. Any two given doses of a patient, across courses, are at least 14 days apart unless a
    clinician's override reason is recorded on the later one (`Dose.override_reason`).
-2. No dose is given without its visit's pre-dose checks complete, on the visit's day, before
-   the time given and after the arrival, or a clinician's reason recorded on the dose
-   (`Dose.override_reason`; a reason written into the notes is not a field to read).
-3. Nothing booked-active (booked for later), given, or shown as CONFIRMED in the patient's
-   calendar feed while the patient's course is held or paused. "Held" is the patient's: a
-   serious event recorded on any of their courses with no clinician's decision recorded after
-   it holds their open course.
+2. No dose is given without its visit's pre-dose checks complete, on the visit's day, with
+   the arrival and the checks before the time given, or a clinician's reason recorded on the
+   dose (`Dose.override_reason`; a reason written into the notes is not a field to read).
+3. Nothing booked-active (booked for later), given (dated inside a pause or hold), or shown
+   as CONFIRMED in the patient's calendar feed while the patient's course is held or paused.
+   "Held" is the patient's: a serious event recorded on any of their courses with no
+   clinician's decision (resume, pause, stop) recorded after it holds their open course.
 4. Every visit the patient arrived for either ended (given, not given) or is listed: today's
    on the day's board (still arrived), any other on Overdue & rebook
    (`planning.overdue(...).unrecorded`).
@@ -34,8 +39,10 @@ Invariants (DESIGN §2; the hazards' controls):
 
 Run one invariant at a time with `UNIT_DAY_INVARIANTS=3` (a comma-separated list; default all):
 each invariant stops an example at the first step that breaks it, so an invariant that fails at
-once would hide the others. `UNIT_DAY_EXAMPLES` and `UNIT_DAY_STEPS` change the budget;
-`UNIT_DAY_TRACE=1` (with `pytest -s`) prints every service call and its outcome.
+once would hide the others. `UNIT_DAY_EXAMPLES` (default 50) and `UNIT_DAY_STEPS` (default 40)
+change the budget (a larger one searches further: use it to show an invariant fails when its
+control is removed); `UNIT_DAY_TRACE=1` (with `pytest -s`) prints every step and every service
+call with its outcome.
 """
 
 import os
