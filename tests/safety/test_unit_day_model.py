@@ -13,17 +13,22 @@ resume, stop, start a new course, consent withdrawal and re-consent, start-date 
 the clock moving on (minutes, a day, a few days). Every step moves the clock one minute, so
 records made by different steps never share a timestamp.
 
+The day it starts from (Monday 2 March 2026, 07:30, before the first visit): the second patient
+(who could be pregnant) had dose 1 at last Monday's visit; the first starts today with dose 1
+booked for 09:00. Slots are made on open days as booking asks for them: two places, one in the
+afternoon, so the two patients compete for it. Each example runs in its own transaction.
+
 Invariants (DESIGN §2; the hazards' controls):
 
 1. Any two given doses of a patient, across courses, are at least 14 days apart unless a
    clinician's override reason is recorded on the later one (`Dose.override_reason`).
-2. No dose is given without its visit's pre-dose checks complete, on the visit's day, before
-   the time given and after the arrival, or a clinician's reason recorded on the dose
-   (`Dose.override_reason`; a reason written into the notes is not a field to read).
-3. Nothing booked-active (booked for later), given, or shown as CONFIRMED in the patient's
-   calendar feed while the patient's course is held or paused. "Held" is the patient's: a
-   serious event recorded on any of their courses with no clinician's decision recorded after
-   it holds their open course.
+2. No dose is given without its visit's pre-dose checks complete, on the visit's day, with
+   the arrival and the checks before the time given, or a clinician's reason recorded on the
+   dose (`Dose.override_reason`; a reason written into the notes is not a field to read).
+3. Nothing booked-active (booked for later), given (dated inside a pause or hold), or shown
+   as CONFIRMED in the patient's calendar feed while the patient's course is held or paused.
+   "Held" is the patient's: a serious event recorded on any of their courses with no
+   clinician's decision (resume, pause, stop) recorded after it holds their open course.
 4. Every visit the patient arrived for either ended (given, not given) or is listed: today's
    on the day's board (still arrived), any other on Overdue & rebook
    (`planning.overdue(...).unrecorded`).
@@ -34,8 +39,10 @@ Invariants (DESIGN §2; the hazards' controls):
 
 Run one invariant at a time with `UNIT_DAY_INVARIANTS=3` (a comma-separated list; default all):
 each invariant stops an example at the first step that breaks it, so an invariant that fails at
-once would hide the others. `UNIT_DAY_EXAMPLES` and `UNIT_DAY_STEPS` change the budget;
-`UNIT_DAY_TRACE=1` (with `pytest -s`) prints every service call and its outcome.
+once would hide the others. `UNIT_DAY_EXAMPLES` (default 50) and `UNIT_DAY_STEPS` (default 40)
+change the budget (a larger one searches further: use it to show an invariant fails when its
+control is removed); `UNIT_DAY_TRACE=1` (with `pytest -s`) prints every step and every service
+call with its outcome.
 """
 
 import os
@@ -71,6 +78,7 @@ from schedules.models import (
 from tests.factories import VIAL, make_patient
 
 MONDAY = date(2026, 3, 2)
+LAST_MONDAY = MONDAY - timedelta(days=7)
 MINIMUM_INTERVAL = timedelta(days=14)
 HOURS = (9, 11, 13)
 PATIENTS = 2
@@ -94,7 +102,7 @@ TRACE = bool(os.environ.get("UNIT_DAY_TRACE"))  # print each service call and it
 pick = st.integers(min_value=0, max_value=1000)
 patient_index = st.integers(min_value=0, max_value=PATIENTS - 1)
 TERMS = st.sampled_from(
-    ["myelitis", "aseptic_meningitis", "back_pain", "plph", "fatigue", "pyrexia"]
+    ["myelitis", "aseptic_meningitis", "radiculitis", "back_pain", "plph", "fatigue"]
 )
 REASONS = st.sampled_from(["side_effects", "spinal", "respiratory", "patient_choice"])
 
@@ -127,7 +135,7 @@ class UnitDay(RuleBasedStateMachine):
         # One transaction per example, rolled back in `teardown`.
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
-        self._clock = time_machine.travel(self._at(MONDAY, 7, 30), tick=False)
+        self._clock = time_machine.travel(self._at(LAST_MONDAY, 7, 30), tick=False)
         self._traveller = self._clock.start()
         self.unit = Unit.objects.create(
             name="Neurology Day Unit", address="Ward 7", phone="020 7946 0000"
@@ -146,14 +154,36 @@ class UnitDay(RuleBasedStateMachine):
         self.patients = [
             make_patient(f"H9{n:05d}", could_be_pregnant=(n == 1)) for n in range(PATIENTS)
         ]
-        # The day starts with every patient's first dose booked for this morning.
-        for n, patient in enumerate(self.patients):
-            course = services.start_course(
-                patient=patient, start_date=MONDAY, started_by=self.clinician
-            )
-            services.book_dose_number(
-                course=course, number=1, slot=self._slot(MONDAY, HOURS[n]), booked_by=self.nurse
-            )
+        # The second patient had dose 1 at last Monday's visit (their course started then);
+        # the first starts today, with dose 1 booked for this morning.
+        first, second = self.patients
+        earlier = services.start_course(
+            patient=second, start_date=LAST_MONDAY, started_by=self.clinician
+        )
+        visit = services.book_dose_number(
+            course=earlier, number=1, slot=self._slot(LAST_MONDAY, 9), booked_by=self.nurse
+        )
+        self._traveller.move_to(self._at(LAST_MONDAY, 8, 50))
+        services.mark_arrived(booking=visit, marked_by=self.nurse)
+        services.record_checks(
+            booking=visit,
+            recorded_by=self.nurse,
+            identity_confirmed=True,
+            blood_sample_taken=True,
+            pregnancy="no",
+        )
+        self._traveller.move_to(self._at(LAST_MONDAY, 9, 40))
+        services.record_administration(
+            dose=visit.dose,
+            given_at=self._at(LAST_MONDAY, 9, 30),
+            recorded_by=self.clinician,
+            **VIAL,
+        )
+        self._traveller.move_to(self._at(MONDAY, 7, 30))
+        course = services.start_course(patient=first, start_date=MONDAY, started_by=self.clinician)
+        services.book_dose_number(
+            course=course, number=1, slot=self._slot(MONDAY, 9), booked_by=self.nurse
+        )
         # Setup is not a step: its writes are before this instant (invariant 7).
         self.setup_done = timezone.now()
 
@@ -398,8 +428,13 @@ class UnitDay(RuleBasedStateMachine):
                     override_reason="Given at another hospital" if with_reason else "",
                     **VIAL,
                 )
-            except services.ServiceError:
+            except services.ServiceError as refusal:
+                if TRACE:
+                    print(f"  give elsewhere, patient {index}: {refusal}")
                 transaction.set_rollback(True)
+            else:
+                if TRACE:
+                    print(f"  give elsewhere, patient {index}: done")
 
     @having(Booking.Status.ARRIVED, Booking.Status.BOOKED)
     @rule(
@@ -472,7 +507,7 @@ class UnitDay(RuleBasedStateMachine):
         term=TERMS,
         serious=st.booleans(),
         link_dose=st.booleans(),
-        days_ago=st.integers(min_value=0, max_value=3),
+        days_ago=st.sampled_from([0, 0, 0, 1, 3]),
     )
     def adverse_event(self, index, which, term, serious, link_dose, days_ago):
         self._step()
