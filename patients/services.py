@@ -52,6 +52,7 @@ def save_patient(*, patient: Patient, changes: dict, by) -> Patient:
         )
     for name, value in changes.items():
         setattr(patient, name, value)
+    patient._history_user = by
     try:
         with transaction.atomic():
             patient.full_clean()
@@ -76,6 +77,7 @@ def record_consent(*, patient: Patient, kind: str, signed_on, reference: str, re
         reference=reference,
         recorded_by=recorded_by,
     )
+    consent._history_user = recorded_by
     try:
         with transaction.atomic():
             consent.full_clean()

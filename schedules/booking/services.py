@@ -42,10 +42,11 @@ def check_preview(course: TreatmentCourse, change, previewed: str | None) -> Non
         raise PreviewChanged(PreviewChanged.MESSAGE)
 
 
-def bump_calendar_sequence(dose: Dose, by=None) -> None:
+def bump_calendar_sequence(dose: Dose, *, by) -> None:
     """iCalendar SEQUENCE goes up whenever the appointment's time or status changes
     (RFC 5545 §3.8.7.4). Saved through the model, so the change leaves a history row; callers
-    hold the course lock, so the read-increment-write cannot race."""
+    hold the course lock, so the read-increment-write cannot race. `by`: who made the change,
+    for the dose's history (every clinical write names who, H15)."""
     fresh = Dose.objects.get(pk=dose.pk)
     fresh.calendar_sequence += 1
     fresh._history_user = by
@@ -53,7 +54,7 @@ def bump_calendar_sequence(dose: Dose, by=None) -> None:
     dose.calendar_sequence = fresh.calendar_sequence
 
 
-def cancel_bookings(bookings, reason: str, *, no_show: Booking | None = None) -> None:
+def cancel_bookings(bookings, reason: str, *, by, no_show: Booking | None = None) -> None:
     """Cancel each booking with `reason` (their course, slots and rows already locked). A
     booking cancelled because an earlier dose was marked 'did not attend' stores that booking
     in `cancelled_by_no_show`, which is what undoing it books again; any other cancellation
@@ -62,15 +63,21 @@ def cancel_bookings(bookings, reason: str, *, no_show: Booking | None = None) ->
         booking.status = Booking.Status.CANCELLED
         booking.cancel_reason = reason
         booking.cancelled_by_no_show = no_show
+        booking._history_user = by
         booking.save(
             update_fields=["status", "cancel_reason", "cancelled_by_no_show", "updated_at"]
         )
-        bump_calendar_sequence(booking.dose)
+        bump_calendar_sequence(booking.dose, by=by)
 
 
-def dose_for(*, course: TreatmentCourse, number: int) -> Dose:
-    """The Dose row for a course's dose number, created the first time something happens to it."""
-    dose, _ = Dose.objects.get_or_create(course=course, number=number)
+def dose_for(*, course: TreatmentCourse, number: int, by=None) -> Dose:
+    """The Dose row for a course's dose number, created the first time something happens to it
+    (by `by`, named in its history). The caller holds the course lock."""
+    dose = Dose.objects.filter(course=course, number=number).first()
+    if dose is None:
+        dose = Dose(course=course, number=number)
+        dose._history_user = by
+        dose.save()
     return dose
 
 
@@ -254,17 +261,19 @@ def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -
 
     try:
         with transaction.atomic():
-            booking = Booking.objects.create(
+            booking = Booking(
                 dose=dose,
                 slot=slot,
                 booked_by=booked_by,
                 override_reason=override_reason.strip(),
             )
+            booking._history_user = booked_by
+            booking.save()
     except IntegrityError:
         existing = dose.bookings.active().select_related("slot__unit").first()
         raise AlreadyBooked(f"Dose {dose.number} is already booked.", booking=existing) from None
     if dose.bookings.exclude(pk=booking.pk).exists():
-        bump_calendar_sequence(dose)
+        bump_calendar_sequence(dose, by=booked_by)
     outlook.refresh_next_due(course)
     return booking
 
@@ -282,7 +291,7 @@ def book_dose_number(
     if number < 1:
         raise DoseOutOfOrder("Dose numbers start at 1.")
     course = locks.lock_course(course)
-    dose = dose_for(course=course, number=number)
+    dose = dose_for(course=course, number=number, by=booked_by)
     try:
         return book_dose(dose=dose, slot=slot, booked_by=booked_by, override_reason=override_reason)
     except AlreadyBooked as error:
@@ -364,7 +373,7 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
             f"Dose {later.dose.number} is booked after this one ({later.slot}) and is counted "
             f"from it: cancel dose {later.dose.number} first, or reschedule this booking."
         )
-    cancel_bookings([booking], reason.strip())
+    cancel_bookings([booking], reason.strip(), by=cancelled_by)
     outlook.refresh_next_due(booking.dose.course)
     return booking
 
@@ -400,7 +409,7 @@ def reschedule_booking(
     if booking.slot_id == slot.pk:
         raise BookingStateError("The booking is already in that slot.")
     check_preview(booking.dose.course, planning.Reschedule(booking, slot), previewed)
-    cancel_bookings([booking], "Rescheduled")
+    cancel_bookings([booking], "Rescheduled", by=rescheduled_by)
     return book_dose(
         dose=booking.dose, slot=slot, booked_by=rescheduled_by, override_reason=override_reason
     )
@@ -457,5 +466,5 @@ def set_admit_day_before(*, booking: Booking, admit_day_before: bool, changed_by
     booking.admit_day_before = admit_day_before
     booking._history_user = changed_by
     booking.save(update_fields=["admit_day_before", "updated_at"])
-    bump_calendar_sequence(booking.dose)
+    bump_calendar_sequence(booking.dose, by=changed_by)
     return booking

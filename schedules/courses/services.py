@@ -67,9 +67,9 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
         raise CourseError("This patient already has a treatment course.")
     try:
         with transaction.atomic():
-            course = TreatmentCourse.objects.create(
-                patient=patient, start_date=start_date, started_by=started_by
-            )
+            course = TreatmentCourse(patient=patient, start_date=start_date, started_by=started_by)
+            course._history_user = started_by
+            course.save()
     except IntegrityError:
         raise CourseError("This patient already has a treatment course.") from None
     event = rules.open_serious_event(patient.pk)
@@ -85,14 +85,14 @@ def start_course(*, patient: Patient, start_date: date, started_by) -> Treatment
     return course
 
 
-def _cancel_future_bookings(course: TreatmentCourse, reason: str) -> int:
+def _cancel_future_bookings(course: TreatmentCourse, reason: str, *, by) -> int:
     """Under the course lock (so the course's bookings cannot change): lock their slots, then
     the bookings, and cancel them."""
     # The same query the pause and stop previews list (planning.preview_change).
     future = list(planning.future_bookings(course).values_list("pk", "slot_id"))
     locks.lock_slots(slot_id for _, slot_id in future)
     bookings = locks.lock_bookings(pk for pk, _ in future)
-    cancel_bookings(bookings, reason)
+    cancel_bookings(bookings, reason, by=by)
     return len(bookings)
 
 
@@ -147,11 +147,12 @@ def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
             "after that date: check the withdrawal date with a clinician."
         )
     consent.withdrawn_on = withdrawn_on
+    consent._history_user = withdrawn_by
     consent.save(update_fields=["withdrawn_on"])
     reason = f"{consent.get_kind_display()} withdrawn"
     cancelled = 0
     for course in courses:
-        cancelled += _cancel_future_bookings(course, reason)
+        cancelled += _cancel_future_bookings(course, reason, by=withdrawn_by)
         if course.status != TreatmentCourse.Status.HELD:
             _hold(
                 course,
@@ -188,7 +189,7 @@ def _bump_booked(course, by) -> None:
     """The course's booked visits change in the patient's feed when it is held or released
     (CANCELLED while held, `schedules.feeds.ical`): their SEQUENCE goes up."""
     for booking in Booking.objects.active().filter(dose__course=course).select_related("dose"):
-        bump_calendar_sequence(booking.dose, by)
+        bump_calendar_sequence(booking.dose, by=by)
 
 
 def _event_date(course: TreatmentCourse, on: date, kind: str) -> date:
@@ -272,7 +273,7 @@ def pause_course(
         reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
-    cancelled = _cancel_future_bookings(course, "Treatment paused")
+    cancelled = _cancel_future_bookings(course, "Treatment paused", by=recorded_by)
     outlook.refresh_next_due(course)
     return cancelled
 
@@ -340,7 +341,7 @@ def stop_course(
         reason_detail=reason_detail,
         recorded_by=recorded_by,
     )
-    cancelled = _cancel_future_bookings(course, "Treatment stopped")
+    cancelled = _cancel_future_bookings(course, "Treatment stopped", by=recorded_by)
     outlook.refresh_next_due(course)
     return cancelled
 
@@ -378,7 +379,7 @@ def correct_start_date(*, course, start_date: date, reason: str, corrected_by) -
             f"The course was {earlier.get_kind_display().lower()} on {format_day(earlier.on)}, "
             f"before {format_day(start_date)}: a course cannot start after its own decisions."
         )
-    cancelled = _cancel_future_bookings(course, "Course start date corrected")
+    cancelled = _cancel_future_bookings(course, "Course start date corrected", by=corrected_by)
     course.start_date = start_date
     course._history_user = corrected_by
     course._change_reason = reason[:100]
@@ -418,7 +419,9 @@ def record_review_decision(*, course, decision: str, on: date, note: str, record
     )
     cancelled = 0
     if kind != CourseEvent.Kind.RESUME:
-        cancelled = _cancel_future_bookings(course, f"Clinical review: treatment {decision}")
+        cancelled = _cancel_future_bookings(
+            course, f"Clinical review: treatment {decision}", by=recorded_by
+        )
     else:
         _bump_booked(course, recorded_by)
     outlook.refresh_next_due(course)

@@ -179,7 +179,7 @@ def dose_record(request, pk, course_pk, number):
         return redirect("schedules:visit_give", booking.pk)
     return dose_record_page(
         request,
-        dose_of=lambda: services.dose_for(course=course, number=number),
+        dose_of=lambda: services.dose_for(course=course, number=number, by=request.user),
         number=number,
         booking=None,
         patient=course.patient,

@@ -4,12 +4,10 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('schedules', '0009_admin_window_unit_policy_bounds'),
-        ('schedules', '0009_follow_up_triage_terms_day_before'),
-        ('schedules', '0009_visit_door_checks_partial_discharge'),
+        ("schedules", "0009_admin_window_unit_policy_bounds"),
+        ("schedules", "0009_follow_up_triage_terms_day_before"),
+        ("schedules", "0009_visit_door_checks_partial_discharge"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -43,9 +43,10 @@ def mark_arrived(*, booking: Booking, marked_by) -> Booking:
         )
     _check_on_the_day(booking, "arrived")
     booking.status = Booking.Status.ARRIVED
+    booking._history_user = marked_by
     booking.save(update_fields=["status", "updated_at"])
-    _visit_for(booking)
-    bump_calendar_sequence(booking.dose)
+    _visit_for(booking, by=marked_by)
+    bump_calendar_sequence(booking.dose, by=marked_by)
     return booking
 
 
@@ -76,9 +77,12 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
             "A patient can only be marked as not attending on or after the day."
         )
     booking.status = Booking.Status.NOSHOW
+    booking._history_user = marked_by
     booking.save(update_fields=["status", "updated_at"])
-    bump_calendar_sequence(booking.dose)
-    later = _cancel_later_bookings(booking, _missed_reason(booking.dose.number), no_show=booking)
+    bump_calendar_sequence(booking.dose, by=marked_by)
+    later = _cancel_later_bookings(
+        booking, _missed_reason(booking.dose.number), by=marked_by, no_show=booking
+    )
     booking.cancelled_later = later
     outlook.refresh_next_due(booking.dose.course)
     return booking
@@ -126,7 +130,7 @@ def undo_arrived(*, booking: Booking, undone_by) -> Booking:
     booking._history_user = undone_by
     booking._change_reason = "Arrival undone"
     booking.save(update_fields=["status", "updated_at"])
-    bump_calendar_sequence(booking.dose)
+    bump_calendar_sequence(booking.dose, by=undone_by)
     outlook.refresh_next_due(booking.dose.course)
     return booking
 
@@ -210,16 +214,18 @@ def undo_no_show(*, booking: Booking, undone_by) -> Booking:
         restored.save(
             update_fields=["status", "cancel_reason", "cancelled_by_no_show", "updated_at"]
         )
-        bump_calendar_sequence(restored.dose)
+        bump_calendar_sequence(restored.dose, by=undone_by)
     booking.restored_later = later
     outlook.refresh_next_due(course)
     return booking
 
 
-def _visit_for(booking: Booking) -> Visit:
+def _visit_for(booking: Booking, *, by) -> Visit:
     visit = booking.visit_or_none
     if visit is None:
-        visit = Visit.objects.create(booking=booking, arrived_at=timezone.now())
+        visit = Visit(booking=booking, arrived_at=timezone.now())
+        visit._history_user = by
+        visit.save()
     return visit
 
 
@@ -268,7 +274,7 @@ def record_checks(
     _check_pregnancy_asked(patient, pregnancy)
     if pregnancy not in Visit.Pregnancy.values:
         raise VisitError("Choose an answer to the pregnancy question.")
-    visit = _visit_for(booking)
+    visit = _visit_for(booking, by=recorded_by)
     answers = {
         "symptom_headache": bool(symptom_headache),
         "symptom_neck_stiffness": bool(symptom_neck_stiffness),
@@ -343,7 +349,7 @@ def clear_checks(*, booking: Booking, cleared_by, note: str) -> Visit:
     return visit
 
 
-def _cancel_later_bookings(booking: Booking, why: str, *, no_show=None) -> list[Booking]:
+def _cancel_later_bookings(booking: Booking, why: str, *, by, no_show=None) -> list[Booking]:
     """Cancel the bookings of later doses, counted from this one (their slots are already
     locked by `locks.lock_booking_with_later`); returns them in dose order. `no_show`: the
     booking marked 'did not attend', stored on each so that undoing it finds them."""
@@ -351,7 +357,7 @@ def _cancel_later_bookings(booking: Booking, why: str, *, no_show=None) -> list[
         Booking.objects.later_active(booking.dose.course, booking.dose.number).values("pk")
     )
     later.sort(key=lambda other: other.dose.number)
-    cancel_bookings(later, why, no_show=no_show)
+    cancel_bookings(later, why, by=by, no_show=no_show)
     return later
 
 
@@ -380,7 +386,7 @@ def record_not_given(*, booking: Booking, reason: str, recorded_by, detail: str 
             "as not given."
         )
     _check_visit_day_reached(booking)
-    visit = _visit_for(booking)
+    visit = _visit_for(booking, by=recorded_by)
     visit.not_given_reason = reason
     visit.not_given_detail = detail
     visit._history_user = booking._history_user = recorded_by
@@ -388,9 +394,11 @@ def record_not_given(*, booking: Booking, reason: str, recorded_by, detail: str 
     booking.status = Booking.Status.NOT_GIVEN
     booking.cancel_reason = Visit.NotGivenReason(reason).label + (f": {detail}" if detail else "")
     booking.save(update_fields=["status", "cancel_reason", "updated_at"])
-    bump_calendar_sequence(booking.dose)
+    bump_calendar_sequence(booking.dose, by=recorded_by)
     booking.cancelled_later = _cancel_later_bookings(
-        booking, f"Dose {booking.dose.number} was not given: rebook after it is given."
+        booking,
+        f"Dose {booking.dose.number} was not given: rebook after it is given.",
+        by=recorded_by,
     )
     outlook.refresh_next_due(booking.dose.course)
     return booking
@@ -403,13 +411,15 @@ def _check_visit_day_reached(booking: Booking) -> None:
         raise VisitError("A visit can only be recorded as not given on or after its day.")
 
 
-def _given_visit(booking: Booking) -> tuple[Booking, Visit]:
+def _given_visit(booking: Booking, *, by) -> tuple[Booking, Visit]:
     booking = locks.lock_booking(booking)
     if booking.status != Booking.Status.FULFILLED:
         raise VisitError("Observation and discharge are recorded after the dose is given.")
     visit = booking.visit_or_none
     if visit is None:
-        visit = Visit.objects.create(booking=booking, arrived_at=booking.dose.given_at)
+        visit = Visit(booking=booking, arrived_at=booking.dose.given_at)
+        visit._history_user = by
+        visit.save()
     return booking, visit
 
 
@@ -424,7 +434,7 @@ def _check_time(at: datetime, after: datetime, what: str) -> None:
 @transaction.atomic
 def start_observation(*, booking: Booking, recorded_by, at: datetime | None = None) -> Visit:
     """Observation after the dose: 60–90 minutes (patient leaflet). Twice changes nothing."""
-    booking, visit = _given_visit(booking)
+    booking, visit = _given_visit(booking, by=recorded_by)
     if visit.observation_start:
         return visit
     at = at or timezone.now()
@@ -448,7 +458,7 @@ def record_discharge(
     observation after the dose: a discharge sooner is refused (`EarlyDischarge`) unless the
     nurse confirms it with `early_reason`, kept on the visit (`early_discharge_reason`). The
     visit carries `warnings` when the patient left early. Twice changes nothing."""
-    booking, visit = _given_visit(booking)
+    booking, visit = _given_visit(booking, by=recorded_by)
     visit.warnings = []
     if visit.discharged_at:
         return visit

@@ -419,7 +419,9 @@ class UnitDay(RuleBasedStateMachine):
         if course is None:
             return
         with transaction.atomic():  # as the page does: a refusal leaves no empty Dose row
-            dose = services.dose_for(course=course, number=self._next_number(course))
+            dose = services.dose_for(
+                course=course, number=self._next_number(course), by=self.clinician
+            )
             try:
                 services.record_administration(
                     dose=dose,

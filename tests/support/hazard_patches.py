@@ -165,7 +165,7 @@ def control_patches() -> dict:
         "H5": lambda: mock.patch.object(
             Patient, "active_consent", lambda self, kind, on=None: object()
         ),
-        "H6": lambda: mock.patch(courses + "_cancel_future_bookings", lambda course, reason: 0),
+        "H6": lambda: mock.patch(courses + "_cancel_future_bookings", lambda course, reason, by: 0),
         "H7": lambda: mock.patch.object(engine, "_not_before_interval", lambda due, on: on),
         "H11": lambda: mock.patch.object(UnitCalendar, "closure_reason", lambda self, day: ""),
         "H13": lambda: mock.patch(given + "_check_vial_in_date", _noop),
