@@ -128,7 +128,9 @@ def main() -> int:
     listed = tomllib.loads(LIST.read_text())
     equivalents = listed.get("equivalent", [])
     tests = FAST_TESTS
-    print(f"Mutation testing schedules/engine.py against: {' '.join(tests)}")
+    print(
+        f"Mutation testing {', '.join(MUTMUT_SETTINGS['only_mutate'])} against: {' '.join(tests)}"
+    )
 
     statuses = run_mutmut()
     if not statuses:
