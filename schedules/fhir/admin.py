@@ -2,7 +2,6 @@
 
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
 from schedules.fhir.models import ApiClient, ApiRead
 
@@ -65,9 +64,10 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(
-            revoked_at=timezone.now(), revoked_by=request.user
-        )
+        clients = list(queryset.filter(revoked_at__isnull=True))
+        for client in clients:
+            client.revoke(by=request.user)
+        count = len(clients)
         self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)
 
 

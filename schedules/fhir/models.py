@@ -104,10 +104,6 @@ class ApiClient(models.Model):
         self.token_hash = self.hash(raw_token)
         self.token_prefix = raw_token[:6]
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
     def revoke(self, *, by=None) -> None:
         if self.revoked_at is None:
             self.revoked_at, self.revoked_by = timezone.now(), by
