@@ -8,17 +8,18 @@ them (inside its transaction) and by the nightly `refresh_next_due` command. Rea
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from schedules import engine
-from schedules.models import CourseOutlook, Dose, ProjectedDose, TreatmentCourse, Unit
+from schedules.models import CourseOutlook, ProjectedDose, TreatmentCourse, Unit
 from schedules.planning import (
     PROJECTION_WEEKS,
     CourseFacts,
     CoursePlan,
     open_calendar,
     plan_for,
+    planned_course,
+    planning_prefetch,
 )
 
 # What the worklists filter on ------------------------------------------------------------------
@@ -75,9 +76,7 @@ def refresh_next_due(course: TreatmentCourse, *, today: date | None = None) -> N
     (`manage.py refresh_next_due`) covers anything else that moves with time.
     """
     today = today or timezone.localdate()
-    course = TreatmentCourse.objects.prefetch_related(
-        "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
-    ).get(pk=course.pk)
+    course = planned_course(course.pk)
     unit = Unit.objects.order_by("pk").first()
     if unit is not None:
         plan = plan_for(course, today=today, unit=unit)
@@ -127,9 +126,7 @@ def refresh_all(*, today: date | None = None, batch: int = REFRESH_BATCH) -> int
                 open_courses.filter(pk__in=ids[first : first + batch])
                 .select_for_update(of=("self",), no_key=True, skip_locked=True)
                 .order_by("pk")
-                .prefetch_related(
-                    "events", Prefetch("doses", queryset=Dose.objects.with_active_booking())
-                )
+                .prefetch_related(*planning_prefetch())
             )
             plans = [plan_for(c, today=today, unit=unit, calendar=calendar) for c in chunk]
             rows = [

@@ -1,6 +1,7 @@
 from django import forms
 
 from patients.forms import harden
+from schedules.booking.services import can_override
 from schedules.models import Slot
 
 
@@ -27,7 +28,7 @@ class SlotChoiceForm(forms.Form):
     def __init__(self, *args, unit, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slot"].queryset = Slot.objects.filter(unit=unit)
-        if not user.has_perm("schedules.override_booking_window"):
+        if not can_override(user):
             # A nurse cannot override; the service still refuses if one is posted anyway.
             del self.fields["override_reason"]
         harden(self)

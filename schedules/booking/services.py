@@ -82,7 +82,7 @@ def dose_for(*, course: TreatmentCourse, number: int, by=None) -> Dose:
 
 
 def can_override(user) -> bool:
-    return user.has_perm("schedules.override_booking_window")
+    return user.has_perm(rules.OVERRIDE_PERMISSION)
 
 
 def not_active_message(course: TreatmentCourse) -> str:

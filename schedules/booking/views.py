@@ -37,6 +37,7 @@ from schedules.booking.forms import (
     SlotChoiceForm,
     book_next_formset,
 )
+from schedules.booking.services import can_override
 from schedules.courses.selectors import held_courses
 from schedules.models import Booking, Slot, TreatmentCourse, Unit
 from schedules.planning import PROBLEM, suggest_slots
@@ -84,7 +85,7 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
         context.update(
             find=find,
             look_from=look_from,
-            can_override=request.user.has_perm("schedules.override_booking_window"),
+            can_override=can_override(request.user),
             **extra,
         )
     return render(request, "schedules/book.html", context, status=status)
@@ -367,7 +368,7 @@ def overdue(request):
             "asked": [row for row in worklist.overdue_rows if row.request],
             "today": today_,
             "here": request.get_full_path(),
-            "can_override": request.user.has_perm("schedules.override_booking_window"),
+            "can_override": can_override(request.user),
         },
     )
 

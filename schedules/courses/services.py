@@ -137,7 +137,8 @@ def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
     if withdrawn_on > timezone.localdate():
         raise ServiceError("The date cannot be in the future.")
     given_after = (
-        Dose.objects.filter(course__in=courses, given_at__isnull=False)
+        # Consent belongs to the patient: a dose on a stopped course counts too.
+        Dose.objects.filter(course__patient_id=consent.patient_id, given_at__isnull=False)
         .order_by("-given_at")
         .first()
     )

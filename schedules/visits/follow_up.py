@@ -82,9 +82,10 @@ def record_follow_up_event(*, call: FollowUpCall, recorded_by, **event) -> Adver
     (`safety.record_adverse_event`). Arguments are those of `record_adverse_event`; the course
     and the dose are the call's.
 
-    Locks: the course (then whatever `record_adverse_event` locks, the course again).
+    Locks: all the patient's courses by id, as `record_adverse_event` does next (locking the
+    call's course alone first would take them out of order when the patient has an older one).
     """
-    locks.lock_course(call.dose.course)
+    locks.lock_patient_courses(call.dose.course.patient_id)
     call = FollowUpCall.objects.select_related("dose__course").get(pk=call.pk)
     if call.outcome not in FollowUpCall.NEEDS_EVENT:
         raise FollowUpError("This call found no event to record.")

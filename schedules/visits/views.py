@@ -491,8 +491,7 @@ def _record_event(request, course: TreatmentCourse, form: AdverseEventForm) -> A
     if call is not None:
         kwargs.pop("dose", None)
         return services.record_follow_up_event(call=call, recorded_by=request.user, **kwargs)
-    with transaction.atomic():
-        return services.record_adverse_event(course=course, recorded_by=request.user, **kwargs)
+    return services.record_adverse_event(course=course, recorded_by=request.user, **kwargs)
 
 
 @login_required
