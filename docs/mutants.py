@@ -110,7 +110,11 @@ def run_one(tests: list[str]) -> int:
     spec = importlib.util.spec_from_file_location("schedules.engine", ENGINE)
     module = importlib.util.module_from_spec(spec)
     sys.modules["schedules.engine"] = module  # before exec: dataclasses look their module up
-    exec(compile(source, str(ENGINE), "exec"), module.__dict__)  # noqa: S102 - our own source
+    try:
+        exec(compile(source, str(ENGINE), "exec"), module.__dict__)  # noqa: S102 - our own source
+    except Exception as error:  # a mutant that does not load proves no test: an error, not a kill
+        print(f"the mutant does not load: {error!r}", file=sys.stderr)
+        return 3
     import schedules
 
     schedules.engine = module

@@ -781,7 +781,7 @@ def test_a_nurse_cannot_make_a_clinical_decision_through_the_services(
     """Starting, recording a dose given, pausing and resuming are a clinician's decisions; the
     services refuse a nurse themselves, whatever the caller, and nothing changes."""
     if action == "start":
-        with clock(MONDAY, 10), pytest.raises(services.ServiceError):
+        with clock(MONDAY, 10), pytest.raises(services.NotAllowed):
             services.start_course(patient=patient, start_date=MONDAY, started_by=nurse)
         assert not TreatmentCourse.objects.exists()
         return
@@ -790,7 +790,7 @@ def test_a_nurse_cannot_make_a_clinical_decision_through_the_services(
         booking = book(course, 1, unit, MONDAY, nurse)
         with clock(MONDAY, 8, 50):
             arrive_and_check(booking, nurse)
-        with clock(MONDAY, 9, 40), pytest.raises(services.ServiceError):
+        with clock(MONDAY, 9, 40), pytest.raises(services.NotAllowed):
             give(booking.dose, at(MONDAY, 9, 30), nurse)
         assert Dose.objects.get(pk=booking.dose.pk).given_at is None
         return
@@ -806,7 +806,7 @@ def test_a_nurse_cannot_make_a_clinical_decision_through_the_services(
         ),
         "resume": lambda: services.resume_course(course=course, on=MONDAY, recorded_by=nurse),
     }[action]
-    with clock(MONDAY, 11), pytest.raises(services.ServiceError):
+    with clock(MONDAY, 11), pytest.raises(services.NotAllowed):
         decide()
     assert TreatmentCourse.objects.get(pk=course.pk).status == status
 
@@ -826,7 +826,10 @@ def test_an_admin_cannot_set_a_held_course_to_active(
         )
     client.force_login(admin_user)
     url = reverse("admin:schedules_treatmentcourse_change", args=[course.pk])
-    page = client.get(url).content.decode()
+    response = client.get(url)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "On hold for clinical review" in page
     assert 'name="status"' not in page
     client.post(
         url,
