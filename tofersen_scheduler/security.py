@@ -4,7 +4,7 @@
 import time
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -64,6 +64,14 @@ def stamp_sign_in(sender, request, user, **kwargs):
     now = int(time.time())
     request.session[SESSION_STARTED_KEY] = now
     request.session[SESSION_SEEN_KEY] = now
+
+
+def axes_username(request, credentials) -> str:
+    """The username django-axes records for a failed sign-in, cut to the longest a username can
+    be: axes reads the raw form value and stores it in a 255-character column, so a pasted
+    300-character "username" was a server error on PostgreSQL instead of a failed sign-in."""
+    name = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(name)[: get_user_model().username.field.max_length]
 
 
 def forget_own_failures(sender, request, user, **kwargs):

@@ -197,6 +197,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # A sign-in forgets only that person's own failures (security.forget_own_failures): axes' own
 # reset would clear the address's count too.
 AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_CALLABLE = "tofersen_scheduler.security.axes_username"
 AXES_LOCKOUT_CALLABLE = "tofersen_scheduler.two_factor.locked_out"
 # Behind the trust's TLS proxy the client address is the last one the proxy appended; set the
 # number of proxies in front of the app (0 when none).

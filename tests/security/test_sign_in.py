@@ -101,6 +101,15 @@ def test_four_failures_then_the_right_password_signs_in(client, nurse):
     assert _sign_in(client, "/accounts/login/", "nurse", PASSWORD).status_code == 302
 
 
+@pytest.mark.parametrize("username", ["x" * 300, "é" * 200])
+def test_a_pasted_overlong_username_is_a_failed_sign_in_not_an_error(client, db, username):
+    """Axes records the raw username in a 255-character column: on PostgreSQL an over-long
+    one was a 500 (found by the hostile-input test). It is now an ordinary refusal."""
+    response = _sign_in(client, "/accounts/login/", username, "guess")
+    assert response.status_code == 200
+    assert "username" in response.content.decode().lower()
+
+
 def test_a_sign_in_clears_that_persons_own_mistakes(client, nurse):
     """Four typos, a sign-in, then one more typo later does not lock the nurse out."""
     for _ in range(4):
