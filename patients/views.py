@@ -81,7 +81,7 @@ def patient_list(request):
 
 @login_required
 @permission_required("patients.add_patient", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def patient_create(request):
     form = PatientForm(request.POST or None, user=request.user, submit_label="Register patient")
     if form.is_valid():
@@ -106,7 +106,7 @@ def _save_patient(request, form, patient):
 
 @login_required
 @permission_required("patients.change_patient", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def patient_edit(request, pk):
     patient = _get_patient(pk)
     form = PatientForm(request.POST or None, instance=patient, user=request.user)
@@ -157,7 +157,7 @@ def patient_detail(request, pk):
 
 @login_required
 @permission_required("patients.add_consent", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def consent_add(request, pk):
     patient = _get_patient(pk)
     form = ConsentForm(request.POST or None, instance=Consent(patient=patient))

@@ -8,21 +8,21 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse
 from django.views import defaults
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
 def _text(body: str, status: int = 200) -> HttpResponse:
     return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
 
 
-@require_GET
+@require_safe
 @never_cache
 def healthz(request):
     """Liveness probe: answers without touching the database (the floor in benchmarks)."""
     return _text("ok")
 
 
-@require_GET
+@require_safe
 @never_cache
 def readyz(request):
     """Readiness probe: 200 when the database answers and has no unapplied migration, else 503

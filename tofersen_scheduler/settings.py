@@ -161,7 +161,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "patients:list"
+# Sign-in lands on the day board: what a nurse opens first (issue 20 walk).
+LOGIN_REDIRECT_URL = "schedules:today"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"

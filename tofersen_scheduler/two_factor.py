@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -84,10 +84,10 @@ def issue_recovery_codes(user) -> list[str]:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def verify(request):
     """Ask for the second factor; send someone with no device yet to enrol."""
-    next_url = safe_next(request, default="/")
+    next_url = safe_next(request, default=resolve_url(settings.LOGIN_REDIRECT_URL))
     if request.user.is_verified():
         return redirect(next_url)
     if _confirmed_totp(request.user) is None:
@@ -104,12 +104,12 @@ def verify(request):
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def enrol(request):
     """Add an authenticator app: scan the QR code, type one code to prove it works, and get
     ten recovery codes. Someone who already has an app must verify it before replacing it."""
     user = request.user
-    next_url = safe_next(request, default="/")
+    next_url = safe_next(request, default=resolve_url(settings.LOGIN_REDIRECT_URL))
     if _confirmed_totp(user) is not None and not user.is_verified():
         return redirect_to_verify(next_url)
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()

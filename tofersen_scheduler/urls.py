@@ -2,14 +2,14 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from patients import urls as patient_urls
 from schedules.courses import urls as course_urls
 from tofersen_scheduler import health, security, two_factor
 
 
-@require_GET
+@require_safe
 def favicon(request):
     """/favicon.ico, which browsers ask for on every page whatever the HTML says."""
     icon = (settings.BASE_DIR / "static" / "favicon.ico").read_bytes()

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from schedules import engine, services
 from schedules.access import (
@@ -93,7 +93,7 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
 
 @login_required
 @book_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def book(request, course_id: int, number: int):
     course = get_course(course_id)
     unit = Unit.current()
@@ -134,7 +134,7 @@ def book(request, course_id: int, number: int):
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def booking_detail(request, booking_id: int):
     """The booking confirmation: when, where, the calendar file, and what to do next."""
     booking = get_booking(booking_id)
@@ -182,7 +182,7 @@ def admit_day_before(request, booking_id: int):
 
 @login_required
 @book_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def book_next(request, course_id: int):
     """Book the next three doses, each in the first free slot of its window, in one action."""
     course = get_course(course_id)
@@ -242,7 +242,7 @@ def book_next(request, course_id: int):
 
 @login_required
 @change_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def reschedule(request, booking_id: int):
     booking = get_booking(booking_id)
     unit = Unit.current()
@@ -298,7 +298,7 @@ def reschedule(request, booking_id: int):
 
 @login_required
 @change_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def cancel(request, booking_id: int):
     booking = get_booking(booking_id)
     form = CancelForm(request.POST or None)
@@ -326,7 +326,7 @@ def cancel(request, booking_id: int):
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def needs_booking(request):
     """Doses due in the next weeks with no booking, most urgent first, with the first free
     slots of each window offered as one-click choices (built by `selectors.needs_booking`)."""
@@ -349,7 +349,7 @@ def needs_booking(request):
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def overdue(request):
     """Overdue doses (with any missed appointment), bookings flagged because an earlier dose
     moved, and past appointments with no outcome recorded (built by `selectors.overdue`)."""
@@ -375,7 +375,7 @@ def overdue(request):
 
 @login_required
 @book_permission
-@require_GET
+@require_safe
 def book_day(request, day: date):
     """Book into one day (from the month's heat map): each dose that can be booked now and
     whose window holds that day (or that is overdue, so as soon as possible), with that day's

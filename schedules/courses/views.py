@@ -75,7 +75,7 @@ def _course_action(request, patient, form, title, action, *, preview=None, kind=
 
 @login_required
 @permission_required("schedules.manage_course", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def course_start(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
     form = StartCourseForm(request.POST or None, initial={"start_date": timezone.localdate()})
@@ -91,7 +91,7 @@ def course_start(request, pk):
 
 @login_required
 @permission_required("schedules.manage_course", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def course_resume(request, pk, course_pk):
     course = get_patient_course(pk, course_pk)
     form = ResumeCourseForm(request.POST or None, initial={"on": timezone.localdate()})
@@ -127,7 +127,7 @@ COURSE_CHANGES = {
 
 @login_required
 @permission_required("schedules.manage_course", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def course_change(request, pk, course_pk, kind):
     course = get_patient_course(pk, course_pk)
     service, title, done = COURSE_CHANGES[kind]
@@ -154,7 +154,7 @@ def course_change(request, pk, course_pk, kind):
 
 @login_required
 @permission_required("schedules.record_administration", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def dose_record(request, pk, course_pk, number):
     """ "Record given" on the patient page (issue 17 §2: one door). A dose booked for today or
     later is recorded at its visit: the user is sent there. Otherwise it is the same page, form
@@ -189,7 +189,7 @@ def dose_record(request, pk, course_pk, number):
 
 @login_required
 @permission_required("schedules.manage_course", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def correct_start(request, pk, course_pk):
     """A clinician corrects a start date typed wrong, seeing first which bookings it cancels."""
     course = get_patient_course(pk, course_pk)
@@ -226,7 +226,7 @@ def correct_start(request, pk, course_pk):
 
 @login_required
 @permission_required("patients.change_consent", raise_exception=True)
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def consent_withdraw(request, pk, consent_pk):
     patient = get_object_or_404(Patient, pk=pk)
     consent = get_object_or_404(Consent, pk=consent_pk, patient=patient, withdrawn_on__isnull=True)

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from schedules.models import Unit
 from schedules.quality import exports, measures
@@ -24,7 +24,7 @@ def _period_form(request) -> PeriodForm:
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def quality(request):
     form = _period_form(request)
     today = form.today
@@ -53,7 +53,7 @@ def quality(request):
 
 @login_required
 @export_permission
-@require_GET
+@require_safe
 def export(request, kind: str):
     if kind not in ExportRecord.Kind.values:
         raise Http404("No such export.")

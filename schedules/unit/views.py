@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from schedules import services
 from schedules.access import back, view_permission
@@ -20,7 +20,7 @@ from schedules.visits.board import slots_with_patients
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def month(request):
     """Month view: per day, places booked of places offered; closures and bank holidays."""
     unit = Unit.current()
@@ -53,7 +53,7 @@ def month(request):
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def week(request):
     """Week view: each slot with its patients."""
     unit = Unit.current()
@@ -88,7 +88,7 @@ def week(request):
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def capacity(request):
     """Demand and capacity ahead (issue 8): per open day places, booked, due but unbooked;
     weeks that cannot fit their due doses; how many more patients can start next month."""

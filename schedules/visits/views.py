@@ -18,7 +18,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
 from schedules import services
@@ -44,7 +44,7 @@ from schedules.visits.forms import (
     NotGivenForm,
     ReviewForm,
 )
-from schedules.visits.selectors import follow_up_doses
+from schedules.visits.selectors import follow_up_doses, next_open_day, unit_calendar
 from tofersen_scheduler.dates import format_day
 
 record_permission = permission_required("schedules.record_administration", raise_exception=True)
@@ -59,7 +59,7 @@ def home(request):
 
 
 def _board(request, unit: Unit, day: date, *, slot_id: int | None = None) -> flow_board.Board:
-    here = request.get_full_path() if request.method == "GET" else ""
+    here = request.get_full_path() if request.method in ("GET", "HEAD") else ""
     return flow_board.build_board(
         request.user,
         unit,
@@ -88,21 +88,47 @@ def board_response(request, booking: Booking):
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def today(request):
-    return day(request, timezone.localdate())
+    """Today's board; on a day the unit is closed (a weekend, a bank holiday, a closure) with
+    no one booked, the next open day's board, saying so: a nurse opening the app on a Sunday
+    sees Monday's list, not a blank page. A closed day that still holds bookings stays today's
+    board, whose banner asks for them to be moved."""
+    today_ = timezone.localdate()
+    unit = Unit.current()
+    board = _board(request, unit, today_)
+    calendar = unit_calendar(today_, today_)
+    if calendar.is_open(today_) or _patient_count(board):
+        return _day_page(request, unit, board)
+    shown = next_open_day(calendar, today_)
+    if not calendar.is_open(shown):  # no open day in sight: today's (empty) board
+        return _day_page(request, unit, board)
+    return _day_page(
+        request,
+        unit,
+        _board(request, unit, shown),
+        closed_today=f"The unit is closed today; showing {format_day(shown)}.",
+    )
 
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def day(request, day: date):
     """The flow board: each slot with its places and who is in it; each patient's identity,
     where the visit is and the one next step (DESIGN §2 "Each visit")."""
     if not grid.in_range(day):
         raise Http404("No such day.")
     unit = Unit.current()
-    board = _board(request, unit, day)
+    return _day_page(request, unit, _board(request, unit, day))
+
+
+def _patient_count(board: flow_board.Board) -> int:
+    return sum(len(s.rows) for s in board.slots)
+
+
+def _day_page(request, unit: Unit, board: flow_board.Board, *, closed_today: str = ""):
+    day = board.day
     return render(
         request,
         "schedules/day.html",
@@ -111,7 +137,8 @@ def day(request, day: date):
             "unit": unit,
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
-            "patient_count": sum(len(s.rows) for s in board.slots),
+            "patient_count": _patient_count(board),
+            "closed_today": closed_today,
         },
     )
 
@@ -216,7 +243,7 @@ def _page(request, template, booking, form, title, status=200, **extra):
 
 @login_required
 @change_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def checks(request, booking_id: int):
     """The pre-dose checks form; consents are shown from the record, not typed."""
     booking = get_booking(booking_id, with_visit=True)
@@ -258,7 +285,7 @@ def checks(request, booking_id: int):
 
 @login_required
 @record_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def clear(request, booking_id: int):
     booking = get_booking(booking_id, with_visit=True)
     form = ClearChecksForm(request.POST or None)
@@ -324,7 +351,7 @@ def dose_record_page(request, *, dose_of, number: int, booking, patient, done_ur
 
 @login_required
 @record_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def give(request, booking_id: int):
     """Record the dose given at this visit (or, for a past visit left with no record, given
     elsewhere: a clinician's record with a reason and who did the checks)."""
@@ -341,7 +368,7 @@ def give(request, booking_id: int):
 
 @login_required
 @change_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def not_given(request, booking_id: int):
     booking = get_booking(booking_id, with_visit=True)
     form = NotGivenForm(request.POST or None)
@@ -391,7 +418,7 @@ def observe(request, booking_id: int):
 
 @login_required
 @change_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def discharge(request, booking_id: int):
     """Discharge from the board (a POST). Before the leaflet's 60 minutes of observation the
     service refuses it unconfirmed: the nurse is sent to this page's form, which asks for the
@@ -448,7 +475,7 @@ def _course(course_id: int) -> TreatmentCourse:
 
 @login_required
 @event_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def adverse_event(request, course_id: int):
     course = _course(course_id)
     initial = {
@@ -496,7 +523,7 @@ def _record_event(request, course: TreatmentCourse, form: AdverseEventForm) -> A
 
 @login_required
 @manage_permission
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def review(request, course_id: int):
     course = _course(course_id)
     form = ReviewForm(request.POST or None)
@@ -543,7 +570,7 @@ def review(request, course_id: int):
 
 @login_required
 @call_permission
-@require_GET
+@require_safe
 def follow_up(request):
     today = timezone.localdate()
     return render(
