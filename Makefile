@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The address printed in calendar links and the letter's QR code: where `make run` serves.
+SITE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test install install-dev bench lint check browser clean hazards mutants
 
@@ -30,7 +32,7 @@ install-dev: install $(VENV)/.dev-installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	SITE_URL=$(SITE_URL) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## Set up and run every test (unit, database, browser), in two passes on two workers each:
 ## SQLite without the browser and postgres_only tests, then PostgreSQL (TEST_DATABASE_URL, by

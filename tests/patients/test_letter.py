@@ -152,3 +152,40 @@ def test_subscribe_page_404s_like_the_feed(client, booked_patient, nurse):
 
 def issue_patient_link(patient):
     return issue_feed_link(patient=patient, issued_by=None)
+
+
+def test_the_qr_code_is_built_from_site_url_not_the_address_the_page_was_asked_on(
+    nurse_client, booked_patient, settings
+):
+    """Issue 20: the letter was printed from a workstation on 127.0.0.1:8000; a patient's phone
+    must reach the unit's public address instead."""
+    settings.SITE_URL = "https://tofersen.example-trust.nhs.uk"
+    settings.ALLOWED_HOSTS = ["*"]
+    letter = nurse_client.post(
+        reverse("feeds:issue", args=[booked_patient.pk]), HTTP_HOST="127.0.0.1:8000"
+    ).content.decode()
+    raw = next(
+        t
+        for t in letter.replace("/", " ").replace(".ics", " ").split()
+        if FeedToken.objects.lookup(t)
+    )
+    subscribe = reverse("feeds:subscribe", kwargs={"token": raw})
+
+    assert qr_svg("https://tofersen.example-trust.nhs.uk" + subscribe) in letter
+    assert "127.0.0.1:8000" not in letter
+
+
+def test_make_run_serves_on_port_and_links_there_too():
+    """README: `make run PORT=8080` serves there, and SITE_URL (the QR code) follows."""
+    import subprocess
+
+    dry_run = subprocess.run(
+        ["make", "-n", "run", "PORT=8080"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=settings.BASE_DIR,
+    ).stdout
+
+    assert "SITE_URL=http://127.0.0.1:8080 " in dry_run
+    assert "runserver 127.0.0.1:8080" in dry_run
