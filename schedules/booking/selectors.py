@@ -295,6 +295,39 @@ def overdue(unit: Unit, *, today: date, page=1) -> OverdueWorklist:
     return OverdueWorklist(overdue_rows, flagged, unrecorded, problems, shown)
 
 
+@dataclass
+class AskedRow:
+    course: TreatmentCourse
+    patient: object
+    planned: engine.PlannedDose
+    request: ClinicianRequest
+
+
+def clinician_requests(unit: Unit, *, today: date) -> list[AskedRow]:
+    """Every nurse's hand-off still waiting, oldest first: listed on Overdue & rebook ("Asked
+    of a clinician") while its dose is the next dose to book of an active course, on whichever
+    page of the worklist the course falls (the message after asking says it is listed there).
+    Plans only the courses asked about (a handful)."""
+    requests = list(
+        ClinicianRequest.objects.filter(course__status=TreatmentCourse.Status.ACTIVE)
+        .select_related("asked_by", "slot__unit")
+        .order_by("asked_at", "pk")
+    )
+    if not requests:
+        return []
+    courses = {c.pk: c for c in _active().filter(pk__in={r.course_id for r in requests})}
+    calendar = open_calendar(unit, today)
+    rows = []
+    for request in requests:
+        course = courses.get(request.course_id)
+        if course is None:
+            continue
+        pending = plans.plan_for(course, today=today, unit=unit, calendar=calendar).pending
+        if pending is not None and pending.number == request.dose_number:
+            rows.append(AskedRow(course, course.patient, pending, request))
+    return rows
+
+
 # Booking into one day (the month's heat map) ---------------------------------------------------
 
 # Rows on the book-a-day page, most urgent first: enough for a clinic day, bounded at any scale.

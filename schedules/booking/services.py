@@ -25,7 +25,15 @@ from schedules.errors import (
     SlotFull,
     SlotUnavailable,
 )
-from schedules.models import Booking, ClinicianRequest, Dose, Slot, TreatmentCourse, Visit
+from schedules.models import (
+    Booking,
+    ClinicianRequest,
+    Dose,
+    Slot,
+    TreatmentCourse,
+    Unit,
+    Visit,
+)
 from schedules.retry import retry_when_busy
 from tofersen_scheduler.dates import format_day
 
@@ -425,7 +433,11 @@ def ask_clinician(
     1. Lock the course (lock order: course first), so the request and a booking of the same
        dose cannot interleave.
     2. Refuse a dose already given or booked: there is nothing left to ask.
-    3. One request per dose: asking again updates the slot, the note and who asked.
+    3. Refuse anything but the real next dose of an active course (issue 20: "dose 1000" of a
+       stopped course was accepted and said to be listed where it never was). Overdue &
+       rebook lists a request only while its dose is the course's next dose to book
+       (`selectors.clinician_requests`), so that is all that may be asked.
+    4. One request per dose: asking again updates the slot, the note and who asked.
     """
     course = locks.lock_course(course)
     dose = Dose.objects.filter(course=course, number=number).first()
@@ -433,6 +445,7 @@ def ask_clinician(
         raise BookingError(f"Dose {number} has already been given.")
     if Booking.objects.active().filter(dose__course=course, dose__number=number).exists():
         raise BookingError(f"Dose {number} is already booked: nothing to ask a clinician.")
+    check_next_dose_to_ask(course, number)
     if slot is not None and slot.unit_id is None:
         slot = None
     request, _ = ClinicianRequest.objects.update_or_create(
@@ -441,6 +454,28 @@ def ask_clinician(
         defaults={"slot": slot, "note": note.strip()[:300], "asked_by": asked_by},
     )
     return request
+
+
+def check_next_dose_to_ask(course: TreatmentCourse, number: int) -> None:
+    """The dose a clinician is asked to book is the course's next dose to book (DUE or
+    OVERDUE in the engine's plan) and the course is active: a held, paused or stopped course
+    has nothing to book until a clinician decides (DESIGN §2)."""
+    if course.status != TreatmentCourse.Status.ACTIVE:
+        raise BookingError(
+            "Nothing was sent to a clinician: this course is "
+            f"{course.get_status_display().lower()}, so no dose can be booked for it."
+        )
+    try:
+        fresh = planning.fresh_plan(course, unit=Unit.current(), today=timezone.localdate())
+    except engine.ScheduleError as error:
+        raise BookingError(planning.PROBLEM.format(error=error)) from None
+    pending = next((p for p in fresh if p.state in planning.BOOKABLE_STATES), None)
+    if pending is None or pending.number != number:
+        next_one = f"dose {pending.number}" if pending else "no dose"
+        raise BookingError(
+            f"Nothing was sent to a clinician: dose {number} is not the next dose to book "
+            f"for {course.patient.full_name} ({next_one} is)."
+        )
 
 
 @retry_when_busy

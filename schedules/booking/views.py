@@ -82,10 +82,19 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
         **page,
     }
     if page["planned"] is not None and not page["problem"]:
+        may_override = can_override(request.user)
+        options = list(page.get("options") or [])
+        past_window = next((o for o in options if not o.in_window), None)
         context.update(
             find=find,
             look_from=look_from,
-            can_override=can_override(request.user),
+            can_override=may_override,
+            # A nurse offered only dates a clinician may book asks a clinician right here
+            # (issue 20: no dead ends); a booked dose has nothing to ask.
+            offer_ask=not may_override
+            and booking is None
+            and (past_window is not None or not any(o.in_window for o in options)),
+            ask_slot=past_window,
             **extra,
         )
     return render(request, "schedules/book.html", context, status=status)
@@ -354,7 +363,8 @@ def overdue(request):
     """Overdue doses (with any missed appointment), bookings flagged because an earlier dose
     moved, and past appointments with no outcome recorded (built by `selectors.overdue`)."""
     today_ = timezone.localdate()
-    worklist = selectors.overdue(Unit.current(), today=today_, page=request.GET.get("page"))
+    unit = Unit.current()
+    worklist = selectors.overdue(unit, today=today_, page=request.GET.get("page"))
     return render(
         request,
         "schedules/overdue.html",
@@ -365,8 +375,9 @@ def overdue(request):
             "problems": worklist.problems,
             "page": worklist.page,
             "held": held_courses(),
-            "asked": [row for row in worklist.overdue_rows if row.request],
+            "asked": selectors.clinician_requests(unit, today=today_),
             "today": today_,
+            "now": timezone.now(),
             "here": request.get_full_path(),
             "can_override": can_override(request.user),
         },
@@ -431,6 +442,6 @@ def ask_clinician(request, course_id: int, number: int):
         messages.success(
             request,
             f"Asked a clinician to book dose {number} for {course.patient.full_name}: "
-            "it is listed for them on Overdue & rebook.",
+            "it is listed for them on Overdue & rebook, under “Asked of a clinician”.",
         )
     return back(request, reverse("schedules:overdue"))

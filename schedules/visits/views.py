@@ -97,8 +97,10 @@ def today(request):
     today_ = timezone.localdate()
     unit = Unit.current()
     board = _board(request, unit, today_)
+    if _patient_count(board):  # someone is booked: today's board (no calendar to read)
+        return _day_page(request, unit, board)
     calendar = unit_calendar(today_, today_)
-    if calendar.is_open(today_) or _patient_count(board):
+    if calendar.is_open(today_):
         return _day_page(request, unit, board)
     shown = next_open_day(calendar, today_)
     if not calendar.is_open(shown):  # no open day in sight: today's (empty) board

@@ -1,6 +1,7 @@
 """Needs booking, Overdue & rebook and the day list: what a nurse sees, and a constant number
 of queries however many patients there are."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -61,7 +62,8 @@ PAGES = [
     ("schedules:day", [MONDAY], "", 12),
     ("schedules:needs_booking", None, "", 16),
     # + courses on hold, + the clinician hand-offs, + arrivals with no outcome (issue 17)
-    ("schedules:overdue", None, "", 21),
+    # + every waiting hand-off, whichever page its course is on (issue 20)
+    ("schedules:overdue", None, "", 22),
     ("schedules:calendar", None, "", 12),  # + the forecast of unbooked demand
     ("schedules:calendar", None, "?month=2026-04", 12),
     ("schedules:week", None, "", 8),  # names, doses and statuses only: no plan to prefetch
@@ -318,9 +320,43 @@ def test_overdue_choices_are_yellow_only_for_the_dose_past_its_window(
     rows = page.split("<h2")[1].split("<tr>")[1:]
     past = next(row for row in rows if "Pastwindow" in row)
     inside = next(row for row in rows if "Stillinwindow" in row)
-    assert "btn-outline-warning" in past and "(past window)" in past
+    # A nurse may not book past the window: the date is shown, not offered as a button
+    # (issue 20: no dead ends), and the row asks a clinician instead.
+    assert "past window, a clinician books it" in past
     assert "btn-outline-primary" not in past.split("Other dates")[0]
-    assert "btn-outline-warning" not in inside and "(past window)" not in inside
+    assert "Ask a clinician to book" in past
+    assert "past window" not in inside and "Ask a clinician" not in inside
+
+
+def test_a_clinicians_past_window_choice_goes_straight_to_the_reason(
+    unit, clinician, client, frozen_monday
+):
+    """Issue 20: "Book … with a reason" leads to the form asking the reason, with that slot
+    chosen, not to an error first; giving the reason books it."""
+    services.generate_slots(unit=unit, weeks=2)
+    course = make_course(make_patient("P1", family_name="Pastwindow"), MONDAY - timedelta(days=20))
+    client.force_login(clinician)
+    page = client.get(reverse("schedules:overdue")).content.decode()
+    row = next(r for r in page.split("<h2")[1].split("<tr>")[1:] if "Pastwindow" in r)
+    link = re.search(r'href="([^"]+)">Book ([^<]+) <span class="small">\(past window\)', row)
+    assert link is not None
+
+    form = client.get(link[1].replace("&amp;", "&"))
+    assert form.status_code == 200
+    text = form.content.decode()
+    assert "Reason for booking outside the window" in text
+    assert "error" not in text.split("<main", 1)[1].split("<form", 1)[0].lower()
+    slot_id = re.search(r"slot=(\d+)", link[1])[1]
+    assert (
+        f'value="{slot_id}" id="slot-{slot_id}"' in text and f'id="slot-{slot_id}" checked' in text
+    )
+
+    booked = client.post(
+        link[1].replace("&amp;", "&").split("#")[0],
+        {"slot": slot_id, "override_reason": "Back from holiday"},
+    )
+    assert booked.status_code == 302
+    assert Booking.objects.active().get(dose__course=course).override_reason == "Back from holiday"
 
 
 def test_a_clinicians_past_window_choice_stays_chosen_with_the_reason_box_and_a_button(
@@ -370,7 +406,10 @@ def test_a_nurse_asks_a_clinician_who_sees_it_and_books_with_a_reason(
     page = response.content.decode()
     assert "Asked a clinician to book dose 1 for Ada Handoff" in page
     assert "Clinician asked" in page
-    assert "Asked of a clinician" not in page  # the nurse's view: no clinician list
+    # The nurse sees where it went (the message says so), but cannot book it.
+    asked = page.split('id="asked-heading"')[1].split("</section>")[0]
+    assert "Handoff" in asked and "Waiting for a clinician" in asked
+    assert "with a reason" not in asked
 
     client.force_login(clinician)
     page = client.get(reverse("schedules:overdue")).content.decode()
