@@ -11,43 +11,93 @@ from schedules.models import AdverseEvent, Dose, FollowUpCall, ReviewDecision, V
 YES_NO = [("", "Choose…"), ("no", "No"), ("yes", "Yes")]
 
 
+ANSWER = [("yes", "Yes"), ("no", "No")]
+CLOTTING = [
+    ("not_requested", "Not requested"),
+    ("yes", "Checked and acceptable"),
+    ("no", "Requested but not done"),
+]
+
+
+def _question(label: str, choices=ANSWER, help_text: str = "") -> forms.ChoiceField:
+    """One check as an explicit question: a pair of radio buttons in a fieldset whose legend is
+    the question (issue 20: "good" and "bad" answers were identical checkboxes, and a box left
+    empty read as "no"). Not required here, so that `clean` names every missing answer."""
+    return forms.ChoiceField(
+        label=label, choices=choices, widget=forms.RadioSelect, required=False, help_text=help_text
+    )
+
+
 class ChecksForm(forms.Form):
-    """The pre-dose checks (DESIGN §2 "Before"; patient leaflet)."""
+    """The pre-dose checks (DESIGN §2 "Before"; patient leaflet), each a yes/no question that
+    must be answered. What an answer means is the service's (`record_checks`): identity not
+    confirmed or no blood sample refuses the save; a "yes" to a new symptom, a fever or
+    pregnancy stops the dose for a clinician; clotting requested and not done leaves the
+    checks incomplete."""
 
-    identity_confirmed = forms.BooleanField(
-        label="Identity confirmed (name, date of birth, hospital number)", required=False
+    identity_confirmed = _question(
+        "Is the patient's identity confirmed (name, date of birth, hospital number)?"
     )
-    symptom_headache = forms.BooleanField(label="Severe headache", required=False)
-    symptom_neck_stiffness = forms.BooleanField(label="Neck stiffness", required=False)
-    symptom_vision = forms.BooleanField(label="Change in vision", required=False)
-    symptom_numbness_weakness = forms.BooleanField(label="New numbness or weakness", required=False)
-    fever = forms.BooleanField(label="Fever", required=False)
-    pregnancy = forms.ChoiceField(
-        label="Pregnant or breastfeeding?",
-        choices=[("", "Choose…"), ("no", "No"), ("yes", "Yes")],
-        required=False,
-    )
-    blood_sample_taken = forms.BooleanField(
-        label="Blood sample taken (one at every visit)", required=False
-    )
-    clotting_checked = forms.ChoiceField(
-        label="Clotting and platelets (when the clinician asked)",
-        choices=[("", "Not requested"), ("yes", "Checked and acceptable"), ("no", "Not done")],
-        required=False,
+    symptom_headache = _question("Since the last dose: a severe headache?")
+    symptom_neck_stiffness = _question("Since the last dose: neck stiffness?")
+    symptom_vision = _question("Since the last dose: a change in vision?")
+    symptom_numbness_weakness = _question("Since the last dose: new numbness or weakness?")
+    fever = _question("A fever today?")
+    pregnancy = _question("Pregnant or breastfeeding?")
+    blood_sample_taken = _question("Blood sample taken (one at every visit)?")
+    clotting_checked = _question(
+        "Clotting and platelets?", CLOTTING, help_text="Checked only when the clinician asked."
     )
 
-    def __init__(self, *args, could_be_pregnant: bool, **kwargs):
+    def __init__(self, *args, could_be_pregnant: bool, visit: Visit | None = None, **kwargs):
+        if visit is not None and visit.checks_at and "initial" not in kwargs:
+            kwargs["initial"] = answers_of(visit)
         super().__init__(*args, **kwargs)
         harden(self)
         if not could_be_pregnant:
             del self.fields["pregnancy"]
         self.helper = _helper("Save checks", "btn-primary")
 
+    def clean(self):
+        cleaned = super().clean()
+        missing = [
+            name for name in self.fields if not cleaned.get(name) and name not in self.errors
+        ]
+        for name in missing:
+            self.add_error(name, "Answer this question.")
+        if missing:
+            questions = "; ".join(f"“{self.fields[name].label}”" for name in missing)
+            raise forms.ValidationError(
+                f"Not saved: {len(missing)} question{'s' if len(missing) > 1 else ''} "
+                f"not answered: {questions}"
+            )
+        return cleaned
+
     def service_kwargs(self) -> dict:
-        data = dict(self.cleaned_data)
-        data.setdefault("pregnancy", "")
-        data["clotting_checked"] = {"": None, "yes": True, "no": False}[data["clotting_checked"]]
+        data = {
+            name: value == "yes"
+            for name, value in self.cleaned_data.items()
+            if name not in ("pregnancy", "clotting_checked")
+        }
+        data["pregnancy"] = self.cleaned_data.get("pregnancy", "")
+        data["clotting_checked"] = {"not_requested": None, "yes": True, "no": False}[
+            self.cleaned_data["clotting_checked"]
+        ]
         return data
+
+
+def answers_of(visit: Visit) -> dict:
+    """The answers last saved on the visit, as the form shows them (issue 20: re-opening the
+    checks showed an empty form)."""
+    answers = {
+        name: "yes" if getattr(visit, name) else "no"
+        for name in ("identity_confirmed", "blood_sample_taken", *Visit.STANDING_FIELDS)
+    }
+    answers["pregnancy"] = visit.pregnancy or ""
+    answers["clotting_checked"] = {None: "not_requested", True: "yes", False: "no"}[
+        visit.clotting_checked
+    ]
+    return answers
 
 
 class ClearChecksForm(forms.Form):

@@ -250,7 +250,11 @@ def checks(request, booking_id: int):
     """The pre-dose checks form; consents are shown from the record, not typed."""
     booking = get_booking(booking_id, with_visit=True)
     patient = booking.dose.course.patient
-    form = ChecksForm(request.POST or None, could_be_pregnant=patient.could_be_pregnant)
+    form = ChecksForm(
+        request.POST or None,
+        could_be_pregnant=patient.could_be_pregnant,
+        visit=getattr(booking, "visit", None),
+    )
     if form.is_valid():
         try:
             visit = services.record_checks(
@@ -262,15 +266,20 @@ def checks(request, booking_id: int):
             if visit.checks_complete:
                 messages.success(request, "Pre-dose checks complete: the dose may be given.")
             elif visit.needs_clinician:
+                stopped_by = visit.symptoms + (
+                    ["pregnancy or breastfeeding"] if visit.pregnancy == visit.Pregnancy.YES else []
+                )
                 messages.warning(
                     request,
-                    "A clinician must decide before the dose is given: "
-                    + ", ".join(visit.symptoms or ["pregnancy or breastfeeding"])
-                    + ".",
+                    "Checks saved; the dose is stopped until a clinician decides, because the "
+                    "answer was yes to: " + ", ".join(stopped_by) + ".",
                 )
             else:
                 messages.warning(
-                    request, "Checks saved but not complete: the dose cannot be given yet."
+                    request,
+                    "Checks saved but not complete: the dose cannot be given yet, because "
+                    + "; ".join(_incomplete_because(visit))
+                    + ".",
                 )
             return back(request, day_url(booking.local_date))
     return _page(
@@ -283,6 +292,17 @@ def checks(request, booking_id: int):
         blockers=patient.treatment_blockers(on=booking.local_date),
         consents=patient.consents.all(),
     )
+
+
+def _incomplete_because(visit) -> list[str]:
+    """What keeps saved checks from being complete, besides a clinician's decision
+    (`Visit.checks_complete`), in words a nurse can act on."""
+    reasons = []
+    if not visit.consents_on_file:
+        reasons.append("a consent is not on file (see the patient's record)")
+    if visit.clotting_checked is False:
+        reasons.append("clotting and platelets were asked for and not done")
+    return reasons or ["a check is missing"]
 
 
 @login_required

@@ -18,7 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 from schedules import services
 from schedules.models import Booking, Slot
 from tests.factories import PASSWORD, frozen, give_dose, make_course, make_patient
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, answer_checks, log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -83,8 +83,7 @@ def test_a_whole_visit_on_the_board_updates_in_place(
 
         # The checks and the dose are forms on their own pages, which come back to the board.
         row(page).get_by_role("link", name="Pre-dose checks").click()
-        page.get_by_label("Identity confirmed").check()
-        page.get_by_label("Blood sample taken").check()
+        answer_checks(page)
         page.get_by_role("button", name="Save checks").click()
         expect(page.locator("#messages")).to_contain_text("Pre-dose checks complete")
         row(page).get_by_role("link", name="Record dose given").click()

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from schedules import services
 from schedules.models import Booking, FollowUpCall, Slot, TreatmentCourse
 from tests.factories import frozen, make_course, make_patient
-from tests.support.browser import log_in
+from tests.support.browser import answer_checks, log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,8 +43,7 @@ def arrive_and_check(page):
     expect(page.get_by_role("alert").first).to_contain_text("Grace Hopper has arrived")
     row(page).get_by_role("link", name="Pre-dose checks").click()
     expect(page.get_by_role("heading", name="Pre-dose checks")).to_be_visible()
-    page.get_by_label("Identity confirmed").check()
-    page.get_by_label("Blood sample taken").check()
+    answer_checks(page)
     page.get_by_role("button", name="Save checks").click()
     expect(page.get_by_role("alert").first).to_contain_text("Pre-dose checks complete")
 

@@ -164,7 +164,17 @@ FORMS = [
     Form(
         "schedules:visit_checks",
         _booking,
-        {"identity_confirmed": "on", "blood_sample_taken": "on", "pregnancy": "no"},
+        {
+            "identity_confirmed": "yes",
+            "symptom_headache": "no",
+            "symptom_neck_stiffness": "no",
+            "symptom_vision": "no",
+            "symptom_numbness_weakness": "no",
+            "fever": "no",
+            "pregnancy": "no",
+            "blood_sample_taken": "yes",
+            "clotting_checked": "not_requested",
+        },
     ),
     Form("schedules:visit_clear", _booking, {"note": "Reviewed: symptom explained"}),
     Form(

@@ -25,3 +25,25 @@ def log_in(page, live_server, username):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+# The pre-dose checks' questions and the answer that lets the dose go ahead (issue 20: each an
+# explicit yes/no question, a fieldset whose legend is the question).
+CLEAR_CHECKS = {
+    "identity confirmed": "Yes",
+    "a severe headache": "No",
+    "neck stiffness": "No",
+    "a change in vision": "No",
+    "new numbness or weakness": "No",
+    "A fever today": "No",
+    "Blood sample taken": "Yes",
+    "Clotting and platelets": "Not requested",
+}
+
+
+def answer_checks(page, **changes):
+    """Answer every pre-dose check by keyboard-reachable radio buttons (all clear, unless
+    `changes` maps a question's words to another answer)."""
+    for question, answer in {**CLEAR_CHECKS, **changes}.items():
+        group = page.get_by_role("group", name=question)
+        group.get_by_label(answer, exact=True).check()

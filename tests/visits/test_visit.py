@@ -385,7 +385,17 @@ def test_day_list_offers_the_next_step_of_each_visit(visit_day, nurse, nurse_cli
 
     response = nurse_client.post(
         reverse("schedules:visit_checks", args=[visit_day.pk]),
-        {"identity_confirmed": "on", "blood_sample_taken": "on", "next": day_url},
+        {
+            "identity_confirmed": "yes",
+            "symptom_headache": "no",
+            "symptom_neck_stiffness": "no",
+            "symptom_vision": "no",
+            "symptom_numbness_weakness": "no",
+            "fever": "no",
+            "blood_sample_taken": "yes",
+            "clotting_checked": "not_requested",
+            "next": day_url,
+        },
         follow=True,
     )
     assert "Pre-dose checks complete" in response.content.decode()
