@@ -89,6 +89,7 @@ from schedules.visits.follow_up import (
     may_close_follow_up,
     record_follow_up_call,
     record_follow_up_event,
+    record_follow_up_headache,
 )
 from schedules.visits.safety import ADVERSE_EVENT_FIELDS, record_adverse_event
 from schedules.visits.services import (
@@ -161,6 +162,7 @@ __all__ = [
     "record_discharge",
     "record_follow_up_call",
     "record_follow_up_event",
+    "record_follow_up_headache",
     "may_close_follow_up",
     "FollowUpError",
     "record_not_given",

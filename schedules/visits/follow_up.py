@@ -101,6 +101,24 @@ def record_follow_up_event(*, call: FollowUpCall, recorded_by, **event) -> Adver
     return adverse_event
 
 
+@retry_when_busy
+@transaction.atomic
+def record_follow_up_headache(*, dose: Dose, recorded_by, note: str = "", **event) -> AdverseEvent:
+    """A call that found a headache, with its triage answered on the call (issue 20): the call
+    and the headache (PLPH pathway, red flags hold the course: `safety.record_adverse_event`)
+    saved together, so the call is resolved at once. Arguments after `note` are those of
+    `record_adverse_event`.
+
+    Locks: all the patient's courses by id first, the order `record_follow_up_event` takes
+    (the call alone would lock its course first, then the others out of order).
+    """
+    locks.lock_patient_courses(dose.course.patient_id)
+    call = record_follow_up_call(
+        dose=dose, outcome=FollowUpCall.Outcome.HEADACHE, recorded_by=recorded_by, note=note
+    )
+    return record_follow_up_event(call=call, recorded_by=recorded_by, **event)
+
+
 def _check_triaged(call: FollowUpCall, event: dict) -> None:
     """A headache found on a call is recorded with the headache triage (DESIGN §2: "a headache
     is triaged before the call is closed")."""

@@ -1,6 +1,8 @@
 """Forms for the visit, adverse events, the review decision and follow-up calls (issue 7).
 Each only shapes input; the services in `schedules.services` decide what is allowed."""
 
+from datetime import timedelta
+
 from django import forms
 from django.utils import timezone
 
@@ -354,9 +356,76 @@ class ReviewForm(forms.Form):
 
 
 class FollowUpForm(forms.Form):
-    outcome = forms.ChoiceField(choices=FollowUpCall.Outcome.choices)
+    """A follow-up call (DESIGN §2 follow-up). No outcome is chosen for the nurse (issue 20: it
+    defaulted to "No problems"). With "Headache", the headache triage is answered on the same
+    form (the questions of `AdverseEventForm`, DESIGN §2 PLPH pathway) and the call and its
+    event are saved together; without the triage the call waits on the list as before."""
+
+    outcome = forms.ChoiceField(
+        choices=[("", "Choose the outcome…"), *FollowUpCall.Outcome.choices],
+        error_messages={"required": "Choose the outcome of the call."},
+    )
     note = forms.CharField(required=False, max_length=2000)
+    # The headache triage, inline.
+    term = forms.ChoiceField(
+        label="Kind of headache",
+        choices=[(t, AdverseEvent.Term(t).label) for t in sorted(AdverseEvent.TRIAGED_TERMS)],
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    severity = forms.ChoiceField(
+        choices=[("", "Choose…"), *AdverseEvent.Severity.choices], required=False
+    )
+    hours_since_onset = AdverseEventForm.base_fields["hours_since_onset"]
+    onset_within_48h = AdverseEventForm.base_fields["onset_within_48h"]
+    postural = AdverseEventForm.base_fields["postural"]
+    conservative_tried = AdverseEventForm.base_fields["conservative_tried"]
+    fever = AdverseEventForm.base_fields["fever"]
+    neck_stiffness = AdverseEventForm.base_fields["neck_stiffness"]
+    vision_change = AdverseEventForm.base_fields["vision_change"]
+    vomiting = AdverseEventForm.base_fields["vomiting"]
+    confusion = AdverseEventForm.base_fields["confusion"]
+    photophobia = AdverseEventForm.base_fields["photophobia"]
+    new_numbness_or_weakness = AdverseEventForm.base_fields["new_numbness_or_weakness"]
+
+    TRIAGE = ("term", "severity", *TRIAGE_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         harden(self)
+
+    def triage_started(self) -> bool:
+        """Whether the nurse answered the inline triage at all (a headache call saved without
+        it waits on the list for the triage, as before)."""
+        data = self.cleaned_data
+        return bool(data.get("term") or data.get("severity") or data.get("hours_since_onset"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == FollowUpCall.Outcome.HEADACHE and self.triage_started():
+            if not data.get("term"):
+                self.add_error("term", "Choose the kind of headache.")
+            if not data.get("severity"):
+                self.add_error("severity", "Ask how severe the headache is.")
+            if data.get("hours_since_onset") is None:
+                self.add_error("hours_since_onset", "Ask how many hours ago it started.")
+        return data
+
+    def call_kwargs(self) -> dict:
+        return {"outcome": self.cleaned_data["outcome"], "note": self.cleaned_data["note"]}
+
+    def event_kwargs(self) -> dict:
+        """The headache as `record_follow_up_headache` records it: onset from the hours since
+        it started (the unit's day), the triage answers as `AdverseEventForm` gives them."""
+        data = self.cleaned_data
+        started = timezone.localtime() - timedelta(hours=data["hours_since_onset"])
+        triage = {name: data.get(name) for name in TRIAGE_FIELDS}
+        triage["severity"] = data["severity"]
+        return {
+            "term": data["term"],
+            "onset": started.date(),
+            "severity": data["severity"],
+            "serious": False,
+            "outcome": AdverseEvent.Outcome.ONGOING,
+            "triage": triage,
+        }

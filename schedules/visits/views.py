@@ -601,6 +601,15 @@ def follow_up(request):
         {
             "rows": follow_up_doses(today),
             "form": FollowUpForm(),
+            "headache": FollowUpCall.Outcome.HEADACHE,
+            "headache_kinds": FollowUpForm.base_fields["term"].choices,
+            "severities": AdverseEvent.Severity.choices,
+            # The triage's yes/no questions (DESIGN §2 PLPH pathway and red flags), as ticks.
+            "triage_ticks": [
+                (name, FollowUpForm.base_fields[name].label)
+                for name in FollowUpForm.TRIAGE
+                if name not in ("term", "severity", "hours_since_onset")
+            ],
             "outcomes": [
                 choice
                 for choice in FollowUpCall.Outcome.choices
@@ -620,11 +629,28 @@ def follow_up_call(request, dose_id: int):
     dose = get_object_or_404(Dose.objects.select_related("course__patient"), pk=dose_id)
     form = FollowUpForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the outcome of the call.")
+        problems = [error for errors in form.errors.values() for error in errors]
+        messages.error(request, "Nothing was saved: " + " ".join(problems))
+        return back(request, reverse("schedules:follow_up"))
+    if form.cleaned_data["outcome"] == FollowUpCall.Outcome.HEADACHE and form.triage_started():
+        try:
+            event = services.record_follow_up_headache(
+                dose=dose,
+                recorded_by=request.user,
+                note=form.cleaned_data["note"],
+                **form.event_kwargs(),
+            )
+        except services.ServiceError as error:
+            messages.error(request, f"Nothing was saved: {error}")
+            return back(request, reverse("schedules:follow_up"))
+        messages.success(
+            request,
+            f"Call recorded with the headache triage: {event.get_plph_step_display()}.",
+        )
         return back(request, reverse("schedules:follow_up"))
     try:
         call = services.record_follow_up_call(
-            dose=dose, recorded_by=request.user, **form.cleaned_data
+            dose=dose, recorded_by=request.user, **form.call_kwargs()
         )
     except services.ServiceError as error:
         messages.error(request, str(error))

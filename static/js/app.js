@@ -124,3 +124,21 @@ document.addEventListener("DOMContentLoaded", () => {
   tick();
   window.setInterval(tick, 5000);
 })();
+
+// Progressive disclosure: a fieldset marked data-shown-for="<select id>" data-shown-when="<value>"
+// is shown only while that select holds that value. Without JavaScript it is always shown (the
+// server uses its answers only with that value).
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  document.querySelectorAll("[data-shown-for]").forEach(function (part) {
+    var select = document.getElementById(part.getAttribute("data-shown-for"));
+    if (!select) {
+      return;
+    }
+    function update() {
+      part.hidden = select.value !== part.getAttribute("data-shown-when");
+    }
+    select.addEventListener("change", update);
+    update();
+  });
+});
