@@ -95,6 +95,8 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
             and booking is None
             and (past_window is not None or not any(o.in_window for o in options)),
             ask_slot=past_window,
+            # No "Book" button when every slot shown is one this person may not book.
+            usable_options=may_override or any(o.in_window for o in options),
             **extra,
         )
     return render(request, "schedules/book.html", context, status=status)

@@ -41,6 +41,7 @@ def test_a_nurse_is_not_offered_a_past_window_date_but_asks_a_clinician(nurse_cl
         assert past, "a past-window slot is shown, not usable"
         assert all('aria-describedby="ask-clinician-heading"' in r for r in past)
         assert 'id="ask-clinician-heading">Ask a clinician</h2>' in page
+        assert "Book dose 1</button>" not in page  # nothing here a nurse may book
         slot = re.search(r'name="slot" value="(\d+)">\s*<input type="hidden" name="next"', page)
         response = nurse_client.post(
             reverse("schedules:ask_clinician", args=[course.pk, 1]),
