@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from schedules import engine, locks, outlook, planning, rules
+from schedules import engine, locks, notices, outlook, planning, rules
 from schedules.errors import (
     AlreadyBooked,
     BookingError,
@@ -440,6 +440,7 @@ def ask_clinician(
         dose_number=number,
         defaults={"slot": slot, "note": note.strip()[:300], "asked_by": asked_by},
     )
+    notices.clinician_asked(request, by=asked_by)
     return request
 
 
