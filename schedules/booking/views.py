@@ -34,12 +34,14 @@ from schedules.booking.forms import (
     AskClinicianForm,
     CancelForm,
     FindSlotsForm,
+    MoveEarlierForm,
     SlotChoiceForm,
+    WaitlistForm,
     book_next_formset,
 )
 from schedules.booking.services import can_override
 from schedules.courses.selectors import held_courses
-from schedules.models import Booking, Slot, TreatmentCourse, Unit
+from schedules.models import Booking, Slot, TreatmentCourse, Unit, WaitlistEntry
 from schedules.planning import PROBLEM, suggest_slots
 from schedules.unit import grid
 from tofersen_scheduler.dates import format_day
@@ -153,6 +155,8 @@ def booking_detail(request, booking_id: int):
             "course": course,
             "upcoming": upcoming,
             "next_url": safe_next(request),
+            "waitlist_entry": WaitlistEntry.objects.filter(patient=course.patient).first(),
+            "waitlist_form": WaitlistForm(),
         },
     )
 
@@ -395,6 +399,7 @@ def book_day(request, day: date):
             "day": day,
             "rows": rows,
             "slots": slots,
+            "offers": selectors.waitlist_offers(unit, day, slots, today=today_),
             "closed": unit.calendar(day, day).closure_reason(day),
             "today": today_,
             "here": request.get_full_path(),
@@ -434,3 +439,99 @@ def ask_clinician(request, course_id: int, number: int):
             "it is listed for them on Overdue & rebook.",
         )
     return back(request, reverse("schedules:overdue"))
+
+
+# The waitlist (issue 19 item 5) ----------------------------------------------------------------
+
+
+@login_required
+@view_permission
+@require_GET
+def waitlist(request):
+    """Who waits for an earlier date, longest first."""
+    return render(
+        request, "schedules/waitlist.html", {"rows": selectors.waitlist(Unit.current())}
+    )
+
+
+@login_required
+@change_permission
+@require_POST
+def waitlist_set(request, booking_id: int):
+    """Mark the patient as one who would come earlier, with the notice they need."""
+    booking = get_booking(booking_id)
+    form = WaitlistForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        messages.error(request, f"Not added to the waitlist: {field} — {errors[0]}")
+        return redirect("schedules:booking", booking.pk)
+    try:
+        services.set_waitlist(
+            booking=booking,
+            notice_days=form.cleaned_data["notice_days"],
+            this_dose_only=form.cleaned_data["scope"] == "this",
+            set_by=request.user,
+        )
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        patient = booking.dose.course.patient
+        messages.success(
+            request,
+            f"{patient.full_name} is on the waitlist for an earlier date "
+            f"({form.cleaned_data['notice_days']} days' notice).",
+        )
+    return back(request, reverse("schedules:booking", args=[booking.pk]))
+
+
+@login_required
+@change_permission
+@require_POST
+def waitlist_clear(request, booking_id: int):
+    """The patient no longer waits for an earlier date."""
+    booking = get_booking(booking_id)
+    if services.clear_waitlist(booking=booking, cleared_by=request.user):
+        messages.success(request, "Taken off the waitlist for an earlier date.")
+    else:
+        messages.info(request, "The patient was not on the waitlist.")
+    return back(request, reverse("schedules:booking", args=[booking.pk]))
+
+
+@login_required
+@change_permission
+@require_POST
+def move_earlier(request, booking_id: int):
+    """The one-click "Move here" of a waitlist offer: the existing reschedule service, with
+    its locks and checks, and the fingerprint of the change the page showed (H30)."""
+    booking = get_booking(booking_id)
+    form = MoveEarlierForm(request.POST)
+    slot = None
+    if form.is_valid():
+        slot = Slot.objects.filter(
+            unit=booking.slot.unit, pk=form.cleaned_data["slot"], start__gte=timezone.now()
+        ).first()
+    if slot is None:
+        messages.error(request, "That place is no longer offered: nothing was moved.")
+        return back(request, reverse("schedules:waitlist"))
+    try:
+        moved = services.reschedule_booking(
+            booking=booking,
+            slot=slot,
+            rescheduled_by=request.user,
+            previewed=form.cleaned_data["previewed"],
+        )
+    except services.PreviewChanged:
+        messages.error(
+            request,
+            "What this move changes is not what the page showed (something changed "
+            "meanwhile): nothing was moved. Check the offer again.",
+        )
+    except services.ServiceError as error:
+        messages.error(request, f"Nothing was moved: {error}")
+    else:
+        messages.success(
+            request,
+            f"Moved dose {moved.dose.number} for {booking.dose.course.patient.full_name} to "
+            f"{moved.slot}. Tell the patient and reprint the schedule letter.",
+        )
+    return back(request, reverse("schedules:waitlist"))
