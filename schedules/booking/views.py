@@ -449,9 +449,7 @@ def ask_clinician(request, course_id: int, number: int):
 @require_GET
 def waitlist(request):
     """Who waits for an earlier date, longest first."""
-    return render(
-        request, "schedules/waitlist.html", {"rows": selectors.waitlist(Unit.current())}
-    )
+    return render(request, "schedules/waitlist.html", {"rows": selectors.waitlist(Unit.current())})
 
 
 @login_required
