@@ -9,19 +9,17 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from schedules import outlook, services
-from schedules.models import Booking, Dose, TreatmentCourse, WaitlistEntry
+from schedules import services
+from schedules.models import Booking, WaitlistEntry
 from tests.factories import (
     MONDAY,
-    PREVIEW_OFFSETS,
-    PREVIEW_START,
-    at,
     book,
     frozen,
     make_course,
     make_patient,
     make_slot,
     open_slot,
+    six_doses_given,
 )
 from tests.support.threads import race
 
@@ -30,16 +28,6 @@ from tests.support.threads import race
 DUE = date(2026, 3, 10)
 BOOKED = date(2026, 3, 17)
 WEDNESDAY = date(2026, 3, 11)  # 9 days ahead, inside the window
-
-
-def six_doses_given(patient) -> TreatmentCourse:
-    course = TreatmentCourse.objects.create(patient=patient, start_date=PREVIEW_START)
-    for number, offset in enumerate(PREVIEW_OFFSETS, start=1):
-        Dose.objects.create(
-            course=course, number=number, given_at=at(PREVIEW_START + timedelta(days=offset), 10)
-        )
-    outlook.refresh_next_due(course)
-    return course
 
 
 @pytest.fixture
