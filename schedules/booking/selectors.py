@@ -608,6 +608,13 @@ def waitlist_offers(
     return offers[:WAITLIST_OFFERS]
 
 
+def waitlist_offers_on(unit: Unit, day: date, *, today: date) -> list[WaitlistOffer]:
+    """`waitlist_offers` for a day whose free places are not loaded yet (a place just freed)."""
+    calendar = open_calendar(unit, today)
+    slots = FreeSlots(unit=unit, calendar=calendar, first=day, last=day).first(day, day, limit=1)
+    return waitlist_offers(unit, day, slots, today=today)
+
+
 @dataclass(frozen=True)
 class WaitlistRow:
     entry: WaitlistEntry

@@ -290,6 +290,7 @@ def reschedule(request, booking_id: int):
                 request,
                 f"Moved dose {new.dose.number} for {course.patient.full_name} to {new.slot}.",
             )
+            _offer_freed_place(request, booking.local_date)
             return back(request, reverse("schedules:booking", args=[new.pk]))
     elif booking.status != Booking.Status.BOOKED and request.method == "GET":
         messages.warning(
@@ -319,6 +320,7 @@ def cancel(request, booking_id: int):
                 f"Cancelled dose {booking.dose.number} for "
                 f"{booking.dose.course.patient.full_name} on {booking.slot}.",
             )
+            _offer_freed_place(request, booking.local_date)
             return back(request, day_url(booking.local_date))
     return render(
         request,
@@ -442,6 +444,22 @@ def ask_clinician(request, course_id: int, number: int):
 
 
 # The waitlist (issue 19 item 5) ----------------------------------------------------------------
+
+
+def _offer_freed_place(request, day: date) -> None:
+    """After a cancellation or a move: when someone on the waitlist could take the place that
+    freed, say so, and where they are offered."""
+    today_ = timezone.localdate()
+    if day < today_:
+        return
+    waiting = len(selectors.waitlist_offers_on(Unit.current(), day, today=today_))
+    if waiting:
+        messages.info(
+            request,
+            f"A place is free on {format_day(day)} and {waiting} patient"
+            f"{'s' if waiting > 1 else ''} waiting for an earlier date could take it: "
+            f"Calendar → Book into {format_day(day)} offers them first.",
+        )
 
 
 @login_required

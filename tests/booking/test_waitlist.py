@@ -233,3 +233,16 @@ def test_two_moves_into_the_last_place_move_exactly_one(unit, nurse):
     assert sum(isinstance(result, Booking) for result in results) == 1, results
     assert sum(isinstance(result, services.SlotFull) for result in results) == 1, results
     assert Booking.objects.active().filter(slot=slot).count() == 1
+
+
+def test_cancelling_a_place_says_who_waits_for_it(waiting, unit, nurse, nurse_client):
+    slot = make_slot(unit, WEDNESDAY, places=1)
+    with frozen():
+        other = book(make_course(make_patient("H200002"), start=WEDNESDAY), 1, slot, nurse)
+        response = nurse_client.post(
+            reverse("schedules:cancel", args=[other.pk]), {"reason": "Patient unwell"}, follow=True
+        )
+    assert (
+        "A place is free on Wed 11 Mar 2026 and 1 patient waiting for an earlier date could "
+        "take it" in response.content.decode()
+    )
