@@ -3,7 +3,6 @@ cancelling goes through `services.cancel_booking`, as on the booking page."""
 
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
-from simple_history.admin import SimpleHistoryAdmin
 
 from schedules import services
 from schedules.admin.window import ClinicalRecordAdmin, ClinicalRecordInline, ReadOnlyAdminMixin
@@ -86,7 +85,7 @@ class ClinicianRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class WaitlistEntryAdmin(ClinicalRecordAdmin):
     """Read-only: nurses set and clear it on the booking page (the service keeps it under the
     course lock and clears it when the patient is moved earlier)."""
 
