@@ -77,11 +77,11 @@ def compose(*, what: str, patient, path: str) -> Notice:
     return Notice(subject=SUBJECT_PREFIX + what.rstrip("."), body=body)
 
 
-def _send(notice: Notice, exclude_pk: int | None) -> None:
+def _send(notice: Notice, by) -> None:
     """After the commit: one message per recipient (no one sees the others' addresses). A
     failure is logged, never raised: the clinical action is already saved."""
     try:
-        to = recipients(exclude=_Pk(exclude_pk))
+        to = recipients(exclude=by)
         if not to:
             logger.warning("Staff notice %r: no clinician with an email address", notice.subject)
             return
@@ -92,14 +92,8 @@ def _send(notice: Notice, exclude_pk: int | None) -> None:
         logger.exception("Staff notice %r was not sent", notice.subject)
 
 
-@dataclass(frozen=True)
-class _Pk:
-    pk: int | None
-
-
 def _queue(notice: Notice, *, by) -> None:
-    exclude_pk = getattr(by, "pk", None)
-    transaction.on_commit(lambda: _send(notice, exclude_pk), robust=True)
+    transaction.on_commit(lambda: _send(notice, by), robust=True)
 
 
 def course_held(course, *, by) -> None:
