@@ -29,9 +29,11 @@ from schedules.booking.services import (
     book_dose_number,
     book_next_doses,
     cancel_booking,
+    clear_waitlist,
     dose_for,
     reschedule_booking,
     set_admit_day_before,
+    set_waitlist,
 )
 from schedules.courses.services import (
     COURSE_START_AHEAD_DAYS,
@@ -168,6 +170,8 @@ __all__ = [
     "record_not_given",
     "record_review_decision",
     "reschedule_booking",
+    "set_waitlist",
+    "clear_waitlist",
     "set_admit_day_before",
     "resume_course",
     "start_course",

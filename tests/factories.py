@@ -136,6 +136,17 @@ DOSE_7 = date(2026, 3, 10)
 DOSE_8 = date(2026, 4, 7)
 
 
+def six_doses_given(patient) -> TreatmentCourse:
+    """Doses 1-6 given on their due days from PREVIEW_START: dose 7 due Tue 10 Mar 2026."""
+    course = TreatmentCourse.objects.create(patient=patient, start_date=PREVIEW_START)
+    for number, offset in enumerate(PREVIEW_OFFSETS, start=1):
+        Dose.objects.create(
+            course=course, number=number, given_at=at(PREVIEW_START + timedelta(days=offset), 10)
+        )
+    outlook.refresh_next_due(course)
+    return course
+
+
 def course_with_doses_7_and_8_booked(patient, unit, nurse) -> TreatmentCourse:
     """Six doses given, dose 7 booked on its due day and dose 8 on its own."""
     course = TreatmentCourse.objects.create(patient=patient, start_date=PREVIEW_START)

@@ -10,6 +10,7 @@ from schedules.booking.forms import CancelForm
 from schedules.models import (
     Booking,
     ClinicianRequest,
+    WaitlistEntry,
 )
 
 
@@ -81,3 +82,14 @@ class ClinicianRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["course__patient", "slot__unit", "asked_by"]
     search_fields = ["course__patient__hospital_number", "course__patient__family_name"]
     raw_id_fields = ["course", "slot", "asked_by"]
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ClinicalRecordAdmin):
+    """Read-only: nurses set and clear it on the booking page (the service keeps it under the
+    course lock and clears it when the patient is moved earlier)."""
+
+    list_display = ["patient", "booking", "notice_days", "added_by", "added_at"]
+    list_select_related = ["patient", "booking__slot", "added_by"]
+    search_fields = ["patient__hospital_number", "patient__family_name"]
+    raw_id_fields = ["patient", "booking", "added_by"]

@@ -3,6 +3,7 @@ from django import forms
 from patients.forms import harden
 from schedules.booking.services import can_override
 from schedules.models import Slot
+from schedules.models.waitlist import MAX_NOTICE_DAYS
 
 
 class SlotChoiceForm(forms.Form):
@@ -134,3 +135,36 @@ class AdmitDayBeforeForm(forms.Form):
     admit_day_before = forms.TypedChoiceField(
         choices=[("yes", "Yes"), ("no", "No")], coerce=lambda value: value == "yes"
     )
+
+
+class WaitlistForm(forms.Form):
+    """Mark the patient as one who would come earlier (issue 19 item 5)."""
+
+    notice_days = forms.IntegerField(
+        label="Notice needed (days)",
+        min_value=0,
+        max_value=MAX_NOTICE_DAYS,
+        initial=3,
+        help_text=f"0 to {MAX_NOTICE_DAYS}: how many days ahead they must be told.",
+    )
+    scope = forms.ChoiceField(
+        label="For",
+        choices=[("next", "Whichever dose is booked next"), ("this", "This dose only")],
+        initial="next",
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden(self)
+
+
+class MoveEarlierForm(forms.Form):
+    """The one-click move of a waitlisted booking into a freed place (the book-a-day page)."""
+
+    slot = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    previewed = forms.CharField(max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        harden(self)

@@ -18,4 +18,8 @@ urlpatterns = [
     path("bookings/<int:booking_id>/reschedule/", views.reschedule, name="reschedule"),
     path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
     path("bookings/<int:booking_id>/day-before/", views.admit_day_before, name="admit_day_before"),
+    path("waitlist/", views.waitlist, name="waitlist"),
+    path("bookings/<int:booking_id>/waitlist/", views.waitlist_set, name="waitlist_set"),
+    path("bookings/<int:booking_id>/waitlist/clear/", views.waitlist_clear, name="waitlist_clear"),
+    path("bookings/<int:booking_id>/move-earlier/", views.move_earlier, name="move_earlier"),
 ]

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patients.models import Patient
-from schedules import locks, outlook, planning, rules
+from schedules import locks, notices, outlook, planning, rules
 from schedules.booking.services import bump_calendar_sequence, cancel_bookings, check_preview
 from schedules.errors import CourseError, ServiceError, require_permission
 from schedules.models import Booking, CourseEvent, Dose, ReviewDecision, TreatmentCourse
@@ -184,6 +184,8 @@ def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
     course.status = TreatmentCourse.Status.HELD
     course.save(update_fields=["status"])
     _bump_booked(course, recorded_by)
+    # Every hold tells the clinicians, on commit (issue 18 item 7; `schedules.notices`).
+    notices.course_held(course, by=recorded_by)
 
 
 def _bump_booked(course, by) -> None:

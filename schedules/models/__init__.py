@@ -24,6 +24,7 @@ from schedules.models.courses import (
 from schedules.models.booking import Booking, BookingQuerySet, ClinicianRequest
 from schedules.models.visits import AdverseEvent, FollowUpCall, Visit
 from schedules.models.outlook import CourseOutlook, ProjectedDose
+from schedules.models.waitlist import WaitlistEntry
 from schedules.unit.calendar import UnitCalendar, _england_bank_holidays
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "UnitCalendar",
     "UnitMissing",
     "Visit",
+    "WaitlistEntry",
     "_england_bank_holidays",
 ]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from schedules import locks, outlook
+from schedules import locks, notices, outlook
 from schedules.booking.services import (
     bump_calendar_sequence,
     can_override,
@@ -275,6 +275,7 @@ def record_checks(
     if pregnancy not in Visit.Pregnancy.values:
         raise VisitError("Choose an answer to the pregnancy question.")
     visit = _visit_for(booking, by=recorded_by)
+    was_waiting = visit.checks_at is not None and visit.needs_clinician
     answers = {
         "symptom_headache": bool(symptom_headache),
         "symptom_neck_stiffness": bool(symptom_neck_stiffness),
@@ -298,6 +299,9 @@ def record_checks(
         visit.cleared_note = ""
     visit._history_user = recorded_by
     visit.save()
+    if visit.needs_clinician and not was_waiting:
+        # The clinicians are told once, on commit (issue 18 item 7; `schedules.notices`).
+        notices.checks_stopped(booking, by=recorded_by)
     return visit
 
 

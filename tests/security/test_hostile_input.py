@@ -150,6 +150,14 @@ FORMS = [
     Form("schedules:reschedule", _booking, {"slot": "other_slot"}, method="get"),
     Form("schedules:cancel", _booking, {"reason": "Patient unwell"}),
     Form("schedules:admit_day_before", _booking, {"admit_day_before": "yes"}),
+    # The waitlist (issue 19 item 5).
+    Form("schedules:waitlist_set", _booking, {"notice_days": "3", "scope": "next"}),
+    Form("schedules:waitlist_clear", _booking, {"next": "/waitlist/"}),
+    Form(
+        "schedules:move_earlier",
+        _booking,
+        {"slot": "other_slot", "previewed": "0123456789abcdef", "next": "/waitlist/"},
+    ),
     Form("schedules:arrived", _booking, {"next": "/today/"}),
     Form("schedules:noshow", _booking, {"next": "/today/"}),
     Form("schedules:undo_arrived", _booking, {"next": "/today/"}),
@@ -414,6 +422,7 @@ def test_every_form_of_the_site_is_in_the_table():
         "quality:page",
         "quality:export",
         "schedules:book_day",
+        "schedules:waitlist",
         "favicon",
         # The read-only FHIR API (GET only, bearer token; tests/fhir/).
         "fhir:metadata",

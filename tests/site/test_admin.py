@@ -26,8 +26,9 @@ from schedules.models import (
     TreatmentCourse,
     Unit,
     Visit,
+    WaitlistEntry,
 )
-from tests.factories import MONDAY, at, book, give_dose, make_patient, make_slot
+from tests.factories import MONDAY, at, book, give_dose, make_course, make_patient, make_slot
 
 LONDON = ZoneInfo("Europe/London")
 # Written only through the services: read-only in the admin (issue 17 §9).
@@ -41,6 +42,7 @@ CLINICAL = [
     Consent,
     FollowUpCall,
     ClinicianRequest,
+    WaitlistEntry,
 ]
 # The unit's settings, the patient's identity and feed links stay editable in the admin.
 SETTINGS = [Patient, FeedToken, Unit, SessionTemplate, Closure, Slot]
@@ -72,6 +74,11 @@ def records(unit, nurse, clinician, clock):
     closure = Closure.objects.create(
         unit=unit, start_date=date(2026, 12, 25), end_date=date(2026, 12, 25), reason="Xmas"
     )
+    later_day = MONDAY + timedelta(days=7)
+    later = book(
+        make_course(make_patient("H100002"), later_day), 1, make_slot(unit, later_day), nurse
+    )
+    services.set_waitlist(booking=later, notice_days=3, this_dose_only=False, set_by=nurse)
     booking.refresh_from_db()
     return {
         TreatmentCourse: course,
@@ -83,6 +90,7 @@ def records(unit, nurse, clinician, clock):
         Consent: patient.consents.first(),
         FollowUpCall: call,
         ClinicianRequest: request,
+        WaitlistEntry: WaitlistEntry.objects.get(),
         Patient: patient,
         FeedToken: FeedToken.objects.get(patient=patient),
         Unit: unit,

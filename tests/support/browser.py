@@ -47,3 +47,19 @@ def answer_checks(page, **changes):
     for question, answer in {**CLEAR_CHECKS, **changes}.items():
         group = page.get_by_role("group", name=question)
         group.get_by_label(answer, exact=True).check()
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[dict]:
+    """Serious or critical axe-core violations (WCAG 2.2 AA and best practice) on the page;
+    the context must bypass CSP (the script is the test's, injected here)."""
+    page.add_script_tag(content=AXE.read_text())
+    results = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values:
+                ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+        }"""
+    )
+    return [v for v in results if v["impact"] in {"serious", "critical"}]

@@ -315,6 +315,11 @@ def control_patches() -> dict:
                 visits + "_check_time", discharge_any_time
             ),
         },
+        # A notice that names the patient the way the pages do (name, date of birth).
+        "H62": lambda: mock.patch(
+            "schedules.notices.patient_line",
+            lambda patient: f"{patient.full_name}, born {patient.date_of_birth:%d %B %Y}",
+        ),
     }
 
 
