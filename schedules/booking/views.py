@@ -78,6 +78,7 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
         "number": number,
         "form": form,
         "booking": booking,
+        "unit": unit,
         "next_url": safe_next(request),
         **page,
     }
@@ -180,36 +181,45 @@ def admit_day_before(request, booking_id: int):
     return redirect("schedules:booking", booking.pk)
 
 
+# "Book the year ahead" (issue 19 item 3): a maintenance dose every 28 days, so 13 doses
+# cover the next twelve months.
+YEAR_AHEAD_DOSES = 13
+BOOK_NEXT_DOSES = 3
+
+
+def _pinned(values: list[str], unit) -> tuple[dict[int, Slot], str]:
+    """The slots the nurse chose per dose ("number:slot" each), or a problem sentence."""
+    formset = book_next_formset(values, unit=unit)
+    if formset.problem:
+        return {}, formset.problem
+    return dict(formset.choices), ""
+
+
 @login_required
 @book_permission
 @require_http_methods(["GET", "POST"])
 def book_next(request, course_id: int):
-    """Book the next three doses, each in the first free slot of its window, in one action."""
+    """Book the next doses (three, or with `year=1` the year ahead), each in the best slot of
+    its window (levelled, issue 19), chained, in one action: all or none.
+
+    Changing one dose's slot suggests the later doses again from it (a GET with the choices,
+    or the same page re-drawn when the choices posted no longer chain): the later doses'
+    windows are counted from the earlier dose's new date, never from the one first shown
+    (issue 19 "Why": the page used to keep them and then refuse, asking for a clinician)."""
     course = get_course(course_id)
     unit = Unit.current()
-    if request.method == "POST":
-        formset = book_next_formset(request.POST.getlist("choice"), unit=unit)
-        if formset.problem:
-            messages.error(request, formset.problem)
-            return redirect("schedules:book_next", course.pk)
-        choices = formset.choices
-        try:
-            bookings = services.book_next_doses(
-                course=course, choices=choices, booked_by=request.user
-            )
-        except services.ServiceError as error:
-            messages.error(request, str(error))
-            return redirect("schedules:book_next", course.pk)
-        numbers = ", ".join(str(b.dose.number) for b in bookings)
-        messages.success(
-            request,
-            f"Booked dose{'s' if len(bookings) > 1 else ''} {numbers} for "
-            f"{course.patient.full_name}.",
-        )
-        return redirect("schedules:booking", bookings[0].pk)
+    year = (request.POST.get("year") or request.GET.get("year")) == "1"
+    count = YEAR_AHEAD_DOSES if year else BOOK_NEXT_DOSES
+    source = request.POST if request.method == "POST" else request.GET
+    pinned, problem = (
+        _pinned(source.getlist("choice"), unit) if source.getlist("choice") else ({}, "")
+    )
+    here = reverse("schedules:book_next", args=[course.pk]) + ("?year=1" if year else "")
+    if problem:
+        messages.error(request, problem)
+        return redirect(here)
 
-    problem = ""
-    suggestions = []
+    suggestions, problem = [], ""
     if course.status != TreatmentCourse.Status.ACTIVE:
         problem = (
             f"Treatment is {course.get_status_display().lower()}: "
@@ -217,26 +227,58 @@ def book_next(request, course_id: int):
         )
     else:
         try:
-            suggestions = suggest_slots(course=course, unit=unit, count=3)
+            suggestions = suggest_slots(course=course, unit=unit, count=count, pinned=pinned)
         except engine.ScheduleError as error:
             problem = PROBLEM.format(error=error)
+    replaced = [s for s in suggestions if s.replaced is not None]
+
+    if request.method == "POST" and not problem and "update" not in request.POST:
+        if replaced:
+            for s in replaced:
+                messages.warning(
+                    request,
+                    f"Dose {s.planned.number}: {s.replaced} no longer fits its window "
+                    f"({format_day(s.planned.window_start)} – {format_day(s.planned.window_end)},"
+                    " counted from the dose before it) or has been taken; it is suggested again."
+                    " Nothing was booked: check the dates and book.",
+                )
+        else:
+            choices = sorted(pinned.items())
+            try:
+                bookings = services.book_next_doses(
+                    course=course, choices=choices, booked_by=request.user
+                )
+            except services.ServiceError as error:
+                messages.error(request, str(error))
+                return redirect(here)
+            numbers = ", ".join(str(b.dose.number) for b in bookings)
+            messages.success(
+                request,
+                f"Booked dose{'s' if len(bookings) > 1 else ''} {numbers} for "
+                f"{course.patient.full_name}. Reprint the schedule letter.",
+            )
+            return redirect("schedules:booking", bookings[0].pk)
+
     blockers = course.patient.treatment_blockers()
-    # Each dose's slot can be changed: the free slots of the window the suggestion chain gives
-    # it. Choosing a later slot for one dose can push the next dose's window; the service then
-    # refuses the set with a sentence saying which dose to change.
     rows = selectors.book_next_options(unit, suggestions, today=timezone.localdate())
+    pending = suggestions[0].planned if suggestions else None
     return render(
         request,
         "schedules/book_next.html",
         {
             "course": course,
             "patient": course.patient,
+            "unit": unit,
+            "year": year,
+            "count": count,
+            "offer_year": pending is not None and pending.phase == engine.Phase.MAINTENANCE,
             "suggestions": suggestions,
             "rows": rows,
             "bookable": [s for s in suggestions if s.slot is not None],
             "problem": problem,
             "blockers": blockers,
         },
+        status=200,
     )
 
 
