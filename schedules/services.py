@@ -30,6 +30,7 @@ from schedules.booking.services import (
     book_next_doses,
     cancel_booking,
     dose_for,
+    move_series,
     reschedule_booking,
     set_admit_day_before,
 )
@@ -165,6 +166,7 @@ __all__ = [
     "FollowUpError",
     "record_not_given",
     "record_review_decision",
+    "move_series",
     "reschedule_booking",
     "set_admit_day_before",
     "resume_course",

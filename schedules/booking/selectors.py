@@ -501,12 +501,20 @@ def _slot_options(
 
 def _reschedule_preview(course, booking, target: SlotOption | None, *, today) -> dict:
     """What the move will change, for the slot chosen (or the one the page checks first)."""
-    preview = None
+    preview, series = None, []
     if target is not None:
-        preview = previews.preview_change(
-            course, change=previews.Reschedule(booking, target.slot), today=today
-        )
-    return {"preview": preview, "preview_slot": target.slot if target else None}
+        change = previews.Reschedule(booking, target.slot)
+        preview = previews.preview_change(course, change=change, today=today)
+        if not preview.problem:
+            # Issue 19 item 4: the later booked doses, moved with it in one click.
+            series = previews.series_moves(course, change=change, today=today)
+    return {
+        "preview": preview,
+        "preview_slot": target.slot if target else None,
+        "series": series,
+        "series_moves": [m for m in series if not m.stays],
+        "series_whole": bool(series) and all(m.slot is not None for m in series),
+    }
 
 
 def booking_page(

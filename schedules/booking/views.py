@@ -6,7 +6,7 @@ Every view has one shape: login and permission decorators, fetch through `schedu
 (POST/redirect/GET). What a page shows comes from `schedules.booking.selectors`.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,6 +46,27 @@ from tofersen_scheduler.dates import format_day
 
 # The name of the "Preview changes" button on pages that show a change before confirming it.
 PREVIEW_BUTTON = "preview"
+# "Move them all" on the reschedule page (issue 19 item 4), and where the confirmation keeps
+# the dates moved until the booking's page shows them.
+SERIES_BUTTON = "series"
+SERIES_SESSION_KEY = "series_moved"
+
+
+def _series_choices(values: list[str], unit) -> tuple[list, str]:
+    """The later bookings and their new slots posted as "booking:slot" each, or a problem."""
+    pairs = []
+    for value in values:
+        booking_id, _, slot_id = value.partition(":")
+        if not (booking_id.isdigit() and slot_id.isdigit()):
+            return [], "The moves sent were not understood; please preview again."
+        pairs.append((int(booking_id), int(slot_id)))
+    if not pairs or any(not 0 < n < 2**31 for pair in pairs for n in pair):
+        return [], "There were no later doses to move; please preview again."
+    bookings = Booking.objects.in_bulk([b for b, _ in pairs])
+    slots = Slot.objects.filter(unit=unit).in_bulk([s for _, s in pairs])
+    if len(bookings) != len({b for b, _ in pairs}) or len(slots) != len({s for _, s in pairs}):
+        return [], "A booking or slot no longer exists; please preview again."
+    return [(bookings[b], slots[s]) for b, s in pairs], ""
 
 
 def _look_from(request) -> tuple[FindSlotsForm, date | None]:
@@ -145,6 +166,10 @@ def booking_detail(request, booking_id: int):
         for dose in course.doses.all()
         if dose.active_booking is not None and dose.active_booking.pk != booking.pk
     ]
+    series_moved = [
+        (number, datetime.fromisoformat(old), datetime.fromisoformat(new))
+        for number, old, new in request.session.pop(SERIES_SESSION_KEY, [])
+    ]
     return render(
         request,
         "schedules/booking_detail.html",
@@ -153,6 +178,7 @@ def booking_detail(request, booking_id: int):
             "patient": course.patient,
             "course": course,
             "upcoming": upcoming,
+            "series_moved": series_moved,
             "next_url": safe_next(request),
         },
     )
@@ -303,6 +329,36 @@ def reschedule(request, booking_id: int):
             **options,
         )
 
+    if moving and SERIES_BUTTON in request.POST:
+        later, problem = _series_choices(request.POST.getlist("move"), unit)
+        if problem:
+            form.add_error(None, problem)
+            return page(status=400)
+        try:
+            moved = services.move_series(
+                booking=booking,
+                slot=form.cleaned_data["slot"],
+                later=later,
+                rescheduled_by=request.user,
+                override_reason=form.cleaned_data.get("override_reason", ""),
+                previewed=request.POST.get("previewed", ""),
+            )
+        except services.PreviewChanged as changed:
+            return page(preview_stale=str(changed))
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+            return page(status=400)
+        # Shown once on the booking's page: every date old → new and the letter to reprint.
+        request.session[SERIES_SESSION_KEY] = [
+            [number, old.slot.start.isoformat(), new.slot.start.isoformat()]
+            for number, old, new in moved
+        ]
+        messages.success(
+            request,
+            f"Moved {len(moved)} doses for {course.patient.full_name}. "
+            "Reprint the schedule letter.",
+        )
+        return redirect("schedules:booking", moved[0][2].pk)
     if moving and PREVIEW_BUTTON in request.POST and booking.status == Booking.Status.BOOKED:
         # Shown before it is confirmed: later doses that move or fall outside their window,
         # and the letter to reprint (issue 10).

@@ -70,9 +70,11 @@ from schedules.planning.previews import (
     MovedDose,
     OutOfWindow,
     Reschedule,
+    SeriesMove,
     future_bookings,
     preview_change,
     preview_confirmed,
+    series_moves,
 )
 from schedules.planning.suggestions import (
     FreeSlots,
@@ -128,6 +130,7 @@ __all__ = [
     "OverdueWorklist",
     "Problem",
     "Reschedule",
+    "SeriesMove",
     "SlotChoice",
     "SlotOffer",
     "StartCapacity",
@@ -160,6 +163,7 @@ __all__ = [
     "preview_change",
     "preview_confirmed",
     "rank_offers",
+    "series_moves",
     "start_capacity",
     "suggest_slots",
     "timeline",
