@@ -4,11 +4,11 @@ the free slots of its window ranked best first, each with the reason a nurse rea
 The rule, unit policy (the labels give no tolerance, DESIGN §2): inside the dose's window,
 as the engine gives it (never outside it), choose the day that keeps the unit's daily loads
 closest to the unit's target (`Unit.load_target_percent`, default 85% of places): every day
-that stays at or under its target after the booking is as good as any other, so ties go to
-the earliest (the dose as close to due as possible); a day the booking pushes over target
-comes after them, the least-over first. Within a day, the earliest slot. A slot on a day
-this dose's visit just ended "not given" (a failed lumbar puncture, illness, checks) is
-never offered again for that dose.
+the booking leaves nearer its target than before (or no further) is as good as any other,
+so ties go to the earliest (the dose as close to due as possible); a day the booking pushes
+further over target comes after them, the least-over first. Within a day, the earliest
+slot. A slot on a day this dose's visit just ended "not given" (a failed lumbar puncture,
+illness, checks) is never offered again for that dose.
 
 The daily load is read once, by `schedules.unit.selectors.day_loads`.
 """
@@ -39,11 +39,13 @@ OFFERS_PER_DOSE = 8
 
 def level_key(load: DayLoad, start, *, extra: int = 0) -> tuple:
     """The levelling order of one free slot (smaller is better): how far booking it moves
-    its day from the target (`DayLoad.deviation_change`, in places, counting `extra` places
-    already suggested that day), then the earliest. Rounded so float noise never breaks a
-    tie the earliest should win. Pure: the simulation ranks with the same key."""
+    its day away from the target (`DayLoad.deviation_change`, in places, counting `extra`
+    places already suggested that day), where a booking that leaves the day nearer its
+    target than before (or no further) counts 0, so all such days tie and the earliest
+    wins; then the earliest. Rounded so float noise never breaks a tie. Pure: the
+    simulation ranks with the same key."""
     shifted = DayLoad(load.date, load.places, load.booked + extra, load.target)
-    return (round(shifted.deviation_change(1), 6), start)
+    return (max(round(shifted.deviation_change(1), 6), 0.0), start)
 
 
 @dataclass(frozen=True)

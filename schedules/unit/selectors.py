@@ -89,9 +89,9 @@ class DayLoad:
     def deviation_change(self, extra: int = 1) -> float:
         """How much booking `extra` more places here moves the day's load away from its
         target, in places: −1 for each place still at or under the target, +1 for each over
-        it. The suggestion rule sums this over the unit (the day that keeps the unit's
-        daily loads closest to target), so every day under target ties (ties go to the
-        earliest) and a day pushed over target comes last."""
+        it (in between for the place that crosses it). The suggestion rule
+        (`planning.suggestions.level_key`) ranks days by this change, so the unit's daily
+        loads stay closest to target."""
         target = self.target_places
         return abs(self.booked + extra - target) - abs(self.booked - target)
 
