@@ -6,10 +6,11 @@ nurse changes an earlier dose."""
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from schedules import planning, services
-from schedules.models import Booking, Slot
+from schedules.models import Booking, Slot, Unit
 from schedules.planning.facts import course_queryset
 from schedules.unit.selectors import day_loads
 from tests.factories import MONDAY, at, book, frozen, make_course, make_patient, make_slot
@@ -235,3 +236,16 @@ def test_book_next_update_button_rechains_without_booking(unit, nurse, patient, 
     assert f'value="1:{thursday.pk}" selected' in page
     assert "Thu 19 Mar 2026, 09:00" in page
     assert not Booking.objects.exists()
+
+
+# The unit's target ----------------------------------------------------------------------------
+
+
+def test_the_target_is_a_unit_setting_in_the_admin_from_1_to_100(client, admin_user, unit):
+    assert unit.load_target_percent == 85
+    client.force_login(admin_user)
+    url = reverse("admin:schedules_unit_change", args=[unit.pk])
+    assert "Daily load target (%)" in client.get(url).content.decode()
+    for value in (0, 101):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Unit.objects.filter(pk=unit.pk).update(load_target_percent=value)
