@@ -41,7 +41,14 @@ class ClosureInline(admin.TabularInline):
 
 @admin.register(Unit)
 class UnitAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "phone", "book_early_days", "flag_late_days", "closed_on_bank_holidays"]
+    list_display = [
+        "name",
+        "phone",
+        "book_early_days",
+        "flag_late_days",
+        "load_target_percent",
+        "closed_on_bank_holidays",
+    ]
     search_fields = ["name", "address"]
     inlines = [SessionTemplateInline, ClosureInline]
 

@@ -1,7 +1,7 @@
 """The booking worklists and pages, read only: doses to book, overdue doses and flagged
 bookings, the doses bookable on one day, and the free slots offered for a dose."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from django.core.paginator import Page, Paginator
@@ -22,7 +22,8 @@ from schedules.models import (
 from schedules.planning import plans, previews
 from schedules.planning.facts import course_queryset
 from schedules.planning.plans import open_calendar
-from schedules.planning.suggestions import FreeSlots, Suggestion
+from schedules.planning.suggestions import FreeSlots, Suggestion, failed_days, rank_offers
+from schedules.unit.selectors import DayLoad, day_loads
 
 # How many rows a worklist shows a page: a request plans only the courses it shows (issue 8).
 WORKLIST_PAGE_SIZE = 25
@@ -52,15 +53,21 @@ class SlotChoice:
 
     slot: Slot
     in_window: bool
+    load: DayLoad | None = None
 
     @property
     def free_places(self) -> int:
         return self.slot.places - self.slot.booked_count
 
 
-def _choices(slots, planned: engine.PlannedDose) -> list[SlotChoice]:
+def _choices(slots, planned: engine.PlannedDose, loads=None) -> list[SlotChoice]:
+    loads = loads or {}
     return [
-        SlotChoice(slot, planned.window_start <= slot.local_date <= planned.window_end)
+        SlotChoice(
+            slot,
+            planned.window_start <= slot.local_date <= planned.window_end,
+            loads.get(slot.local_date),
+        )
         for slot in slots
     ]
 
@@ -118,14 +125,14 @@ def needs_booking(unit: Unit, *, today: date, page=1) -> NeedsBooking:
     if rows:
         last = max(row.planned.window_end for row in rows)
         free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last)
+        # Levelled, best first (issue 19 item 3), with each day's load shown in words.
+        loads = day_loads(unit, today, last, calendar=calendar)
         for row in rows:
+            offers = rank_offers(
+                free, loads, max(row.planned.window_start, today), row.planned.window_end
+            )
             row.choices = _choices(
-                free.first(
-                    max(row.planned.window_start, today),
-                    row.planned.window_end,
-                    limit=CHOICES_ON_WORKLIST,
-                ),
-                row.planned,
+                [offer.slot for offer in offers[:CHOICES_ON_WORKLIST]], row.planned, loads
             )
     overdue = TreatmentCourse.objects.filter(
         status=TreatmentCourse.Status.ACTIVE, outlook__next_due__lt=today
@@ -389,10 +396,21 @@ class SlotOption:
 
     slot: Slot
     in_window: bool
+    # The day's load before this booking (why it is offered, in words), when known.
+    load: DayLoad | None = None
+    # This dose's visit ended "not given" that day: listed only when the nurse looks there
+    # herself, and never pre-selected (issue 19).
+    failed_day: bool = False
+    # The levelled suggestion (the first of the window's list).
+    suggested: bool = False
 
     @property
     def pk(self) -> int:
         return self.slot.pk
+
+    @property
+    def reason(self) -> str:
+        return self.load.reason if self.load is not None else ""
 
     @property
     def start(self):
@@ -407,26 +425,51 @@ class SlotOption:
         return self.slot.places - self.slot.booked_count
 
 
-def _option(slot: Slot, planned: engine.PlannedDose) -> SlotOption:
-    return SlotOption(slot, planned.window_start <= slot.local_date <= planned.window_end)
+def _option(slot: Slot, planned: engine.PlannedDose, load=None, failed=frozenset()) -> SlotOption:
+    return SlotOption(
+        slot,
+        planned.window_start <= slot.local_date <= planned.window_end,
+        load,
+        slot.local_date in failed,
+    )
 
 
 def book_choices(
-    unit: Unit, planned: engine.PlannedDose, *, today: date, look_from: date | None = None
+    unit: Unit,
+    planned: engine.PlannedDose,
+    *,
+    today: date,
+    look_from: date | None = None,
+    failed: frozenset | set = frozenset(),
 ) -> list[SlotOption]:
-    """Free slots for a dose: in its window from today; or, when the nurse looks further, the
-    four weeks from the date she picked. Each says whether it is in the window (outside
+    """Free slots for a dose, each with its day's load in words: in its window from today,
+    levelled best first (`planning.rank_offers`, issue 19) and never on a day this dose's
+    visit ended "not given" (`failed`); or, when the nurse looks further, the four weeks from
+    the date she picked, in time order. Each says whether it is in the window (outside
     needs a clinician's reason)."""
     if look_from is not None:
         first, last, limit = look_from, look_from + timedelta(days=LOOK_FURTHER_DAYS), 20
     else:
         first = max(planned.window_start, today)
         last, limit = max(planned.window_end, first), CHOICES_ON_BOOK_PAGE
-    free = FreeSlots(unit=unit, calendar=unit.calendar(first, last), first=first, last=last)
-    return [_option(slot, planned) for slot in free.first(first, last, limit=limit)]
+    calendar = unit.calendar(first, last)
+    free = FreeSlots(unit=unit, calendar=calendar, first=first, last=last)
+    loads = day_loads(unit, first, last, calendar=calendar)
+    if look_from is not None:
+        return [
+            _option(slot, planned, loads.get(slot.local_date), failed)
+            for slot in free.first(first, last, limit=limit)
+        ]
+    offers = rank_offers(free, loads, first, last, avoid_days=failed)[:limit]
+    options = [_option(offer.slot, planned, offer.load, failed) for offer in offers]
+    if options:
+        options[0] = replace(options[0], suggested=True)
+    return options
 
 
-def chosen_slot(value, unit: Unit, planned: engine.PlannedDose) -> SlotOption | None:
+def chosen_slot(
+    value, unit: Unit, planned: engine.PlannedDose, failed=frozenset()
+) -> SlotOption | None:
     """The free slot a posted form (or the query string) chose, or None."""
     try:
         pk = int(value or "")
@@ -440,27 +483,14 @@ def chosen_slot(value, unit: Unit, planned: engine.PlannedDose) -> SlotOption | 
     if slot is None or slot.booked_count >= slot.places:
         return None
     slot.unit = unit
-    return _option(slot, planned)
+    return _option(slot, planned, failed=failed)
 
 
 def book_next_options(unit: Unit, suggestions: list[Suggestion], *, today: date) -> list[dict]:
     """For "Book next doses": each suggestion with the free slots of the window the suggestion
-    chain gives it, so the nurse can change one. A later slot for one dose can push the next
-    dose's window; the booking service then refuses the set saying which dose to change."""
-    if not suggestions:
-        return []
-    last = max(s.planned.window_end for s in suggestions)
-    free = FreeSlots(unit=unit, calendar=open_calendar(unit, today), first=today, last=last)
-    rows = []
-    for suggestion in suggestions:
-        planned = suggestion.planned
-        options = free.first(
-            max(planned.window_start, today), planned.window_end, limit=CHOICES_ON_BOOK_PAGE
-        )
-        if suggestion.slot is not None and suggestion.slot not in options:
-            options.insert(0, suggestion.slot)
-        rows.append({"suggestion": suggestion, "options": options})
-    return rows
+    chain gives it, best first with their reasons (`Suggestion.options`), so the nurse can
+    change one; changing one suggests the later doses again from it (issue 19)."""
+    return [{"suggestion": s, "options": s.options} for s in suggestions]
 
 
 # The book and reschedule page ------------------------------------------------------------------
@@ -488,12 +518,12 @@ def _later_booking(course: TreatmentCourse, number: int) -> Booking | None:
 
 
 def _slot_options(
-    unit, planned, *, today, look_from, booking, chosen
+    unit, planned, *, today, look_from, failed, booking, chosen
 ) -> tuple[list[SlotOption], SlotOption | None]:
     """The slots to choose from, without the booking's own slot. A slot chosen on a worklist
     and refused (a clinician who must give a reason, a nurse past the window) stays on the
     page, chosen, so nothing has to be found again."""
-    options = book_choices(unit, planned, today=today, look_from=look_from)
+    options = book_choices(unit, planned, today=today, look_from=look_from, failed=failed)
     if booking is not None:
         options = [option for option in options if option.pk != booking.slot_id]
         if chosen is not None and chosen.pk == booking.slot_id:
@@ -505,12 +535,20 @@ def _slot_options(
 
 def _reschedule_preview(course, booking, target: SlotOption | None, *, today) -> dict:
     """What the move will change, for the slot chosen (or the one the page checks first)."""
-    preview = None
+    preview, series = None, []
     if target is not None:
-        preview = previews.preview_change(
-            course, change=previews.Reschedule(booking, target.slot), today=today
-        )
-    return {"preview": preview, "preview_slot": target.slot if target else None}
+        change = previews.Reschedule(booking, target.slot)
+        preview = previews.preview_change(course, change=change, today=today)
+        if not preview.problem:
+            # Issue 19 item 4: the later booked doses, moved with it in one click.
+            series = previews.series_moves(course, change=change, today=today)
+    return {
+        "preview": preview,
+        "preview_slot": target.slot if target else None,
+        "series": series,
+        "series_moves": [m for m in series if not m.stays],
+        "series_whole": bool(series) and all(m.slot is not None for m in series),
+    }
 
 
 def booking_page(
@@ -537,13 +575,15 @@ def booking_page(
         page.update(_dose_status(plan, planned, dose))
     page["blockers"] = course.patient.treatment_blockers(on=max(planned.date, today))
     page["later"] = _later_booking(course, number)
+    failed = failed_days(course).get(number, set())
     options, chosen_option = _slot_options(
         unit,
         planned,
         today=today,
         look_from=look_from,
+        failed=failed,
         booking=booking,
-        chosen=chosen_slot(chosen, unit, planned),
+        chosen=chosen_slot(chosen, unit, planned, failed),
     )
     page["options"] = options
     page["chosen_pk"] = chosen_option.pk if chosen_option is not None else None

@@ -6,7 +6,7 @@ Every view has one shape: login and permission decorators, fetch through `schedu
 (POST/redirect/GET). What a page shows comes from `schedules.booking.selectors`.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -48,6 +48,27 @@ from tofersen_scheduler.dates import format_day
 
 # The name of the "Preview changes" button on pages that show a change before confirming it.
 PREVIEW_BUTTON = "preview"
+# "Move them all" on the reschedule page (issue 19 item 4), and where the confirmation keeps
+# the dates moved until the booking's page shows them.
+SERIES_BUTTON = "series"
+SERIES_SESSION_KEY = "series_moved"
+
+
+def _series_choices(values: list[str], unit) -> tuple[list, str]:
+    """The later bookings and their new slots posted as "booking:slot" each, or a problem."""
+    pairs = []
+    for value in values:
+        booking_id, _, slot_id = value.partition(":")
+        if not (booking_id.isdigit() and slot_id.isdigit()):
+            return [], "The moves sent were not understood; please preview again."
+        pairs.append((int(booking_id), int(slot_id)))
+    if not pairs or any(not 0 < n < 2**31 for pair in pairs for n in pair):
+        return [], "There were no later doses to move; please preview again."
+    bookings = Booking.objects.in_bulk([b for b, _ in pairs])
+    slots = Slot.objects.filter(unit=unit).in_bulk([s for _, s in pairs])
+    if len(bookings) != len({b for b, _ in pairs}) or len(slots) != len({s for _, s in pairs}):
+        return [], "A booking or slot no longer exists; please preview again."
+    return [(bookings[b], slots[s]) for b, s in pairs], ""
 
 
 def _look_from(request) -> tuple[FindSlotsForm, date | None]:
@@ -80,6 +101,7 @@ def _booking_page(request, *, course, number, unit, form, booking=None, status=2
         "number": number,
         "form": form,
         "booking": booking,
+        "unit": unit,
         "next_url": safe_next(request),
         **page,
     }
@@ -157,6 +179,10 @@ def booking_detail(request, booking_id: int):
         for dose in course.doses.all()
         if dose.active_booking is not None and dose.active_booking.pk != booking.pk
     ]
+    series_moved = [
+        (number, datetime.fromisoformat(old), datetime.fromisoformat(new))
+        for number, old, new in request.session.pop(SERIES_SESSION_KEY, [])
+    ]
     return render(
         request,
         "schedules/booking_detail.html",
@@ -165,6 +191,7 @@ def booking_detail(request, booking_id: int):
             "patient": course.patient,
             "course": course,
             "upcoming": upcoming,
+            "series_moved": series_moved,
             "next_url": safe_next(request),
             "waitlist_entry": WaitlistEntry.objects.filter(patient=course.patient).first(),
             "waitlist_form": WaitlistForm(),
@@ -195,36 +222,45 @@ def admit_day_before(request, booking_id: int):
     return redirect("schedules:booking", booking.pk)
 
 
+# "Book the year ahead" (issue 19 item 3): a maintenance dose every 28 days, so 13 doses
+# cover the next twelve months.
+YEAR_AHEAD_DOSES = 13
+BOOK_NEXT_DOSES = 3
+
+
+def _pinned(values: list[str], unit) -> tuple[dict[int, Slot], str]:
+    """The slots the nurse chose per dose ("number:slot" each), or a problem sentence."""
+    formset = book_next_formset(values, unit=unit)
+    if formset.problem:
+        return {}, formset.problem
+    return dict(formset.choices), ""
+
+
 @login_required
 @book_permission
 @require_http_methods(["GET", "HEAD", "POST"])
 def book_next(request, course_id: int):
-    """Book the next three doses, each in the first free slot of its window, in one action."""
+    """Book the next doses (three, or with `year=1` the year ahead), each in the best slot of
+    its window (levelled, issue 19), chained, in one action: all or none.
+
+    Changing one dose's slot suggests the later doses again from it (a GET with the choices,
+    or the same page re-drawn when the choices posted no longer chain): the later doses'
+    windows are counted from the earlier dose's new date, never from the one first shown
+    (issue 19 "Why": the page used to keep them and then refuse, asking for a clinician)."""
     course = get_course(course_id)
     unit = Unit.current()
-    if request.method == "POST":
-        formset = book_next_formset(request.POST.getlist("choice"), unit=unit)
-        if formset.problem:
-            messages.error(request, formset.problem)
-            return redirect("schedules:book_next", course.pk)
-        choices = formset.choices
-        try:
-            bookings = services.book_next_doses(
-                course=course, choices=choices, booked_by=request.user
-            )
-        except services.ServiceError as error:
-            messages.error(request, str(error))
-            return redirect("schedules:book_next", course.pk)
-        numbers = ", ".join(str(b.dose.number) for b in bookings)
-        messages.success(
-            request,
-            f"Booked dose{'s' if len(bookings) > 1 else ''} {numbers} for "
-            f"{course.patient.full_name}.",
-        )
-        return redirect("schedules:booking", bookings[0].pk)
+    year = (request.POST.get("year") or request.GET.get("year")) == "1"
+    count = YEAR_AHEAD_DOSES if year else BOOK_NEXT_DOSES
+    source = request.POST if request.method == "POST" else request.GET
+    pinned, problem = (
+        _pinned(source.getlist("choice"), unit) if source.getlist("choice") else ({}, "")
+    )
+    here = reverse("schedules:book_next", args=[course.pk]) + ("?year=1" if year else "")
+    if problem:
+        messages.error(request, problem)
+        return redirect(here)
 
-    problem = ""
-    suggestions = []
+    suggestions, problem = [], ""
     if course.status != TreatmentCourse.Status.ACTIVE:
         problem = (
             f"Treatment is {course.get_status_display().lower()}: "
@@ -232,26 +268,58 @@ def book_next(request, course_id: int):
         )
     else:
         try:
-            suggestions = suggest_slots(course=course, unit=unit, count=3)
+            suggestions = suggest_slots(course=course, unit=unit, count=count, pinned=pinned)
         except engine.ScheduleError as error:
             problem = PROBLEM.format(error=error)
+    replaced = [s for s in suggestions if s.replaced is not None]
+
+    if request.method == "POST" and not problem and "update" not in request.POST:
+        if replaced:
+            for s in replaced:
+                messages.warning(
+                    request,
+                    f"Dose {s.planned.number}: {s.replaced} no longer fits its window "
+                    f"({format_day(s.planned.window_start)} – {format_day(s.planned.window_end)},"
+                    " counted from the dose before it) or has been taken; it is suggested again."
+                    " Nothing was booked: check the dates and book.",
+                )
+        else:
+            choices = sorted(pinned.items())
+            try:
+                bookings = services.book_next_doses(
+                    course=course, choices=choices, booked_by=request.user
+                )
+            except services.ServiceError as error:
+                messages.error(request, str(error))
+                return redirect(here)
+            numbers = ", ".join(str(b.dose.number) for b in bookings)
+            messages.success(
+                request,
+                f"Booked dose{'s' if len(bookings) > 1 else ''} {numbers} for "
+                f"{course.patient.full_name}. Reprint the schedule letter.",
+            )
+            return redirect("schedules:booking", bookings[0].pk)
+
     blockers = course.patient.treatment_blockers()
-    # Each dose's slot can be changed: the free slots of the window the suggestion chain gives
-    # it. Choosing a later slot for one dose can push the next dose's window; the service then
-    # refuses the set with a sentence saying which dose to change.
     rows = selectors.book_next_options(unit, suggestions, today=timezone.localdate())
+    pending = suggestions[0].planned if suggestions else None
     return render(
         request,
         "schedules/book_next.html",
         {
             "course": course,
             "patient": course.patient,
+            "unit": unit,
+            "year": year,
+            "count": count,
+            "offer_year": pending is not None and pending.phase == engine.Phase.MAINTENANCE,
             "suggestions": suggestions,
             "rows": rows,
             "bookable": [s for s in suggestions if s.slot is not None],
             "problem": problem,
             "blockers": blockers,
         },
+        status=200,
     )
 
 
@@ -276,6 +344,36 @@ def reschedule(request, booking_id: int):
             **options,
         )
 
+    if moving and SERIES_BUTTON in request.POST:
+        later, problem = _series_choices(request.POST.getlist("move"), unit)
+        if problem:
+            form.add_error(None, problem)
+            return page(status=400)
+        try:
+            moved = services.move_series(
+                booking=booking,
+                slot=form.cleaned_data["slot"],
+                later=later,
+                rescheduled_by=request.user,
+                override_reason=form.cleaned_data.get("override_reason", ""),
+                previewed=request.POST.get("previewed", ""),
+            )
+        except services.PreviewChanged as changed:
+            return page(preview_stale=str(changed))
+        except services.ServiceError as error:
+            form.add_error(None, str(error))
+            return page(status=400)
+        # Shown once on the booking's page: every date old → new and the letter to reprint.
+        request.session[SERIES_SESSION_KEY] = [
+            [number, old.slot.start.isoformat(), new.slot.start.isoformat()]
+            for number, old, new in moved
+        ]
+        messages.success(
+            request,
+            f"Moved {len(moved)} doses for {course.patient.full_name}. "
+            "Reprint the schedule letter.",
+        )
+        return redirect("schedules:booking", moved[0][2].pk)
     if moving and PREVIEW_BUTTON in request.POST and booking.status == Booking.Status.BOOKED:
         # Shown before it is confirmed: later doses that move or fall outside their window,
         # and the letter to reprint (issue 10).

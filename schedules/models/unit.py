@@ -3,7 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -73,6 +73,16 @@ class Unit(models.Model):
             f"the clinical bound is {FLAG_LATE_MAX_DAYS} days (half a maintenance interval)."
         ),
     )
+    load_target_percent = models.PositiveSmallIntegerField(
+        "daily load target (%)",
+        default=85,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=(
+            "1 to 100. Booking suggestions keep each open day's load (places booked of places "
+            "offered) closest to this share, inside each dose's window (issue 19 item 3). "
+            "Unit policy: the labels say nothing about it."
+        ),
+    )
     closed_on_bank_holidays = models.BooleanField(
         "closed on bank holidays", default=True, help_text="Bank holidays of England."
     )
@@ -102,6 +112,11 @@ class Unit(models.Model):
                     f"A dose may be booked at most {BOOK_EARLY_MAX_DAYS} days before it is due "
                     "(unit policy's clinical bound)."
                 ),
+            ),
+            models.CheckConstraint(
+                condition=Q(load_target_percent__gte=1, load_target_percent__lte=100),
+                name="unit_load_target_percent_1_to_100",
+                violation_error_message="The daily load target is a share from 1 to 100%.",
             ),
             models.CheckConstraint(
                 condition=Q(flag_late_days__lte=FLAG_LATE_MAX_DAYS),

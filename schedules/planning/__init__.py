@@ -10,7 +10,8 @@ import no `services` module and not `schedules.outlook`.
 - `facts`: a course's stored facts → the engine's arguments (`CourseFacts`), the prefetch.
 - `plans`: `plan_for`, `CoursePlan`, the patient record's timeline.
 - `previews`: what a reschedule, pause, resume or stop will change (issue 10).
-- `suggestions`: free slots and the chained first free slot of the next doses.
+- `suggestions`: the next doses chained, each with its window's free slots levelled best
+  first and the reason (issue 19).
 - `course_svg`: the course picture's layout.
 - `record`: a patient's courses as the patient pages show them (all `patients.views` reads).
 
@@ -69,11 +70,20 @@ from schedules.planning.previews import (
     MovedDose,
     OutOfWindow,
     Reschedule,
+    SeriesMove,
     future_bookings,
     preview_change,
     preview_confirmed,
+    series_moves,
 )
-from schedules.planning.suggestions import FreeSlots, Suggestion, suggest_slots
+from schedules.planning.suggestions import (
+    FreeSlots,
+    SlotOffer,
+    Suggestion,
+    failed_days,
+    rank_offers,
+    suggest_slots,
+)
 from schedules.unit.selectors import (
     FORECAST_MAX_WEEKS,
     PROJECTION_WEEKS,
@@ -120,7 +130,9 @@ __all__ = [
     "OverdueWorklist",
     "Problem",
     "Reschedule",
+    "SeriesMove",
     "SlotChoice",
+    "SlotOffer",
     "StartCapacity",
     "Suggestion",
     "TimelineRow",
@@ -131,6 +143,7 @@ __all__ = [
     "bookable_on",
     "bookings_between",
     "course_queryset",
+    "failed_days",
     "follow_up_doses",
     "forecast",
     "forecast_report",
@@ -149,6 +162,8 @@ __all__ = [
     "plans_from_values",
     "preview_change",
     "preview_confirmed",
+    "rank_offers",
+    "series_moves",
     "start_capacity",
     "suggest_slots",
     "timeline",

@@ -12,6 +12,8 @@ from schedules import engine
 from schedules.models import Booking, Slot, TreatmentCourse, Unit
 from schedules.planning.facts import CourseFacts, planned_course
 from schedules.planning.plans import PROBLEM, CoursePlan, next_dose, open_calendar
+from schedules.planning.suggestions import rank_offers
+from schedules.unit.selectors import FreeSlots, day_loads
 
 # How far ahead the letter and the feed list provisional (not yet booked) dates.
 PROVISIONAL_DAYS = 183
@@ -243,3 +245,81 @@ def preview_change(
     preview.next_dose = next_dose(CoursePlan(course, after_plan))
     preview.letter_changes = letter_changes
     return preview
+
+
+# Moving a series (issue 19 item 4) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesMove:
+    """A later booked dose moved with the dose before it: its plan counted from the earlier
+    doses' new dates (the engine's window, DESIGN §2), and the slot it goes to, the best of
+    that window (levelled, `suggestions.rank_offers`); its own slot when that still fits.
+    `slot` is None when the new window has no free slot (the series cannot move whole)."""
+
+    booking: Booking
+    planned: engine.PlannedDose
+    slot: Slot | None
+    reason: str = ""
+
+    @property
+    def stays(self) -> bool:
+        return self.slot is not None and self.slot.pk == self.booking.slot_id
+
+
+def series_moves(
+    course: TreatmentCourse, *, change: Reschedule, today: date | None = None
+) -> list[SeriesMove]:
+    """What "move the later doses with it" proposes when `change` moves a booked dose: each
+    later booked dose, in order, counted from the new date of the dose before it (EU SmPC
+    4.2: each dose from the previous one), kept where it is while its slot is still inside
+    its new window, else moved to the best free slot of that window. Stops at a dose whose
+    window has no free slot (listed with `slot=None`). Nothing is written."""
+    today = today or timezone.localdate()
+    unit = Unit.current()
+    calendar = open_calendar(unit, today)
+    course = planned_course(course.pk)
+    now, bookings = _current(course)
+    moved_number = change.booking.dose.number
+    later = sorted(number for number in bookings if number > moved_number)
+    if not later:
+        return []
+    slot = change.slot
+    if slot.unit_id == unit.pk:
+        slot.unit = unit
+    booked = {n: d for n, d in now.facts.booked.items() if n not in later}
+    booked[moved_number] = slot.local_date
+    policy = unit.policy
+    last = today + timedelta(
+        days=(len(later) + 1) * engine.MAINTENANCE_INTERVAL_DAYS + policy.flag_late_days + 14
+    )
+    free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last)
+    loads = day_loads(unit, today, last, calendar=calendar)
+    extra = {slot.local_date: 1}
+    moves = []
+    for number in later:
+        current = bookings[number]
+        facts = replace(now.facts, booked=dict(booked))
+        try:
+            plan = facts.plan(today=today, is_open=calendar.is_open, policy=policy)
+        except engine.ScheduleError:
+            return moves
+        planned = next((p for p in plan if p.number == number), None)
+        if planned is None:
+            return moves
+        if planned.window_start <= current.local_date <= planned.window_end:
+            target = current.slot
+            reason = "Still inside its window: stays."
+        else:
+            offers = rank_offers(
+                free, loads, max(planned.window_start, today), planned.window_end, extra=extra
+            )
+            target = offers[0].slot if offers else None
+            reason = offers[0].reason if offers else "No free slot in its new window."
+        moves.append(SeriesMove(current, planned, target, reason))
+        if target is None:
+            break
+        day = target.local_date
+        booked[number] = day
+        extra[day] = extra.get(day, 0) + 1
+    return moves

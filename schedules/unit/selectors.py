@@ -5,15 +5,132 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from schedules import engine
 from schedules.models import Booking, ProjectedDose, Slot, TreatmentCourse, Unit, UnitCalendar
-from schedules.planning.suggestions import FreeSlots
 from schedules.unit import grid
+from tofersen_scheduler.dates import format_day
 
-__all__ = ["FreeSlots"]
+
+class FreeSlots:
+    """The unit's slots with a free place between two dates, loaded in one query, so a
+    worklist can offer choices for many doses at a constant cost. Each slot carries its
+    `booked_count` (the query's annotation). (Here, with the unit's other reads, so that
+    planning's suggestions can read `day_loads` beside it without an import cycle.)"""
+
+    def __init__(self, *, unit: Unit, calendar: UnitCalendar, first: date, last: date):
+        now = timezone.now()
+        slots = (
+            Slot.objects.between(unit, first, last)
+            .filter(start__gte=now)
+            .with_booked_count()
+            .filter(booked_count__lt=F("places"))
+            .exclude(template__active=False)  # a session the unit no longer runs
+            .order_by("start")
+        )
+        self.slots = []
+        for slot in slots:
+            slot.unit = unit  # for local_date without another query
+            # Closures added since the slots were generated still close the day.
+            if not calendar.closure_reason(slot.local_date):
+                self.slots.append(slot)
+
+    def first(
+        self, first: date, last: date, *, limit: int = 3, avoid_days=frozenset()
+    ) -> list[Slot]:
+        found = []
+        for slot in self.slots:
+            day = slot.local_date
+            if first <= day <= last and day not in avoid_days:
+                found.append(slot)
+                if len(found) == limit:
+                    break
+        return found
+
+    def between(self, first: date, last: date, *, avoid_days=frozenset()) -> list[Slot]:
+        """Every free slot from `first` to `last`, in time order."""
+        return [
+            slot
+            for slot in self.slots
+            if first <= slot.local_date <= last and slot.local_date not in avoid_days
+        ]
+
+
+# The unit's daily load (issue 19 item 3) ------------------------------------------------------
+
+
+@dataclass
+class DayLoad:
+    """One open day's load: places offered and places booked (a booked, arrived or given
+    patient holds a place, `Booking.PLACE_STATUSES`). Places-based for now; the resources
+    (beds, operators, imaging) add their own counts, and `scarcest` is then the fullest of
+    them. `target` is the unit's `load_target_percent` as a fraction."""
+
+    date: date
+    places: int = 0
+    booked: int = 0
+    target: float = 0.85
+
+    @property
+    def free(self) -> int:
+        return max(self.places - self.booked, 0)
+
+    @property
+    def scarcest(self) -> float:
+        """The share of the scarcest resource already used (1.0 when nothing is offered)."""
+        return self.booked / self.places if self.places else 1.0
+
+    @property
+    def target_places(self) -> float:
+        return self.places * self.target
+
+    def deviation_change(self, extra: int = 1) -> float:
+        """How much booking `extra` more places here moves the day's load away from its
+        target, in places: −1 for each place still at or under the target, +1 for each over
+        it (in between for the place that crosses it). The suggestion rule
+        (`planning.suggestions.level_key`) ranks days by this change, so the unit's daily
+        loads stay closest to target."""
+        target = self.target_places
+        return abs(self.booked + extra - target) - abs(self.booked - target)
+
+    @property
+    def reason(self) -> str:
+        """What a nurse reads beside a suggestion: "Tue 8 Dec 2026: 5 of 8 places booked,
+        3 free"."""
+        return (
+            f"{format_day(self.date)}: {self.booked} of {self.places} "
+            f"place{'' if self.places == 1 else 's'} booked, {self.free} free"
+        )
+
+
+def day_loads(
+    unit: Unit, start: date, end: date, *, calendar: UnitCalendar | None = None
+) -> dict[date, DayLoad]:
+    """{open day: DayLoad} from `start` to `end`, inclusive, in one query: the places of the
+    slots the unit still runs on each day it is open, and the places booked in them. A day
+    closed since its slots were made, or with no slot, is left out (it takes no booking).
+    `calendar`: the unit's calendar over those days, when the caller has it already."""
+    calendar = calendar or unit.calendar(start, end)
+    target = unit.load_target_percent / 100
+    loads: dict[date, DayLoad] = {}
+    slots = (
+        Slot.objects.between(unit, start, end)
+        .exclude(template__active=False)
+        .with_booked_count()
+        .only("start", "places", "unit_id")
+    )
+    for slot in slots:
+        slot.unit = unit
+        day = slot.local_date
+        if calendar.closure_reason(day):
+            continue
+        load = loads.setdefault(day, DayLoad(day, target=target))
+        load.places += slot.places
+        load.booked += slot.booked_count
+    return loads
+
 
 # How far ahead unbooked doses are kept for the capacity forecast.
 PROJECTION_WEEKS = 26

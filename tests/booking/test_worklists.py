@@ -60,7 +60,7 @@ def populate(unit, nurse, count: int):
 PAGES = [
     ("schedules:today", None, "", 12),
     ("schedules:day", [MONDAY], "", 12),
-    ("schedules:needs_booking", None, "", 16),
+    ("schedules:needs_booking", None, "", 17),  # + the day loads (levelled choices, issue 19)
     # + courses on hold, + the clinician hand-offs, + arrivals with no outcome (issue 17)
     # + every waiting hand-off, whichever page its course is on (issue 20)
     ("schedules:overdue", None, "", 22),
@@ -124,9 +124,9 @@ def test_book_pages_query_count_does_not_grow(
 ):
     populate(unit, nurse, 10)
     course = make_course(make_patient("S1"), start=MONDAY + timedelta(days=3))
-    # Book next also lists each dose's free slots: one calendar and one slot query more.
+    # Both read the day loads and the dose's failed visits (levelled suggestions, issue 19).
     expected = {
-        reverse("schedules:book", args=[course.pk, 1]): 11,
+        reverse("schedules:book", args=[course.pk, 1]): 13,
         reverse("schedules:book_next", args=[course.pk]): 13,
     }
     urls = list(expected)

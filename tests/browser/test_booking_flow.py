@@ -159,7 +159,10 @@ def test_nurse_books_the_next_three_doses_in_one_go(
     expect(rows.filter(has_text="Wed 18 Mar 2026").first).to_contain_text("Wed 18 Mar 2026, 09:00")
     expect(rows.filter(has_text="Wed 1 Apr 2026").first).to_contain_text("Wed 1 Apr 2026, 09:00")
     # The patient asks for a later time for dose 3: each dose's slot can be changed.
-    page.get_by_label("Slot for dose 3").select_option(label="Wed 1 Apr 2026, 11:00")
+    # Each option says how full its day is (issue 19: the reason in words, not a tooltip).
+    page.get_by_label("Slot for dose 3").select_option(
+        label="Wed 1 Apr 2026, 11:00 — 0 of 6 booked that day"
+    )
     screenshot("book-next")
     page.get_by_role("button", name="Book 3 doses").click()
     expect(page.get_by_role("alert").first).to_contain_text(

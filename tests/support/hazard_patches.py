@@ -71,6 +71,16 @@ def control_patches() -> dict:
     def next_calendar_day(calendar, after):
         return after + timedelta(days=1)
 
+    original_rank_offers = planning.suggestions.rank_offers
+
+    def rank_around_the_window(free, loads, first, last, **options):
+        """The levelled ranking over a fortnight either side of the dose's window."""
+        wide = (first - timedelta(days=14), last + timedelta(days=14))
+        return original_rank_offers(free, loads, *wide, **options)
+
+    # `move_series` without its transaction: its retry wrapper, then the atomic block, off.
+    series_not_atomic = booking.move_series.__wrapped__.__wrapped__
+
     def open_policy(self):
         return engine.Policy(book_early_days=3650, flag_late_days=3650)
 
@@ -319,6 +329,19 @@ def control_patches() -> dict:
         "H62": lambda: mock.patch(
             "schedules.notices.patient_line",
             lambda patient: f"{patient.full_name}, born {patient.date_of_birth:%d %B %Y}",
+        ),
+        # Issue 19: a failed visit's day offered again; suggestions outside the window; a
+        # series moved half-way.
+        "H63": lambda: _patch_all(
+            mock.patch("schedules.planning.suggestions.failed_days", lambda course: {}),
+            mock.patch("schedules.booking.selectors.failed_days", lambda course: {}),
+        ),
+        "H64": lambda: mock.patch(
+            "schedules.planning.suggestions.rank_offers", rank_around_the_window
+        ),
+        "H65": lambda: _patch_all(
+            mock.patch("schedules.booking.services.move_series", series_not_atomic),
+            mock.patch("schedules.services.move_series", series_not_atomic),
         ),
     }
 
