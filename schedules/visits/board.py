@@ -76,8 +76,13 @@ def stage_timing(booking: Booking, visit, now: datetime) -> Timing | None:
     stage, wait = booking.stage, int(WAITING_TOO_LONG.total_seconds())
     if visit is None:
         return None
+    arrived = (
+        (visit.checks_at, wait, "a clinician's decision")
+        if visit.needs_clinician and visit.checks_at
+        else (visit.arrived_at, wait, "the pre-dose checks")
+    )
     started = {
-        Visit.Stage.ARRIVED: (visit.arrived_at, wait, "the pre-dose checks"),
+        Visit.Stage.ARRIVED: arrived,
         Visit.Stage.CHECKS_DONE: (visit.checks_at, wait, "the dose"),
         Visit.Stage.GIVEN: (booking.dose.given_at, wait, "observation to start"),
         Visit.Stage.OBSERVATION: (

@@ -362,3 +362,21 @@ def test_a_write_that_commits_after_a_later_one_still_ends_the_304(booking, nurs
         history.objects.bulk_create([late])  # ... and now it commits
         after = freshness.board_state(MONDAY, nurse.pk).etag
     assert after != before
+
+
+def test_checks_stopped_for_a_clinician_wait_for_the_decision(booking, nurse, nurse_client):
+    with frozen(MONDAY, 8, 0):
+        services.mark_arrived(booking=booking, marked_by=nurse)
+    with frozen(MONDAY, 8, 10):
+        services.record_checks(
+            booking=booking,
+            recorded_by=nurse,
+            identity_confirmed=True,
+            blood_sample_taken=True,
+            fever=True,
+        )
+    with frozen(MONDAY, 8, 45):
+        nurse_client.force_login(nurse)
+        row = row_of(nurse_client.get(DAY_URL).content.decode(), booking)
+    assert "35 min</span> at this stage since 08:10" in row
+    assert "Waiting too long for a clinician&#x27;s decision" in row
