@@ -72,9 +72,10 @@ HISTORY_TABLES = (
 
 
 @cache
-def _statement() -> tuple[str, tuple[str, ...]]:
-    """The one statement: the session row and the user's password hash (for the 304 path;
-    NULL when not asked), then the stamps. Built from constants only."""
+def _statement(groups: int) -> tuple[str, tuple[str, ...]]:
+    """The one statement: the session row, the user's password hash and whether they need a
+    second factor (staff, or in one of `groups` TWO_FACTOR_GROUPS: NULL columns when no session
+    is asked about), then the stamps. Built from constants only; values are parameters."""
     quote = connection.ops.quote_name
     requests = quote(ClinicianRequest._meta.db_table)
     stamps = {
@@ -88,12 +89,25 @@ def _statement() -> tuple[str, tuple[str, ...]]:
     stamps["request_ids"] = f"SELECT SUM(id) FROM {requests}"  # noqa: S608 - constants only
     stamps["request_asked"] = f"SELECT MAX(asked_at) FROM {requests}"  # noqa: S608
     user = get_user_model()
+    users, pk = quote(user._meta.db_table), quote(user._meta.pk.column)
+    membership = user.groups.through
+    member_of = quote(membership._meta.db_table)
+    group_table = quote(membership._meta.get_field("group").related_model._meta.db_table)
+    names = ", ".join(["%s"] * groups) or "NULL"
     columns = ",\n    ".join(f"({sql}) AS {name}" for name, sql in stamps.items())
+    staff = (
+        f"SELECT COUNT(*) FROM {users} "  # noqa: S608 - constants only
+        f"WHERE {pk} = %s AND (is_staff = %s OR is_superuser = %s)"
+    )
+    grouped = (
+        f"SELECT COUNT(*) FROM {member_of} m JOIN {group_table} g ON g.id = m.group_id "  # noqa: S608
+        f"WHERE m.user_id = %s AND g.name IN ({names})"
+    )
     sql = (
         f"SELECT (SELECT session_data FROM {quote(Session._meta.db_table)} "  # noqa: S608
         "WHERE session_key = %s AND expire_date > %s) AS session_data,\n"
-        f"    (SELECT password FROM {quote(user._meta.db_table)} "
-        f"WHERE {quote(user._meta.pk.column)} = %s AND is_active = %s) AS password,\n"
+        f"    (SELECT password FROM {users} WHERE {pk} = %s AND is_active = %s) AS password,\n"
+        f"    ({staff}) + ({grouped}) AS second_factor,\n"
         f"    {columns}"
     )
     return sql, tuple(stamps)
@@ -104,6 +118,7 @@ class BoardState:
     etag: str  # quoted, as sent in the ETag header
     session_data: str | None
     password: str | None
+    second_factor: bool  # the user must have verified a second factor (when it is required)
 
 
 def _digest(day: date, today: date, user_id: int, stamps: list) -> str:
@@ -116,14 +131,21 @@ def board_state(
 ) -> BoardState:
     """The board's ETag for this user and day, and (when `session_key` is given) the session
     row and the user's password hash, all from one query."""
-    sql, names = _statement()
+    groups = list(settings.TWO_FACTOR_GROUPS)
+    sql, names = _statement(len(groups))
+    parameters = [session_key or None, timezone.now(), user_id, True, user_id, True, True]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [session_key or None, timezone.now(), user_id, True])
+        cursor.execute(sql, [*parameters, user_id, *groups])
         row = cursor.fetchone()
-    session_data, password, *values = row
+    session_data, password, second_factor, *values = row
     stamps = [str(value) for value in values]  # SQLite and PostgreSQL: the same text
     digest = _digest(day, today or timezone.localdate(), user_id, stamps)
-    return BoardState(etag=f'"{user_id}-{digest}"', session_data=session_data, password=password)
+    return BoardState(
+        etag=f'"{user_id}-{digest}"',
+        session_data=session_data,
+        password=password,
+        second_factor=bool(second_factor),
+    )
 
 
 def _bare(if_none_match: str) -> str:
@@ -158,7 +180,10 @@ def _session_is_users(state: BoardState, user_id: int) -> bool:
         return False
     if now - started > settings.SESSION_ABSOLUTE_HOURS * 3600:
         return False
-    return not (settings.TWO_FACTOR_REQUIRED and not data.get(OTP_DEVICE_KEY))
+    # tofersen_scheduler.security.two_factor_required: staff and TWO_FACTOR_GROUPS, when on.
+    return not (
+        settings.TWO_FACTOR_REQUIRED and state.second_factor and not data.get(OTP_DEVICE_KEY)
+    )
 
 
 def matches(state: BoardState, if_none_match: str) -> bool:

@@ -380,3 +380,25 @@ def test_checks_stopped_for_a_clinician_wait_for_the_decision(booking, nurse, nu
         row = row_of(nurse_client.get(DAY_URL).content.decode(), booking)
     assert "35 min</span> at this stage since 08:10" in row
     assert "Waiting too long for a clinician&#x27;s decision" in row
+
+
+@pytest.mark.parametrize("verified", [True, False])
+def test_with_two_factor_on_a_clinician_needs_a_verified_session_for_the_304(
+    verified, booking, nurse, clinician, client, settings
+):
+    """Second factor required (DEBUG off): a nurse's session gets its 304 (nurses need none);
+    a clinician's only when the session holds a verified device, as the full stack demands."""
+    settings.TWO_FACTOR_REQUIRED = True
+    with frozen(MONDAY, 8, 1):
+        client.force_login(nurse)
+        etag = freshness.board_state(MONDAY, nurse.pk).etag
+        assert poll(client, etag).status_code == 304
+        client.force_login(clinician)
+        if verified:
+            session = client.session
+            session["otp_device_id"] = "otp_totp.totpdevice/1"
+            session.save()
+        etag = freshness.board_state(MONDAY, clinician.pk).etag
+        session_key = client.cookies["sessionid"].value
+        found = freshness.unchanged_for_session(MONDAY, etag, session_key)
+    assert bool(found) is verified
