@@ -84,6 +84,12 @@ def forget_own_failures(sender, request, user, **kwargs):
     AccessAttempt.objects.filter(username=user.get_username()).delete()
 
 
+def passive_refresh(request) -> bool:
+    """The live board's poll (schedules.middleware.BoardPollMiddleware marks it) is not
+    activity: a board left open on a ward computer still signs out after the idle limit."""
+    return getattr(request, "passive_refresh", False)
+
+
 class SessionLimitsMiddleware:
     """End a session after SESSION_IDLE_MINUTES without a request, and SESSION_ABSOLUTE_HOURS
     after sign-in however active (ASVS V3.3.1, V3.3.2).
@@ -111,9 +117,7 @@ class SessionLimitsMiddleware:
                     # sign-in screen, not the sign-in form swapped into the board.
                     return _client_redirect(redirect_to_login(_page_url(request)).url)
                 return redirect_to_login(request.get_full_path())
-            # The live board's poll is not activity: a board left open still times out.
-            passive = getattr(request, "passive_refresh", False)
-            if now - seen >= SEEN_WRITE_INTERVAL and not passive:
+            if now - seen >= SEEN_WRITE_INTERVAL and not passive_refresh(request):
                 session[SESSION_SEEN_KEY] = now
         return self.get_response(request)
 
