@@ -155,7 +155,8 @@ def _bare(if_none_match: str) -> str:
 def claimed_user(if_none_match: str) -> int | None:
     """The user id an If-None-Match names, or None when it is not one of the board's ETags."""
     user_id, _, digest = _bare(if_none_match).partition("-")
-    if not user_id.isascii() or not user_id.isdigit() or len(digest) != 32:
+    # A database id (a hostile header must not become an out-of-range SQL parameter).
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) < 10 and len(digest) == 32):
         return None
     return int(user_id)
 
@@ -171,7 +172,8 @@ def _session_is_users(state: BoardState, user_id: int) -> bool:
     if data.get(SESSION_KEY) != str(user_id):
         return False
     user = get_user_model()(pk=user_id, password=state.password)
-    if not hmac.compare_digest(str(data.get(HASH_SESSION_KEY, "")), user.get_session_auth_hash()):
+    stored = str(data.get(HASH_SESSION_KEY, "")).encode("utf-8", "replace")
+    if not hmac.compare_digest(stored, user.get_session_auth_hash().encode()):
         return False
     now, started, seen = int(time.time()), data.get(SESSION_STARTED_KEY), data.get(SESSION_SEEN_KEY)
     if not isinstance(started, int) or not isinstance(seen, int):
@@ -187,7 +189,9 @@ def _session_is_users(state: BoardState, user_id: int) -> bool:
 
 
 def matches(state: BoardState, if_none_match: str) -> bool:
-    return bool(if_none_match) and hmac.compare_digest(state.etag, f'"{_bare(if_none_match)}"')
+    # Bytes: a header is any Latin-1 text, and compare_digest refuses non-ASCII strings.
+    sent = f'"{_bare(if_none_match)}"'.encode("utf-8", "replace")
+    return bool(if_none_match) and hmac.compare_digest(state.etag.encode(), sent)
 
 
 def unchanged_for_session(day: date, if_none_match: str, session_key: str) -> str:

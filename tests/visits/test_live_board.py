@@ -402,3 +402,23 @@ def test_with_two_factor_on_a_clinician_needs_a_verified_session_for_the_304(
         session_key = client.cookies["sessionid"].value
         found = freshness.unchanged_for_session(MONDAY, etag, session_key)
     assert bool(found) is verified
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        '"1-' + "é" * 32 + '"',
+        '"99999999999999999999-' + "0" * 32 + '"',
+        '"-1-' + "0" * 32 + '"',
+        "*",
+        'W/"abc", "def"',
+        "\x00",
+    ],
+)
+def test_a_hostile_if_none_match_is_an_ordinary_answer_never_a_500(booking, nurse_client, header):
+    with frozen(MONDAY, 8, 1):
+        assert poll(nurse_client, header).status_code == 200
+        nurse_client.logout()
+        response = poll(nurse_client, header)
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("login"))
