@@ -35,6 +35,7 @@ from schedules.models import (
     FollowUpCall,
     TreatmentCourse,
     Unit,
+    UnitMissing,
     Visit,
 )
 from schedules.rules import OVERRIDE_PERMISSION
@@ -236,5 +237,10 @@ class TaskBadge:
     @property
     def count(self) -> int:
         if self._count is None:
-            self._count = task_count(Unit.current(), today=timezone.localdate())
+            try:
+                unit = Unit.current()
+            except UnitMissing:  # the page says so; the navigation must not fail with it
+                self._count = 0
+            else:
+                self._count = task_count(unit, today=timezone.localdate())
         return self._count

@@ -164,3 +164,13 @@ def test_queries_do_not_grow_with_the_patients(
         with django_assert_max_num_queries(1):
             assert tasks.task_count(unit, today=MONDAY) == 5 * patients
     assert page.count('class="btn btn-sm btn-primary"') == 5 * patients
+
+
+@pytest.mark.no_unit
+def test_before_the_unit_is_set_up_a_clinicians_pages_say_so(db, clinician, client):
+    """The badge reads the unit: with none yet, the page explains (503), never a 500."""
+    client.force_login(clinician)
+    response = client.get(reverse("schedules:today"))
+    assert response.status_code == 503
+    assert "No day-care unit is set up yet" in response.content.decode()
+    assert client.get(reverse("patients:list")).status_code == 503
