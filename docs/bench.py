@@ -12,7 +12,9 @@
    The patient feed is timed over `RUNS` different patients (a spread of stages), three ways:
    the first request for each patient (cold: nothing rendered yet), repeat requests (each
    worker keeps the rendered feed by its ETag, so most are served from that cache: "warm"),
-   and the conditional GET a calendar app sends (If-None-Match, 304).
+   and the conditional GET a calendar app sends (If-None-Match, 304). The live board's
+   refresh (issue 20) two ways: the poll of an unchanged board (If-None-Match, 304: one query,
+   before the session is read) and a poll after a change (200: the board re-rendered).
 4. Stops gunicorn itself (also on error or Ctrl-C) and prints a Markdown table; `--write`
    replaces the table in docs/performance.md, with the machine it ran on.
 """
@@ -68,6 +70,8 @@ tokens = [
 ]
 print("TOKENS=" + ",".join(tokens))
 print("PATIENTS=" + str(Patient.objects.count()))
+from django.utils import timezone
+print("TODAY=" + timezone.localdate().isoformat())
 """
 
 
@@ -271,6 +275,33 @@ def main() -> None:
                     *time_page(
                         options.port,
                         path,
+                        runs=options.runs,
+                        deadline=deadline,
+                        cookie=cookie,
+                        headers=headers,
+                        expect=expect,
+                    ),
+                )
+            )
+            print(
+                f"{rows[-1][0]:<32} p50 {rows[-1][1]:7.1f} ms  p95 {rows[-1][2]:7.1f} ms",
+                flush=True,
+            )
+        # The live board's poll (every 15 s from each open board): unchanged (304), changed
+        # (no validator: the board re-rendered, as after another nurse's change).
+        poll = f"/day/{facts['TODAY']}/board/"
+        htmx = {"HX-Request": "true"}
+        etag = request(options.port, poll, cookie=cookie, headers=htmx)[2].get("ETag", "")
+        for name, headers, expect in [
+            ("Board refresh, unchanged (304)", {**htmx, "If-None-Match": etag}, 304),
+            ("Board refresh, changed (200)", htmx, 200),
+        ]:
+            rows.append(
+                (
+                    name,
+                    *time_page(
+                        options.port,
+                        poll,
                         runs=options.runs,
                         deadline=deadline,
                         cookie=cookie,

@@ -84,6 +84,12 @@ def forget_own_failures(sender, request, user, **kwargs):
     AccessAttempt.objects.filter(username=user.get_username()).delete()
 
 
+def passive_refresh(request) -> bool:
+    """The live board's poll (schedules.middleware.BoardPollMiddleware marks it) is not
+    activity: a board left open on a ward computer still signs out after the idle limit."""
+    return getattr(request, "passive_refresh", False)
+
+
 class SessionLimitsMiddleware:
     """End a session after SESSION_IDLE_MINUTES without a request, and SESSION_ABSOLUTE_HOURS
     after sign-in however active (ASVS V3.3.1, V3.3.2).
@@ -106,10 +112,30 @@ class SessionLimitsMiddleware:
                 logout(request)
                 if request.path_info.startswith("/admin/"):
                     return redirect("admin:login")
+                if request.headers.get("HX-Request"):
+                    # An in-page request (the live board's poll): the whole page goes to the
+                    # sign-in screen, not the sign-in form swapped into the board.
+                    return _client_redirect(redirect_to_login(_page_url(request)).url)
                 return redirect_to_login(request.get_full_path())
-            if now - seen >= SEEN_WRITE_INTERVAL:
+            if now - seen >= SEEN_WRITE_INTERVAL and not passive_refresh(request):
                 session[SESSION_SEEN_KEY] = now
         return self.get_response(request)
+
+
+def _page_url(request) -> str:
+    """The page an in-page request came from (htmx sends it), to come back to after signing
+    in; the request's own path when it is not a path on this site."""
+    current = request.headers.get("HX-Current-URL", "")
+    host = f"{request.scheme}://{request.get_host()}"
+    if current.startswith(host + "/"):
+        return current[len(host) :]
+    return request.get_full_path()
+
+
+def _client_redirect(url: str) -> HttpResponse:
+    response = HttpResponse(status=200)
+    response["HX-Redirect"] = url
+    return response
 
 
 class NoStoreMiddleware:

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     # The FHIR API never reads or writes a session (schedules/fhir/access.py).
     "schedules.fhir.access.IgnoreSessionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The live board's poll: 304 from one query, before the session is loaded.
+    "schedules.middleware.BoardPollMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -111,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tofersen_scheduler.security.session_settings",
+                "schedules.context_processors.my_tasks",
             ],
         },
     },
@@ -222,6 +225,9 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 # age, renewed at most once a minute by tofersen_scheduler.security.SessionLimitsMiddleware,
 # which also ends the session at the absolute limit counted from sign-in.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+# How often an open flow board asks whether anything changed (seconds; an unchanged board is a
+# 304 from one query: schedules/visits/freshness.py).
+BOARD_POLL_SECONDS = env_int("BOARD_POLL_SECONDS", 15)
 SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -575,7 +575,7 @@ def _offer_freed_place(request, day: date) -> None:
 
 @login_required
 @view_permission
-@require_GET
+@require_safe
 def waitlist(request):
     """Who waits for an earlier date, longest first."""
     return render(request, "schedules/waitlist.html", {"rows": selectors.waitlist(Unit.current())})

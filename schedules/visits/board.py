@@ -6,7 +6,7 @@ it and the services decide, when a button is pressed, whether the step is allowe
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from urllib.parse import quote
 
 from django.db.models import Prefetch
@@ -15,6 +15,88 @@ from django.urls import reverse
 from schedules.models import Booking, Slot, Unit, Visit
 from schedules.planning import plans
 from schedules.planning.facts import planning_prefetch
+
+# A patient waiting this long for the next step (checks after arriving, the dose after the
+# checks, observation after the dose) is highlighted. Why 30 minutes: a visit holds its bed for
+# about two hours, a 20–30 minute procedure and 60–90 minutes of observation (DESIGN §1, the
+# patient leaflet); half an hour lost between two steps is what the visit can absorb before
+# the bed runs into the next patient's. Unit policy, not a label rule: to be agreed with the
+# unit's lead nurse.
+WAITING_TOO_LONG = timedelta(minutes=30)
+# The patient leaflet's observation is 60–90 minutes (DESIGN §2 "After"): past 90 minutes a
+# patient still in observation is waiting to be discharged, and highlighted the same way.
+LONGEST_OBSERVATION = timedelta(minutes=90)
+
+# The stages counted at the top of the board, in the visit's order, with their labels.
+COUNTED_STAGES = (
+    Visit.Stage.BOOKED,
+    Visit.Stage.ARRIVED,
+    Visit.Stage.CHECKS_DONE,
+    Visit.Stage.GIVEN,
+    Visit.Stage.OBSERVATION,
+    Visit.Stage.DISCHARGED,
+    Visit.Stage.NOT_GIVEN,
+    Visit.Stage.NOSHOW,
+)
+
+
+@dataclass(frozen=True)
+class StageCount:
+    stage: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long a row has been at its stage, when it is waiting for someone (None when it is
+    not: booked, or finished). Seconds at the time the board was built: the page counts on from
+    them, so a ward computer's wrong clock does not matter."""
+
+    since: datetime
+    seconds: int
+    limit_seconds: int  # past this, highlighted: waiting too long for the next step
+    waiting_for: str  # what the next step is, said with the highlight
+
+    @property
+    def too_long(self) -> bool:
+        return self.seconds > self.limit_seconds
+
+    @property
+    def minutes(self) -> int:
+        return self.seconds // 60
+
+
+def _seconds(now: datetime, since: datetime) -> int:
+    return max(int((now - since).total_seconds()), 0)
+
+
+def stage_timing(booking: Booking, visit, now: datetime) -> Timing | None:
+    """When the row's stage began and how long it may last before it is highlighted."""
+    stage, wait = booking.stage, int(WAITING_TOO_LONG.total_seconds())
+    if visit is None:
+        return None
+    arrived = (
+        (visit.checks_at, wait, "a clinician's decision")
+        if visit.needs_clinician and visit.checks_at
+        else (visit.arrived_at, wait, "the pre-dose checks")
+    )
+    started = {
+        Visit.Stage.ARRIVED: arrived,
+        Visit.Stage.CHECKS_DONE: (visit.checks_at, wait, "the dose"),
+        Visit.Stage.GIVEN: (booking.dose.given_at, wait, "observation to start"),
+        Visit.Stage.OBSERVATION: (
+            visit.observation_start,
+            int(LONGEST_OBSERVATION.total_seconds()),
+            "discharge",
+        ),
+    }.get(stage)
+    if started is None or started[0] is None:
+        return None
+    since, limit, waiting_for = started
+    return Timing(
+        since=since, seconds=_seconds(now, since), limit_seconds=limit, waiting_for=waiting_for
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +124,8 @@ class BoardRow:
     minutes_observed: int | None
     guidance: str
     waiting_for: str
+    timing: Timing | None = None
+    observation_left: int | None = None  # seconds until the 60-minute minimum, when observing
 
     @property
     def patient(self):
@@ -69,6 +153,12 @@ class Board:
     closed: str
     here: str
     slots: list[BoardSlot]
+
+    @property
+    def counts(self) -> list[StageCount]:
+        """How many patients are at each stage (the board's top line)."""
+        stages = [row.stage for slot in self.slots for row in slot.rows]
+        return [StageCount(stage, stage.label, stages.count(stage)) for stage in COUNTED_STAGES]
 
     def context(self) -> dict:
         return {
@@ -323,4 +413,10 @@ def board_row(user, booking: Booking, board: Board, *, now, phase, blockers) -> 
         minutes_observed=visit.minutes_observed(now) if visit else None,
         guidance=step.guidance,
         waiting_for=step.waiting_for,
+        timing=stage_timing(booking, visit, now) if board.day == board.today else None,
+        observation_left=(
+            int((visit.minimum_observation_end - now).total_seconds())
+            if visit is not None and booking.stage == Visit.Stage.OBSERVATION
+            else None
+        ),
     )

@@ -7,6 +7,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("today/", views.today, name="today"),
     path("day/<isodate:day>/", views.day, name="day"),
+    # The live board's poll: schedules.middleware.BoardPollMiddleware matches this path.
+    path("day/<isodate:day>/board/", views.board_poll, name="board_poll"),
+    path("tasks/", views.my_tasks, name="tasks"),
     path("bookings/<int:booking_id>/arrived/", views.arrived, name="arrived"),
     path("bookings/<int:booking_id>/did-not-attend/", views.noshow, name="noshow"),
     path("bookings/<int:booking_id>/undo-arrived/", views.undo_arrived, name="undo_arrived"),

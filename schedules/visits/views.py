@@ -11,13 +11,17 @@ by `schedules.visits.board`.
 from datetime import date, timedelta
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseNotModified
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -33,6 +37,7 @@ from schedules.access import (
 from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse, Unit
 from schedules.unit import grid
 from schedules.visits import board as flow_board
+from schedules.visits import freshness, tasks
 from schedules.visits.administration import at_the_visit
 from schedules.visits.forms import (
     AdverseEventForm,
@@ -96,19 +101,22 @@ def today(request):
     board, whose banner asks for them to be moved."""
     today_ = timezone.localdate()
     unit = Unit.current()
+    state = freshness.board_state(today_, request.user.pk)  # before the board: see day()
     board = _board(request, unit, today_)
     if _patient_count(board):  # someone is booked: today's board (no calendar to read)
-        return _day_page(request, unit, board)
+        return _day_page(request, unit, board, state)
     calendar = unit_calendar(today_, today_)
     if calendar.is_open(today_):
-        return _day_page(request, unit, board)
+        return _day_page(request, unit, board, state)
     shown = next_open_day(calendar, today_)
     if not calendar.is_open(shown):  # no open day in sight: today's (empty) board
-        return _day_page(request, unit, board)
+        return _day_page(request, unit, board, state)
+    state = freshness.board_state(shown, request.user.pk)
     return _day_page(
         request,
         unit,
         _board(request, unit, shown),
+        state,
         closed_today=f"The unit is closed today; showing {format_day(shown)}.",
     )
 
@@ -118,30 +126,107 @@ def today(request):
 @require_safe
 def day(request, day: date):
     """The flow board: each slot with its places and who is in it; each patient's identity,
-    where the visit is and the one next step (DESIGN §2 "Each visit")."""
+    where the visit is and the one next step (DESIGN §2 "Each visit"). It refreshes itself:
+    `board_poll` every BOARD_POLL_SECONDS, sending the ETag it was given."""
     if not grid.in_range(day):
         raise Http404("No such day.")
+    # The validator first: a write landing while the board is built makes the next poll a
+    # 200 again (never a 304 over a change this page did not show).
+    state = freshness.board_state(day, request.user.pk)
     unit = Unit.current()
-    return _day_page(request, unit, _board(request, unit, day))
+    return _day_page(request, unit, _board(request, unit, day), state)
 
 
 def _patient_count(board: flow_board.Board) -> int:
     return sum(len(s.rows) for s in board.slots)
 
 
-def _day_page(request, unit: Unit, board: flow_board.Board, *, closed_today: str = ""):
+def _day_page(
+    request,
+    unit: Unit,
+    board: flow_board.Board,
+    state: freshness.BoardState,
+    *,
+    closed_today: str = "",
+):
     day = board.day
     return render(
         request,
         "schedules/day.html",
         {
-            **board.context(),
+            **_live_context(request, board, state),
             "unit": unit,
             "previous_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
-            "patient_count": _patient_count(board),
             "closed_today": closed_today,
         },
+    )
+
+
+def _live_context(request, board: flow_board.Board, state: freshness.BoardState) -> dict:
+    return {
+        **board.context(),
+        "patient_count": _patient_count(board),
+        "etag": state.etag,
+        "poll_url": reverse("schedules:board_poll", args=[board.day])
+        + "?"
+        + urlencode({"here": board.here}),
+        "poll_seconds": max(int(settings.BOARD_POLL_SECONDS), 1),
+    }
+
+
+@require_safe
+def board_poll(request, day: date):
+    """The live board's refresh (htmx, every BOARD_POLL_SECONDS): 304 when nothing it shows
+    changed (usually answered by schedules.middleware.BoardPollMiddleware from one query,
+    before the session is read), else the board re-rendered, with the "My tasks" badge out of
+    band. Signed out (the idle limit passed): the page goes to the sign-in screen."""
+    if not request.user.is_authenticated:
+        return HttpResponseClientRedirect(redirect_to_login(day_url(day)).url)
+    if not request.user.has_perm("schedules.view_booking"):
+        raise PermissionDenied
+    if not grid.in_range(day):
+        raise Http404("No such day.")
+    state = freshness.board_state(day, request.user.pk)
+    if freshness.matches(state, request.headers.get("If-None-Match", "")):
+        response = HttpResponseNotModified()
+        response["ETag"] = state.etag
+        return response
+    here = request.GET.get("here", "")
+    # Where the rows' buttons come back to: the page the board is on, a path on this site.
+    if not (
+        here.startswith("/")
+        and url_has_allowed_host_and_scheme(here, allowed_hosts={request.get_host()})
+    ):
+        here = day_url(day)
+    unit = Unit.current()
+    board = flow_board.build_board(
+        request.user, unit, day, today=timezone.localdate(), now=timezone.now(), here=here
+    )
+    response = render(
+        request,
+        "schedules/board/_poll.html",
+        {**_live_context(request, board, state), "unit": unit},
+    )
+    response["ETag"] = state.etag
+    return response
+
+
+@login_required
+@require_safe
+def my_tasks(request):
+    """A clinician's queue (issue 20 §2): holds to review, checks stopped for a decision,
+    booking requests, visits with no outcome, headache calls without a triage; each with the
+    page that resolves it. For the people who may decide (`tasks.may_decide`)."""
+    if not tasks.may_decide(request.user):
+        raise PermissionDenied
+    groups = tasks.my_tasks(
+        Unit.current(), today=timezone.localdate(), here=request.get_full_path()
+    )
+    return render(
+        request,
+        "schedules/tasks.html",
+        {"groups": groups, "total": sum(len(group.tasks) for group in groups)},
     )
 
 

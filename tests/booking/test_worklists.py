@@ -58,8 +58,9 @@ def populate(unit, nurse, count: int):
 # Queries per page, measured with 10 and with 200 patients: the same. A change here means a
 # page started querying per row (or someone found a saving): look before updating the number.
 PAGES = [
-    ("schedules:today", None, "", 12),
-    ("schedules:day", [MONDAY], "", 12),
+    # The flow board: one more for the ETag its poll sends back (issue 20, live board).
+    ("schedules:today", None, "", 13),
+    ("schedules:day", [MONDAY], "", 13),
     ("schedules:needs_booking", None, "", 17),  # + the day loads (levelled choices, issue 19)
     # + courses on hold, + the clinician hand-offs, + arrivals with no outcome (issue 17)
     # + every waiting hand-off, whichever page its course is on (issue 20)

@@ -408,6 +408,8 @@ def test_every_form_of_the_site_is_in_the_table():
         "schedules:home",
         "schedules:today",
         "schedules:day",
+        "schedules:board_poll",
+        "schedules:tasks",
         "schedules:needs_booking",
         "schedules:overdue",
         "schedules:booking",

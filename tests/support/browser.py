@@ -47,6 +47,8 @@ def answer_checks(page, **changes):
     for question, answer in {**CLEAR_CHECKS, **changes}.items():
         group = page.get_by_role("group", name=question)
         group.get_by_label(answer, exact=True).check()
+
+
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 

@@ -117,6 +117,16 @@ def control_patches() -> dict:
 
         return Booking.objects.active().filter(dose__course=course, slot__start__gte=timezone.now())
 
+    @contextlib.contextmanager
+    def recent_is_newest_only():
+        """The board's fingerprint from the newest history id of each table (a MAX)."""
+        from schedules.visits import freshness
+
+        freshness._statement.cache_clear()
+        with mock.patch.object(freshness, "RECENT", 1):
+            yield
+        freshness._statement.cache_clear()
+
     def admin_editable():
         """The clinical records' admin as a plain ModelAdmin: add, change, delete, revert."""
         patches = [
@@ -314,6 +324,8 @@ def control_patches() -> dict:
             "_check_dose_given_before",
             lambda course, dose, onset: original_dose_given_before(course, dose, date.max),
         ),
+        "H66": recent_is_newest_only,
+        "H67": lambda: mock.patch("tofersen_scheduler.security.passive_refresh", lambda r: False),
         "H61": {
             "test_control_not_given_cannot_be_recorded_before_the_visits_day": lambda: mock.patch(
                 visits + "_check_visit_day_reached", _noop
