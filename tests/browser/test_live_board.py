@@ -17,7 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 from schedules import services
 from schedules.models import Booking, Slot
 from tests.factories import PASSWORD, frozen, give, make_course, make_patient, make_user
-from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CLEAR_CHECKS
 
 pytestmark = [
     pytest.mark.browser,
@@ -129,6 +129,39 @@ def tab_to_field(page, label: str, *, limit=60) -> None:
     pytest.fail(f"Tab never reached the field {label!r}")
 
 
+def answer_checks_by_keyboard(page) -> None:
+    """Answer every pre-dose check (all clear) as a keyboard user does: Tab into each yes/no
+    question in page order, then Space for its first answer or the arrow keys for another."""
+    legends = page.locator("form fieldset legend").all_inner_texts()
+    for legend in legends:
+        question = next((q for q in CLEAR_CHECKS if q in legend), None)
+        if question is None:
+            continue
+        group = page.get_by_role("group", name=question)
+        answer = CLEAR_CHECKS[question]
+        index = group.get_by_role("radio").evaluate_all(
+            "(radios, answer) => radios.findIndex("
+            "r => [...r.labels].some(l => l.innerText.trim() === answer))",
+            answer,
+        )
+        assert index >= 0, f"{question!r} has no answer {answer!r}"
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate(
+                "q => (document.activeElement.closest('fieldset')?.querySelector('legend')"
+                "?.innerText || '').includes(q)",
+                question,
+            ):
+                break
+        else:
+            pytest.fail(f"Tab never reached the question {question!r}")
+        for _ in range(index):
+            page.keyboard.press("ArrowDown")
+        if index == 0:
+            page.keyboard.press("Space")
+        expect(group.get_by_label(answer, exact=True)).to_be_checked()
+
+
 def test_a_keyboard_only_walk_of_the_day(booked_today, clinician, chromium, live_server, settings):
     """Arrive, checks, give, observation, discharge with Tab, Enter and Space only; after each
     in-place button focus stays on the row (on its next step), not the top of the page."""
@@ -146,10 +179,7 @@ def test_a_keyboard_only_walk_of_the_day(booked_today, clinician, chromium, live
         expect(row(page).get_by_role("link", name="Pre-dose checks")).to_be_focused()
         page.keyboard.press("Enter")
         expect(page.get_by_role("heading", name="Pre-dose checks")).to_be_visible()
-        tab_to_field(page, "Identity confirmed")
-        page.keyboard.press("Space")
-        tab_to_field(page, "Blood sample taken")
-        page.keyboard.press("Space")
+        answer_checks_by_keyboard(page)
         tab_to(page, "Save checks")
         page.keyboard.press("Enter")
         expect(page.get_by_role("alert").first).to_contain_text("Pre-dose checks complete")
