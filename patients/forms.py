@@ -14,6 +14,7 @@ from patients.models import (
 )
 from patients.validators import (
     TEXT_AREA_MAX,
+    normalise_uk_mobile,
     validate_multiline,
     validate_plausible_date,
     validate_single_line,
@@ -94,8 +95,11 @@ class PatientForm(forms.ModelForm):
             "could_be_pregnant",
             "contraception_advised_on",
             "phone",
+            "mobile_phone",
             "email",
             "address",
+            "preferred_channel",
+            "reminders_agreed_on",
             "sod1_variant",
             "sod1_confirmed_on",
         ]
@@ -103,6 +107,8 @@ class PatientForm(forms.ModelForm):
             "date_of_birth": DateInput(),
             "sod1_confirmed_on": DateInput(),
             "contraception_advised_on": DateInput(),
+            "reminders_agreed_on": DateInput(),
+            "mobile_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
             "address": forms.Textarea(attrs={"rows": 3}),
         }
 
@@ -123,6 +129,9 @@ class PatientForm(forms.ModelForm):
 
     def clean_nhs_number(self):
         return normalise_nhs_number(self.cleaned_data["nhs_number"])
+
+    def clean_mobile_phone(self):
+        return normalise_uk_mobile(self.cleaned_data["mobile_phone"])
 
     def clinical_fields_posted(self) -> list[str]:
         """The clinician-only fields this POST tries to change (as the browser never sends a

@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "schedules",
     "schedules.quality",
     "schedules.fhir",
+    "schedules.messaging",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tofersen_scheduler.security.session_settings",
+                "schedules.messaging.context_processors.messaging_health",
             ],
         },
     },
@@ -322,3 +327,37 @@ LOGGING = {
 # how many requests a minute each API token may make.
 FHIR_HOSPITAL_NUMBER_SYSTEM = env_str("FHIR_HOSPITAL_NUMBER_SYSTEM", "")
 FHIR_RATE_LIMIT_PER_MINUTE = env_int("FHIR_RATE_LIMIT_PER_MINUTE", 120)
+
+# Messages to patients (schedules/messaging/, issue 18). GOV.UK Notify through its official
+# client when NOTIFY_API_KEY is set (one template per channel whose content is ((body)), with
+# ((subject)) for email); without a key, Django's email backend (the console in development).
+NOTIFY_API_KEY = env_str("NOTIFY_API_KEY")
+NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+NOTIFY_CALLBACK_TOKEN = env_str("NOTIFY_CALLBACK_TOKEN")
+NOTIFY_SMS_TEMPLATE_ID = env_str("NOTIFY_SMS_TEMPLATE_ID")
+NOTIFY_EMAIL_TEMPLATE_ID = env_str("NOTIFY_EMAIL_TEMPLATE_ID")
+NOTIFY_LETTER_TEMPLATE_ID = env_str("NOTIFY_LETTER_TEMPLATE_ID")
+NOTIFY_TIMEOUT_SECONDS = env_int("NOTIFY_TIMEOUT_SECONDS", 10)
+MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 6)
+MESSAGE_RETRY_MAX_MINUTES = env_int("MESSAGE_RETRY_MAX_MINUTES", 60)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "day-unit@localhost")
+
+# Background work on Django's task framework (the django-tasks backport): the database backend
+# by default, so `make run` needs no other service; TASKS_BACKEND=rq puts it on Redis
+# (REDIS_URL), run by `python manage.py rqworker default` (README "Workers").
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+}
+if env_str("TASKS_BACKEND") == "rq":
+    TASKS["default"] = TASKS["rq"]
