@@ -115,6 +115,7 @@ class PatientForm(forms.ModelForm):
     def __init__(self, *args, user, submit_label="Save patient", **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(submit_label)
+        self.fields["preferred_channel"].required = False
         self.may_record_clinical_facts = user.has_perm("patients.record_clinical_facts")
         if not self.may_record_clinical_facts:
             # Shown, not editable: Django ignores a disabled field's posted value, and clean()
@@ -129,6 +130,12 @@ class PatientForm(forms.ModelForm):
 
     def clean_nhs_number(self):
         return normalise_nhs_number(self.cleaned_data["nhs_number"])
+
+    def clean_preferred_channel(self):
+        # A form posted without it (an older page, a script) changes nothing: no reminders.
+        return self.cleaned_data.get("preferred_channel") or (
+            self.instance.preferred_channel if self.instance.pk else Patient.Channel.NONE
+        )
 
     def clean_mobile_phone(self):
         return normalise_uk_mobile(self.cleaned_data["mobile_phone"])

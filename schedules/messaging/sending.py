@@ -45,6 +45,17 @@ def due(now=None):
     )
 
 
+def visit_cancelled(booking: Booking) -> bool:
+    """Hazard H62: the visit is no longer booked (cancelled, moved, missed), by any door."""
+    return booking.status != Booking.Status.BOOKED
+
+
+def told_not_to_come(course: TreatmentCourse) -> bool:
+    """Hazard H65: a held, paused or stopped course (DESIGN §2: nothing tells the patient to
+    come while treatment is held or paused)."""
+    return course.status != TreatmentCourse.Status.ACTIVE
+
+
 def reason_gone(message: Message, now) -> str:
     """Why the message must not be sent any more, or "" (DESIGN §2; issue 18 §2)."""
     patient = message.patient
@@ -52,11 +63,11 @@ def reason_gone(message: Message, now) -> str:
         return "The patient's agreement or channel changed before sending."
     booking, course = message.booking, message.course
     if message.kind in (Message.Kind.REMINDER, Message.Kind.BOOKED, Message.Kind.CHANGED):
-        if booking.status != Booking.Status.BOOKED:
+        if visit_cancelled(booking):
             return "The visit was cancelled or moved before sending."
         if booking.slot.start <= now:
             return "The visit had already started."
-        if booking.dose.course.status != TreatmentCourse.Status.ACTIVE:
+        if told_not_to_come(booking.dose.course):
             return "Treatment is on hold or paused: the patient must not be told to come."
     elif message.kind == Message.Kind.CANCELLED and booking.status != Booking.Status.CANCELLED:
         return "The visit is no longer cancelled."

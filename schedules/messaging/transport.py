@@ -66,7 +66,10 @@ def _send_notify(message) -> str:
                 reference=reference,
             )
     except APIError as error:
-        reason = f"Notify {error.status_code}: {error.message}"[:300]
+        detail = error.message
+        if isinstance(detail, list):
+            detail = "; ".join(str(item.get("message", item)) for item in detail)
+        reason = f"Notify {error.status_code}: {detail}"[:300]
         if error.status_code == 400:
             raise PermanentFailure(reason) from None
         raise TemporaryFailure(reason) from None
