@@ -102,7 +102,7 @@ class Patient(models.Model):
     phone = models.CharField("phone", max_length=30, blank=True, validators=[validate_single_line])
     mobile_phone = models.CharField(
         "mobile phone",
-        max_length=16,
+        max_length=20,
         blank=True,
         validators=[validate_uk_mobile],
         help_text="A UK mobile number, for text reminders; stored as +447…",

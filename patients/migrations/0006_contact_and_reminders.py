@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 help_text="A UK mobile number, for text reminders; stored as +447…",
-                max_length=16,
+                max_length=20,
                 validators=[patients.validators.validate_uk_mobile],
                 verbose_name="mobile phone",
             ),
@@ -93,7 +93,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 help_text="A UK mobile number, for text reminders; stored as +447…",
-                max_length=16,
+                max_length=20,
                 validators=[patients.validators.validate_uk_mobile],
                 verbose_name="mobile phone",
             ),
