@@ -315,6 +315,18 @@ def control_patches() -> dict:
                 visits + "_check_time", discharge_any_time
             ),
         },
+        # Messages to patients (issue 18).
+        "H62": lambda: mock.patch(
+            "schedules.messaging.sending.visit_cancelled", lambda booking: False
+        ),
+        "H63": lambda: mock.patch("schedules.messaging.sending.reclaim_stale", lambda now=None: 0),
+        "H64": lambda: mock.patch(
+            "schedules.messaging.texts.without_health_information",
+            lambda text: ", ".join(part.strip() for part in text.split("\n") if part.strip()),
+        ),
+        "H65": lambda: mock.patch(
+            "schedules.messaging.sending.told_not_to_come", lambda course: False
+        ),
     }
 
 
