@@ -27,9 +27,15 @@ install: $(VENV)/.installed node_modules/.installed
 install-dev: install $(VENV)/.dev-installed
 
 ## Set up, migrate, fill the demo unit and run on http://127.0.0.1:$(PORT) (SQLite by default).
+## Beside the server: django-tasks' database worker (messages to patients, printed to the
+## console without a NOTIFY_API_KEY) and, as the deploy's timer would, the reminder sweep
+## queued every minute; both stop when the server does.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
+	(while sleep 60; do $(PY) manage.py send_reminders --enqueue >/dev/null; done) & timer=$$!; \
+	trap 'kill $$worker $$timer 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## Set up and run every test (unit, database, browser), in two passes on two workers each:
