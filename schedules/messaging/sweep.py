@@ -69,11 +69,22 @@ def queue_missing_reminders(now=None) -> int:
                     send_after=moment,
                 )
             )
+    existing = (
+        set(
+            Message.objects.filter(
+                idempotency_key__in=[row.idempotency_key for row in rows]
+            ).values_list("idempotency_key", flat=True)
+        )
+        if rows
+        else set()
+    )
+    rows = [row for row in rows if row.idempotency_key not in existing]
     if not rows:
         return 0
     with transaction.atomic():
-        created = Message.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(created)
+        # A sweep running at the same moment may have written some: theirs stand.
+        Message.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
 
 
 def run(*, send: bool = True) -> dict:
