@@ -61,7 +61,7 @@ def test_the_agreement_records_who_recorded_it(nurse_client, nurse, ada):
     assert ada.reminders_agreed_on == date(2026, 1, 5)
     assert ada.reminders_recorded_by == nurse
     page = nurse_client.get(f"/patients/{ada.pk}/").content.decode()
-    assert "Reminders by text message, agreed 5 Jan 2026 (recorded by Nurse)." in page
+    assert "Reminders by text message, agreed Mon 5 Jan 2026 (recorded by Nurse)." in page
 
 
 def test_a_future_agreement_date_is_refused(nurse_client, ada):
