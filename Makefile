@@ -87,10 +87,12 @@ mutants: install-dev
 	$(PY) docs/mutants.py
 
 ## Performance at 5,000 patients on PostgreSQL (DATABASE_URL), gunicorn, real HTTP (writes
-## docs/performance.md); then booking throughput, deadlocks and retries on the same server.
+## docs/performance.md); then booking throughput, deadlocks and retries on the same server;
+## then 10,000 reminders sent through the outbox by one and two task workers (BENCH_MESSAGES).
 bench: install-dev
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench.py --patients 5000 --write docs/performance.md
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench_booking.py
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench_messages.py
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3 $(LEDGER) test-artifacts mutants

@@ -127,9 +127,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def _finish(message: Message, **changes) -> None:
-    # Only from SENDING: a delivery receipt that came back first is never overwritten.
-    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(**changes)
-    if "provider_id" in changes:
+    # Only from SENDING: a delivery receipt that came back first is never overwritten (one
+    # statement, one commit, in the usual case).
+    updated = Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(**changes)
+    if not updated and "provider_id" in changes:
         Message.objects.filter(pk=message.pk).update(provider_id=changes["provider_id"])
 
 
