@@ -29,10 +29,17 @@ install: $(VENV)/.installed node_modules/.installed
 install-dev: install $(VENV)/.dev-installed
 
 ## Set up, migrate, fill the demo unit and run on http://127.0.0.1:$(PORT) (SQLite by default).
+## Beside the server: django-tasks' database worker (messages to patients, printed to the
+## console without a NOTIFY_API_KEY) and, as the deploy's timer would, the reminder sweep
+## queued every minute; both stop when the server does.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	SITE_URL=$(SITE_URL) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	export SITE_URL=$(SITE_URL); \
+	$(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
+	(while sleep 60; do $(PY) manage.py send_reminders --enqueue >/dev/null; done) & timer=$$!; \
+	trap 'kill $$worker $$timer 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## Set up and run every test (unit, database, browser), in two passes on two workers each:
 ## SQLite without the browser and postgres_only tests, then PostgreSQL (TEST_DATABASE_URL, by
@@ -84,11 +91,13 @@ mutants: install-dev
 
 ## Performance at 5,000 patients on PostgreSQL (DATABASE_URL), gunicorn, real HTTP (writes
 ## docs/performance.md); then booking throughput, deadlocks and retries on the same server;
-## then a synthetic year booked first-free and levelled, side by side (in memory, no database).
+## then a synthetic year booked first-free and levelled, side by side (in memory, no database),
+## then 10,000 reminders sent through the outbox by one and two task workers (BENCH_MESSAGES).
 bench: install-dev
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench.py --patients 5000 --write docs/performance.md
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench_booking.py
 	$(PY) manage.py simulate_year --patients 200 --seed 1
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tofersen_bench} $(PY) docs/bench_messages.py
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles db.sqlite3 $(LEDGER) test-artifacts mutants

@@ -2,6 +2,7 @@
 here with their history, written through the patient page's services (schedules.admin.window)."""
 
 from django.contrib import admin
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from patients.models import Consent, FeedToken, Patient
@@ -31,14 +32,21 @@ class PatientAdmin(SimpleHistoryAdmin):
         "sod1_confirmed_on",
         "could_be_pregnant",
         "contraception_advised_on",
+        "preferred_channel",
+        "reminders_agreed_on",
     ]
     search_fields = ["hospital_number", "nhs_number", "family_name", "given_name"]
-    list_filter = ["could_be_pregnant", "sod1_confirmed_on", "courses__status"]
+    list_filter = [
+        "could_be_pregnant",
+        "sod1_confirmed_on",
+        "courses__status",
+        "preferred_channel",
+    ]
     date_hierarchy = "created_at"
     inlines = [ConsentInline, TreatmentCourseInline]
     # The eligibility and pregnancy gates are recorded by a clinician on the patient page
     # (`save_patient` checks the role): read here, so the admin is no side door to them.
-    readonly_fields = Patient.CLINICAL_FIELDS
+    readonly_fields = (*Patient.CLINICAL_FIELDS, "reminders_recorded_by", "contact_changed_at")
     fieldsets = [
         (None, {"fields": ["hospital_number", "nhs_number", "given_name", "family_name"]}),
         (
@@ -49,13 +57,35 @@ class PatientAdmin(SimpleHistoryAdmin):
                     "could_be_pregnant",
                     "contraception_advised_on",
                     "phone",
-                    "email",
                     "address",
+                ]
+            },
+        ),
+        (
+            "Contact and reminders",
+            {
+                "fields": [
+                    "mobile_phone",
+                    "email",
+                    "preferred_channel",
+                    "reminders_agreed_on",
+                    "reminders_recorded_by",
+                    "contact_changed_at",
                 ]
             },
         ),
         ("Eligibility", {"fields": ["sod1_variant", "sod1_confirmed_on"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        """The same stamps as `patients.services.save_patient`: who recorded the agreement to
+        reminders, and when the contact details changed (issue 18 §1, §5)."""
+        changed = set(form.changed_data)
+        if "reminders_agreed_on" in changed:
+            obj.reminders_recorded_by = request.user if obj.reminders_agreed_on else None
+        if change and changed & set(Patient.CONTACT_FIELDS):
+            obj.contact_changed_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Consent)

@@ -14,6 +14,7 @@ from patients.models import (
 )
 from patients.validators import (
     TEXT_AREA_MAX,
+    normalise_uk_mobile,
     validate_multiline,
     validate_plausible_date,
     validate_single_line,
@@ -94,8 +95,11 @@ class PatientForm(forms.ModelForm):
             "could_be_pregnant",
             "contraception_advised_on",
             "phone",
+            "mobile_phone",
             "email",
             "address",
+            "preferred_channel",
+            "reminders_agreed_on",
             "sod1_variant",
             "sod1_confirmed_on",
         ]
@@ -103,12 +107,15 @@ class PatientForm(forms.ModelForm):
             "date_of_birth": DateInput(),
             "sod1_confirmed_on": DateInput(),
             "contraception_advised_on": DateInput(),
+            "reminders_agreed_on": DateInput(),
+            "mobile_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
             "address": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args, user, submit_label="Save patient", **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper(submit_label)
+        self.fields["preferred_channel"].required = False
         self.may_record_clinical_facts = user.has_perm("patients.record_clinical_facts")
         if not self.may_record_clinical_facts:
             # Shown, not editable: Django ignores a disabled field's posted value, and clean()
@@ -123,6 +130,15 @@ class PatientForm(forms.ModelForm):
 
     def clean_nhs_number(self):
         return normalise_nhs_number(self.cleaned_data["nhs_number"])
+
+    def clean_preferred_channel(self):
+        # A form posted without it (an older page, a script) changes nothing: no reminders.
+        return self.cleaned_data.get("preferred_channel") or (
+            self.instance.preferred_channel if self.instance.pk else Patient.Channel.NONE
+        )
+
+    def clean_mobile_phone(self):
+        return normalise_uk_mobile(self.cleaned_data["mobile_phone"])
 
     def clinical_fields_posted(self) -> list[str]:
         """The clinician-only fields this POST tries to change (as the browser never sends a

@@ -19,9 +19,11 @@ from patients.validators import (
     ADDRESS_MAX,
     is_ascii_digits,
     normalise_identifier,
+    normalise_uk_mobile,
     validate_multiline,
     validate_past_date,
     validate_single_line,
+    validate_uk_mobile,
 )
 from tofersen_scheduler.dates import format_day
 
@@ -57,7 +59,20 @@ def validate_hospital_number(value: str) -> None:
         )
 
 
+class Channel(models.TextChoices):
+    """How a patient is sent reminders (issue 18 Interfaces: sms, email, letter, none)."""
+
+    SMS = "sms", "Text message"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+    NONE = "none", "No reminders"
+
+
 class Patient(models.Model):
+    #: What the patient is contacted by: a change takes the patient off "Fix contact details".
+    CONTACT_FIELDS = ("mobile_phone", "email", "address", "preferred_channel")
+    Channel = Channel
+
     #: Clinical facts only a clinician records (hazard log H5/H14; issue 9).
     CLINICAL_FIELDS = (
         "sod1_variant",
@@ -85,7 +100,44 @@ class Patient(models.Model):
     family_name = models.CharField("family name", max_length=100, validators=[validate_single_line])
     date_of_birth = models.DateField("date of birth", validators=[validate_past_date])
     phone = models.CharField("phone", max_length=30, blank=True, validators=[validate_single_line])
+    mobile_phone = models.CharField(
+        "mobile phone",
+        max_length=20,
+        blank=True,
+        validators=[validate_uk_mobile],
+        help_text="A UK mobile number, for text reminders; stored as +447…",
+    )
     email = models.EmailField("email", blank=True)
+    preferred_channel = models.CharField(
+        "reminders by",
+        max_length=10,
+        choices=Channel.choices,
+        default=Channel.NONE,
+        help_text="How the patient wants appointment reminders and changes sent.",
+    )
+    reminders_agreed_on = models.DateField(
+        "agreed to reminders on",
+        null=True,
+        blank=True,
+        validators=[validate_past_date],
+        help_text="The day the patient agreed to be sent reminders. No reminders without it.",
+    )
+    reminders_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="agreement recorded by",
+    )
+    contact_changed_at = models.DateTimeField(
+        "contact details changed at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the mobile number, email, address or channel last changed: a message "
+        "that failed before this is no longer on the 'Fix contact details' list.",
+    )
     address = models.TextField(
         "address", blank=True, max_length=ADDRESS_MAX, validators=[validate_multiline]
     )
@@ -164,6 +216,10 @@ class Patient(models.Model):
 
     def clean(self):
         self.nhs_number = normalise_nhs_number(self.nhs_number)
+        self.mobile_phone = normalise_uk_mobile(self.mobile_phone)
+        errors = self.contact_errors()
+        if errors:
+            raise ValidationError(errors)
         self.hospital_number = normalise_hospital_number(self.hospital_number)
         if self.date_of_birth and self.date_of_birth >= timezone.localdate():
             raise ValidationError({"date_of_birth": "The date of birth must be in the past."})
@@ -171,6 +227,24 @@ class Patient(models.Model):
             raise ValidationError(
                 {"sod1_confirmed_on": "The confirmation date cannot be in the future."}
             )
+
+    def contact_errors(self) -> dict:
+        """The chosen channel needs its address (a text needs a mobile number, and so on)."""
+        needed = {
+            Channel.SMS: ("mobile_phone", "Give a mobile number to send text reminders."),
+            Channel.EMAIL: ("email", "Give an email address to send email reminders."),
+            Channel.LETTER: ("address", "Give a postal address to send reminder letters."),
+        }.get(self.preferred_channel)
+        if needed and not getattr(self, needed[0]):
+            return {needed[0]: needed[1]}
+        if self.reminders_agreed_on and self.reminders_agreed_on > timezone.localdate():
+            return {"reminders_agreed_on": "The date cannot be in the future."}
+        return {}
+
+    @property
+    def reminders_wanted(self) -> bool:
+        """Reminders only with the patient's recorded agreement and a channel (issue 18 §1)."""
+        return self.reminders_agreed_on is not None and self.preferred_channel != Channel.NONE
 
     @property
     def needs_contraception_advice(self) -> bool:

@@ -34,6 +34,9 @@ def _validation_message(error: ValidationError) -> str:
 def save_patient(*, patient: Patient, changes: dict, by) -> Patient:
     """Register a patient (no pk yet) or save changes to one.
 
+    Contact details (issue 18 §1): a change of mobile, email, address or channel stamps
+    `contact_changed_at`; recording the agreement to reminders records who did.
+
     1. Clinical facts (Patient.CLINICAL_FIELDS) change only for someone with
        patients.record_clinical_facts (hazard log H5/H14): ClinicianOnly otherwise.
     2. full_clean(), then save; a hospital or NHS number registered meanwhile by someone else
@@ -50,8 +53,23 @@ def save_patient(*, patient: Patient, changes: dict, by) -> Patient:
             "Only a clinician can record the SOD1 confirmation, whether the patient could "
             "become pregnant, or contraception advice; nothing was saved."
         )
+    contact_changed = patient.pk is not None and any(
+        name in changes and changes[name] != getattr(patient, name)
+        for name in Patient.CONTACT_FIELDS
+    )
+    agreement_changed = (
+        "reminders_agreed_on" in changes
+        and changes["reminders_agreed_on"] != patient.reminders_agreed_on
+    )
     for name, value in changes.items():
         setattr(patient, name, value)
+    if contact_changed:
+        # Takes the patient off "Fix contact details" (issue 18 §5): the failure was for the
+        # old details.
+        patient.contact_changed_at = timezone.now()
+    if agreement_changed:
+        # Who recorded the patient's agreement to reminders (issue 18 §1).
+        patient.reminders_recorded_by = by if patient.reminders_agreed_on else None
     patient._history_user = by
     try:
         with transaction.atomic():

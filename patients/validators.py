@@ -96,3 +96,45 @@ def validate_past_date(value) -> None:
     day = value.date() if hasattr(value, "date") and callable(value.date) else value
     if day is not None and day > timezone.localdate():
         raise ValidationError("This date cannot be in the future.", code="future_date")
+
+
+def _parse_uk_number(value: str):
+    import phonenumbers
+
+    try:
+        return phonenumbers.parse(normalise_identifier(value), "GB")
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def normalise_uk_mobile(value: str) -> str:
+    """A UK mobile number typed any usual way (07911 123456, +44 7911 123456, 0044…) stored
+    in one spelling, E.164 (+447911123456), so Notify gets one form and duplicates show.
+    A value that is not a number is left as typed, for the validator to refuse."""
+    import phonenumbers
+
+    if not value or not value.strip():
+        return ""
+    number = _parse_uk_number(value)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return value.strip()
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_uk_mobile(value: str) -> None:
+    """A UK mobile (07…, +447…): text reminders go to mobiles only (GOV.UK Notify sends texts
+    to UK mobiles; a landline cannot receive them)."""
+    import phonenumbers
+
+    if not value:
+        return
+    number = _parse_uk_number(value)
+    if (
+        number is None
+        or number.country_code != 44
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE
+    ):
+        raise ValidationError(
+            "Give a UK mobile number, for example 07911 123456.", code="uk_mobile"
+        )

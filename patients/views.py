@@ -22,6 +22,7 @@ from patients.forms import (
 from patients.models import Consent, FeedToken, Patient, normalise_nhs_number
 from patients.search import SIMILAR_ENOUGH, name_match, similar_name
 from schedules import planning
+from schedules.messaging import selectors as messaging
 from schedules.planning import record
 
 PATIENTS_PER_PAGE = 50
@@ -151,6 +152,11 @@ def patient_detail(request, pk):
             "can_record": request.user.has_perm("schedules.record_administration"),
             "can_book": request.user.has_perm("schedules.add_booking"),
             "today": today,
+            "patient_messages": (
+                list(messaging.patient_messages(patient))
+                if request.user.has_perm("messaging.view_message")
+                else None
+            ),
         },
     )
 

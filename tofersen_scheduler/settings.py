@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "schedules",
     "schedules.quality",
     "schedules.fhir",
+    "schedules.messaging",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tofersen_scheduler.security.session_settings",
                 "schedules.context_processors.my_tasks",
+                "schedules.messaging.context_processors.messaging_health",
             ],
         },
     },
@@ -330,8 +335,22 @@ LOGGING = {
 FHIR_HOSPITAL_NUMBER_SYSTEM = env_str("FHIR_HOSPITAL_NUMBER_SYSTEM", "")
 FHIR_RATE_LIMIT_PER_MINUTE = env_int("FHIR_RATE_LIMIT_PER_MINUTE", 120)
 
-# Staff notices (`schedules/notices.py`): email to the clinicians who decide. Console in
-# development; in production the trust's SMTP relay (EMAIL_HOST, EMAIL_PORT, ...).
+# Messages to patients (schedules/messaging/, issue 18). GOV.UK Notify through its official
+# client when NOTIFY_API_KEY is set (one template per channel whose content is ((body)), with
+# ((subject)) for email); without a key, Django's email backend (the console in development).
+NOTIFY_API_KEY = env_str("NOTIFY_API_KEY")
+NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+NOTIFY_CALLBACK_TOKEN = env_str("NOTIFY_CALLBACK_TOKEN")
+NOTIFY_SMS_TEMPLATE_ID = env_str("NOTIFY_SMS_TEMPLATE_ID")
+NOTIFY_EMAIL_TEMPLATE_ID = env_str("NOTIFY_EMAIL_TEMPLATE_ID")
+NOTIFY_LETTER_TEMPLATE_ID = env_str("NOTIFY_LETTER_TEMPLATE_ID")
+NOTIFY_TIMEOUT_SECONDS = env_int("NOTIFY_TIMEOUT_SECONDS", 10)
+MESSAGE_MAX_ATTEMPTS = env_int("MESSAGE_MAX_ATTEMPTS", 6)
+MESSAGE_RETRY_MAX_MINUTES = env_int("MESSAGE_RETRY_MAX_MINUTES", 60)
+
+# Email: staff notices (`schedules/notices.py`) to the clinicians who decide, and patients'
+# messages when there is no Notify key. Console in development; in production the trust's
+# SMTP relay (EMAIL_HOST, EMAIL_PORT, ...).
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"
@@ -347,3 +366,15 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # the commit, inside the request): a dead relay costs at most this many seconds, then is logged.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tofersen-unit@localhost")
+
+# Background work on Django's task framework (the django-tasks backport): the database backend
+# by default, so `make run` needs no other service; TASKS_BACKEND=rq puts it on Redis
+# (REDIS_URL), run by `python manage.py rqworker default` (README "Workers").
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL}}
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+}
+if env_str("TASKS_BACKEND") == "rq":
+    TASKS["default"] = TASKS["rq"]

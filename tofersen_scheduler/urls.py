@@ -43,6 +43,7 @@ urlpatterns = [
     path("feeds/", include("schedules.feeds.urls")),
     path("fhir/R4/", include("schedules.fhir.urls")),
     path("quality/", include("schedules.quality.urls")),
+    path("", include("schedules.messaging.urls")),
     path("", include("schedules.urls")),
 ]
 

@@ -25,6 +25,7 @@ from schedules.errors import (
     SlotFull,
     SlotUnavailable,
 )
+from schedules.messaging import outbox
 from schedules.models import (
     Booking,
     ClinicianRequest,
@@ -78,6 +79,8 @@ def cancel_bookings(bookings, reason: str, *, by, no_show: Booking | None = None
             update_fields=["status", "cancel_reason", "cancelled_by_no_show", "updated_at"]
         )
         bump_calendar_sequence(booking.dose, by=by)
+    # Their reminders and notices not yet sent have lost their reason (issue 18 §2, H68).
+    outbox.withdraw_for_bookings(bookings)
 
 
 def dose_for(*, course: TreatmentCourse, number: int, by=None) -> Dose:
@@ -236,7 +239,15 @@ def check_same_day_retry(dose: Dose, slot: Slot, booked_by, override_reason: str
 @retry_when_busy
 @transaction.atomic
 def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -> Booking:
-    """Book `dose` into `slot`.
+    """Book `dose` into `slot` (`_book_dose`), and write the patient's "booked" message and
+    reminders to the outbox in the same transaction (issue 18 §2)."""
+    booking = _book_dose(dose=dose, slot=slot, booked_by=booked_by, override_reason=override_reason)
+    outbox.booking_made(booking)
+    return booking
+
+
+def _book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -> Booking:
+    """Book `dose` into `slot`, in the caller's transaction.
 
     1. Lock the course (one patient's schedule changes one at a time), then the slot (its
        capacity count). Inserting the booking takes a key-share lock on the slot and the dose.
@@ -386,6 +397,7 @@ def cancel_booking(*, booking: Booking, reason: str, cancelled_by) -> Booking:
             f"from it: cancel dose {later.dose.number} first, or reschedule this booking."
         )
     cancel_bookings([booking], reason.strip(), by=cancelled_by)
+    outbox.booking_cancelled(booking)
     outlook.refresh_next_due(booking.dose.course)
     return booking
 
@@ -422,9 +434,10 @@ def reschedule_booking(
         raise BookingStateError("The booking is already in that slot.")
     check_preview(booking.dose.course, planning.Reschedule(booking, slot), previewed)
     cancel_bookings([booking], "Rescheduled", by=rescheduled_by)
-    moved = book_dose(
+    moved = _book_dose(
         dose=booking.dose, slot=slot, booked_by=rescheduled_by, override_reason=override_reason
     )
+    outbox.booking_made(moved, moved=True)
     if moved.slot.start < booking.slot.start:
         # Moved earlier: they no longer wait for an earlier date (issue 19 item 5).
         WaitlistEntry.objects.filter(patient_id=booking.dose.course.patient_id).delete()
@@ -538,15 +551,17 @@ def move_series(
     cancel_bookings([booking], "Rescheduled", by=rescheduled_by)
     results = []
     try:
-        new = book_dose(
+        new = _book_dose(
             dose=booking.dose, slot=slot, booked_by=rescheduled_by, override_reason=override_reason
         )
+        outbox.booking_made(new, moved=True)
     except BookingError as error:
         raise _prefixed(error, f"Dose {booking.dose.number}: ", MOVED_NOTHING) from error
     results.append((booking.dose.number, booking, new))
     for old, target in moving:
         try:
-            new = book_dose(dose=old.dose, slot=target, booked_by=rescheduled_by)
+            new = _book_dose(dose=old.dose, slot=target, booked_by=rescheduled_by)
+            outbox.booking_made(new, moved=True)
         except BookingError as error:
             raise _prefixed(error, f"Dose {old.dose.number}: ", MOVED_NOTHING) from error
         results.append((old.dose.number, old, new))

@@ -12,6 +12,7 @@ from patients.models import Patient
 from schedules import locks, notices, outlook, planning, rules
 from schedules.booking.services import bump_calendar_sequence, cancel_bookings, check_preview
 from schedules.errors import CourseError, ServiceError, require_permission
+from schedules.messaging import outbox
 from schedules.models import Booking, CourseEvent, Dose, ReviewDecision, TreatmentCourse
 from schedules.retry import retry_when_busy
 from tofersen_scheduler.dates import format_day
@@ -153,21 +154,26 @@ def withdraw_consent(*, consent, withdrawn_on: date, withdrawn_by=None) -> int:
     reason = f"{consent.get_kind_display()} withdrawn"
     cancelled = 0
     for course in courses:
-        cancelled += _cancel_future_bookings(course, reason, by=withdrawn_by)
+        cancelled_here = _cancel_future_bookings(course, reason, by=withdrawn_by)
+        cancelled += cancelled_here
         if course.status != TreatmentCourse.Status.HELD:
             _hold(
                 course,
                 reason=CourseEvent.Reason.CONSENT_WITHDRAWN,
                 reason_detail=reason,
                 recorded_by=withdrawn_by,
+                had_visit=cancelled_here > 0,
             )
         outlook.refresh_next_due(course)
     return cancelled
 
 
-def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
+def _hold(course, *, reason: str, reason_detail: str, recorded_by, had_visit=False) -> None:
     """Put the course on hold for clinical review, dated today, in the caller's transaction
-    and under its course lock. The caller refreshes the course's outlook."""
+    and under its course lock. The caller refreshes the course's outlook. The patient is
+    told "do not come until we call you" when they have a visit booked ahead, or had one
+    (`had_visit`: cancelled by the caller just before), and their reminders are withdrawn
+    (DESIGN §2; issue 18 §2)."""
     today = timezone.localdate()
     last = course.events.order_by("-on").first()
     on = max(today, last.on) if last else today
@@ -184,6 +190,10 @@ def _hold(course, *, reason: str, reason_detail: str, recorded_by) -> None:
     course.status = TreatmentCourse.Status.HELD
     course.save(update_fields=["status"])
     _bump_booked(course, recorded_by)
+    visit_ahead = Booking.objects.active().filter(
+        dose__course=course, slot__start__gt=timezone.now()
+    )
+    outbox.course_on_hold(course, had_visit=had_visit or visit_ahead.exists())
     # Every hold tells the clinicians, on commit (issue 18 item 7; `schedules.notices`).
     notices.course_held(course, by=recorded_by)
 
@@ -277,6 +287,7 @@ def pause_course(
         recorded_by=recorded_by,
     )
     cancelled = _cancel_future_bookings(course, "Treatment paused", by=recorded_by)
+    outbox.course_on_hold(course, had_visit=cancelled > 0)  # "do not come until we call you"
     outlook.refresh_next_due(course)
     return cancelled
 

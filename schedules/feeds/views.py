@@ -29,6 +29,7 @@ from patients.services import (
 )
 from schedules.feeds import freshness, ical
 from schedules.feeds.links import feed_url, subscribe_url, webcal_url
+from schedules.messaging import texts
 from schedules.models import Booking, TreatmentCourse, Unit
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8; method=PUBLISH"
@@ -287,6 +288,7 @@ def _letter(request, patient: Patient, raw: str | None):
     context = {
         "patient": patient,
         "unit": unit,
+        "reminder_line": texts.letter_line(patient, unit),
         "appointments": appointments,
         "on_hold": on_hold,
         "on_hold_text": ical.ON_HOLD_TEXT,

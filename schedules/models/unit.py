@@ -31,6 +31,8 @@ class UnitMissing(Exception):
 # `full_clean`) and by database constraints (every other door).
 BOOK_EARLY_MAX_DAYS = 3
 FLAG_LATE_MAX_DAYS = 14
+# Reminders (issue 18): at most four weeks ahead, the maintenance interval.
+REMINDER_MAX_DAYS = 28
 
 
 class Unit(models.Model):
@@ -99,6 +101,19 @@ class Unit(models.Model):
     arrive_minutes_before = models.PositiveSmallIntegerField(
         "ask patients to arrive (minutes before)", default=15
     )
+    first_reminder_days = models.PositiveSmallIntegerField(
+        "first reminder (days before the visit)",
+        default=7,
+        validators=[MaxValueValidator(REMINDER_MAX_DAYS)],
+        help_text="Patients who agreed to reminders are sent one this many days before each "
+        "visit; 0 sends none.",
+    )
+    second_reminder_days = models.PositiveSmallIntegerField(
+        "second reminder (days before the visit)",
+        default=2,
+        validators=[MaxValueValidator(REMINDER_MAX_DAYS)],
+        help_text="And a second one; 0 sends none.",
+    )
 
     history = HistoricalRecords()
 
@@ -143,6 +158,12 @@ class Unit(models.Model):
                 "and phone) in the admin before patients can be scheduled."
             )
         return unit
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        """Days before a visit a reminder goes out (issue 18: default 7 and 2), largest first."""
+        offsets = {self.first_reminder_days, self.second_reminder_days} - {0}
+        return sorted(offsets, reverse=True)
 
     @property
     def zone(self) -> ZoneInfo:

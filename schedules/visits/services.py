@@ -19,6 +19,7 @@ from schedules.booking.services import (
     not_active_message,
 )
 from schedules.errors import BookingStateError, EarlyDischarge, VisitError
+from schedules.messaging import outbox
 from schedules.models import Booking, TreatmentCourse, Visit
 from schedules.retry import retry_when_busy
 
@@ -84,6 +85,7 @@ def mark_no_show(*, booking: Booking, marked_by) -> Booking:
         booking, _missed_reason(booking.dose.number), by=marked_by, no_show=booking
     )
     booking.cancelled_later = later
+    outbox.missed(booking)  # "please call us to rebook" (issue 18 §2)
     outlook.refresh_next_due(booking.dose.course)
     return booking
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from playwright.sync_api import sync_playwright
 
 from schedules import services
+from schedules.messaging.models import Message, WorkerHeartbeat
 from schedules.models import Closure, Slot
 from tests.factories import PASSWORD, frozen, give_dose, make_course, make_patient, make_user
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
@@ -102,6 +103,7 @@ PAGES = [
     ),
     Audited("letter", lambda d: reverse("feeds:letter", args=[d.patient_id])),
     Audited("staff-feed", _u("feeds:staff_link")),
+    Audited("messages", _u("messaging:page")),
 ]
 
 
@@ -109,7 +111,13 @@ def _demo_records(unit):
     """A unit with slots, a patient booked today, one overdue, one paused, one not started."""
     services.generate_slots(unit=unit, weeks=6)
     grace = make_patient(
-        "H123456", given_name="Grace", family_name="Hopper", nhs_number="9434765919"
+        "H123456",
+        given_name="Grace",
+        family_name="Hopper",
+        nhs_number="9434765919",
+        mobile_phone="+447911123456",
+        preferred_channel="sms",
+        reminders_agreed_on=date(2026, 1, 5),
     )
     course = make_course(grace, start=MONDAY)
     slot = Slot.objects.filter(start__date=MONDAY).order_by("start").first()
@@ -143,6 +151,14 @@ def _demo_records(unit):
     Closure.objects.create(
         unit=unit, start_date=closed_day, end_date=closed_day, reason="Staff training"
     )
+    # Messages to patients (issue 18): one failed for good (Fix contact details) and a worker
+    # silent for an hour, so every page is audited with the staff banner.
+    Message.objects.filter(booking=booking, kind="booked").update(
+        status="permanent_failure",
+        failure_reason="Notify 400: phone_number Not a UK mobile number",
+        failed_at=timezone.now(),
+    )
+    WorkerHeartbeat.objects.create(name="task worker", beat_at=timezone.now() - timedelta(hours=1))
     return SimpleNamespace(
         patient_id=grace.pk,
         course_id=course.pk,

@@ -301,8 +301,9 @@ def test_patient_list_makes_a_constant_number_of_queries(
 
     # session, user, permissions, count, unit, patients, courses, then the courses' facts as
     # values (planning.plans_from_values): given doses, booked doses, decisions (the unit's
-    # open days are read only when a dose is overdue: two more, also constant)
-    with django_assert_num_queries(11):
+    # open days are read only when a dose is overdue: two more, also constant), and the
+    # messaging banner's one query (issue 18)
+    with django_assert_num_queries(12):
         response = nurse_client.get(reverse("patients:list"))
 
     assert response.status_code == 200
@@ -326,8 +327,9 @@ def test_patient_page_makes_a_constant_number_of_queries(
         )
 
     # session, user, 2 × permissions, patient, consents, courses, events, doses, bookings,
-    # unit, session templates, closures, feed token, adverse events
-    with django_assert_num_queries(15):
+    # unit, session templates, closures, feed token, adverse events, the patient's messages
+    # and the messaging banner (issue 18)
+    with django_assert_num_queries(17):
         response = nurse_client.get(reverse("patients:detail", args=[patient.pk]))
 
     assert response.content.decode().count(">Given</span>") == given

@@ -355,6 +355,18 @@ def control_patches() -> dict:
             mock.patch("schedules.booking.services.move_series", series_not_atomic),
             mock.patch("schedules.services.move_series", series_not_atomic),
         ),
+        # Messages to patients (issue 18).
+        "H68": lambda: mock.patch(
+            "schedules.messaging.sending.visit_cancelled", lambda booking: False
+        ),
+        "H69": lambda: mock.patch("schedules.messaging.sending.reclaim_stale", lambda now=None: 0),
+        "H70": lambda: mock.patch(
+            "schedules.messaging.texts.without_health_information",
+            lambda text: ", ".join(part.strip() for part in text.split("\n") if part.strip()),
+        ),
+        "H71": lambda: mock.patch(
+            "schedules.messaging.sending.told_not_to_come", lambda course: False
+        ),
     }
 
 

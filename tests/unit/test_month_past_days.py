@@ -53,5 +53,5 @@ def test_the_month_costs_the_same_queries_with_past_days(
 ):
     url = reverse("schedules:calendar")
     nurse_client.get(url)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         nurse_client.get(url)

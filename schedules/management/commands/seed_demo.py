@@ -202,6 +202,12 @@ class Command(BaseCommand):
                     date_of_birth=date(1950 + index % 40, 1 + index % 12, 1 + index % 28),
                     could_be_pregnant=index % 5 == 2,
                     phone=f"07700 9{index % 100000:05d}",
+                    # Half the demo patients agreed to text reminders, a quarter to emails
+                    # (issue 18), so `make run` shows messages on the console.
+                    mobile_phone=f"+447911{index % 1000000:06d}",
+                    email=f"{given_name}.{family_name}@example.org".lower().replace(" ", ""),
+                    preferred_channel=("sms", "email", "sms", "none")[index % 4],
+                    reminders_agreed_on=None if index % 4 == 3 else today - timedelta(days=380),
                     sod1_variant="" if stage == "registered" else VARIANTS[index % len(VARIANTS)],
                     sod1_confirmed_on=None if stage == "registered" else today - timedelta(400),
                 )
