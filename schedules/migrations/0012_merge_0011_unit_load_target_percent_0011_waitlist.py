@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('schedules', '0011_unit_load_target_percent'),
-        ('schedules', '0011_waitlist'),
+        ("schedules", "0011_unit_load_target_percent"),
+        ("schedules", "0011_waitlist"),
     ]
 
-    operations = [
-    ]
+    operations = []
