@@ -75,6 +75,13 @@ def test_nhs_number_is_optional(clinician_client):
     assert Patient.objects.get().nhs_number == ""
 
 
+def main_of(response) -> str:
+    """The page's main content: names looked for by position must not be matched inside the
+    random CSRF token in the page's head (it made this test fail now and then)."""
+    html = response.content.decode()
+    return html[html.index("<main") :]
+
+
 def test_search_pages_in_list_order_with_constant_queries(
     nurse_client, monkeypatch, django_assert_num_queries
 ):
@@ -87,11 +94,11 @@ def test_search_pages_in_list_order_with_constant_queries(
     url = reverse("patients:list")
     nurse_client.get(url, {"q": "shah"})
     with django_assert_num_queries(9):
-        first = nurse_client.get(url, {"q": "shah"}).content.decode()
+        first = main_of(nurse_client.get(url, {"q": "shah"}))
     for number, given in enumerate(["Alwyn", "Di"], start=3):
         make_patient(f"H3000{number}", given_name=given, family_name="Shah")
     with django_assert_num_queries(9):
-        second = nurse_client.get(url, {"q": "shah", "page": 2}).content.decode()
+        second = main_of(nurse_client.get(url, {"q": "shah", "page": 2}))
 
     assert "3 patients matching" in first and "Alwyn" not in first
     assert first.index("Bob") < first.index("Cy") and "Eve" not in first
