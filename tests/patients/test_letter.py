@@ -187,5 +187,5 @@ def test_make_run_serves_on_port_and_links_there_too():
         cwd=settings.BASE_DIR,
     ).stdout
 
-    assert "SITE_URL=http://127.0.0.1:8080 " in dry_run
+    assert "export SITE_URL=http://127.0.0.1:8080;" in dry_run
     assert "runserver 127.0.0.1:8080" in dry_run
