@@ -77,12 +77,16 @@ class Operators:
 
 def operators_on(template_ids, first: date, last: date) -> dict[tuple[int, date], Operators]:
     """Per (session template, day): the operators on the rota with a valid competency (two
-    queries, whatever the number of days)."""
+    queries, whatever the number of days; none without sessions or rota)."""
+    if not template_ids:
+        return {}
     rota = list(
         RotaEntry.objects.filter(
             template_id__in=template_ids, day__gte=first, day__lte=last
         ).values_list("template_id", "day", "operator_id")
     )
+    if not rota:
+        return {}
     competencies = defaultdict(list)
     for operator_id, procedure, signed, until in Competency.objects.filter(
         operator_id__in={row[2] for row in rota}, valid_until__gte=first, signed_off_on__lte=last
@@ -99,6 +103,8 @@ def operators_on(template_ids, first: date, last: date) -> dict[tuple[int, date]
 
 
 def imaging_places(template_ids, first: date, last: date) -> dict[tuple[int, date], int]:
+    if not template_ids:
+        return {}
     return {
         (template_id, day): places
         for template_id, day, places in ImagingList.objects.filter(

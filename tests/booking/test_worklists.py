@@ -62,8 +62,9 @@ PAGES = [
     ("schedules:needs_booking", None, "", 16),
     # + courses on hold, + the clinician hand-offs, + arrivals with no outcome (issue 17)
     ("schedules:overdue", None, "", 21),
-    ("schedules:calendar", None, "", 12),  # + the forecast of unbooked demand
-    ("schedules:calendar", None, "?month=2026-04", 12),
+    # + the forecast of unbooked demand, + the rota and the imaging lists (issue 19)
+    ("schedules:calendar", None, "", 14),
+    ("schedules:calendar", None, "?month=2026-04", 14),
     ("schedules:week", None, "", 8),  # names, doses and statuses only: no plan to prefetch
 ]
 
