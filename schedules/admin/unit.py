@@ -41,7 +41,14 @@ class ClosureInline(admin.TabularInline):
 
 @admin.register(Unit)
 class UnitAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "phone", "book_early_days", "flag_late_days", "closed_on_bank_holidays"]
+    list_display = [
+        "name",
+        "phone",
+        "book_early_days",
+        "flag_late_days",
+        "closed_on_bank_holidays",
+        "rota_required",
+    ]
     search_fields = ["name", "address"]
     inlines = [SessionTemplateInline, ClosureInline]
 
@@ -55,6 +62,7 @@ class SessionTemplateAdmin(SimpleHistoryAdmin):
         "slot_minutes",
         "slot_count",
         "places",
+        "beds",
         "active",
     ]
     list_filter = ["unit", "weekday", "active"]

@@ -18,4 +18,5 @@ urlpatterns = [
     path("bookings/<int:booking_id>/reschedule/", views.reschedule, name="reschedule"),
     path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
     path("bookings/<int:booking_id>/day-before/", views.admit_day_before, name="admit_day_before"),
+    path("bookings/<int:booking_id>/operator/", views.assign_operator, name="assign_operator"),
 ]

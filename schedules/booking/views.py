@@ -34,6 +34,7 @@ from schedules.booking.forms import (
     AskClinicianForm,
     CancelForm,
     FindSlotsForm,
+    OperatorForm,
     SlotChoiceForm,
     book_next_formset,
 )
@@ -41,7 +42,7 @@ from schedules.booking.services import can_override
 from schedules.courses.selectors import held_courses
 from schedules.models import Booking, Slot, TreatmentCourse, Unit
 from schedules.planning import PROBLEM, suggest_slots
-from schedules.unit import grid
+from schedules.unit import grid, resources
 from tofersen_scheduler.dates import format_day
 
 # The name of the "Preview changes" button on pages that show a change before confirming it.
@@ -144,6 +145,10 @@ def booking_detail(request, booking_id: int):
         for dose in course.doses.all()
         if dose.active_booking is not None and dose.active_booking.pk != booking.pk
     ]
+    rota = resources.rota_for(booking)
+    operator_competencies = (
+        list(booking.operator.competencies.all()) if booking.operator is not None else []
+    )
     return render(
         request,
         "schedules/booking_detail.html",
@@ -153,8 +158,37 @@ def booking_detail(request, booking_id: int):
             "course": course,
             "upcoming": upcoming,
             "next_url": safe_next(request),
+            "operator_form": OperatorForm(
+                initial={"operator": booking.operator_id}, rota=rota, day=booking.local_date
+            ),
+            "operator_warning": resources.operator_warning(booking, operator_competencies),
         },
     )
+
+
+@login_required
+@change_permission
+@require_POST
+def assign_operator(request, booking_id: int):
+    """Say who performs the lumbar puncture (issue 19 item 2): at booking or on the day."""
+    booking = get_booking(booking_id)
+    form = OperatorForm(request.POST, rota=resources.rota_for(booking), day=booking.local_date)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["operator"]))
+        return redirect("schedules:booking", booking.pk)
+    try:
+        services.assign_operator(booking=booking, operator=form.chosen(), assigned_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        operator = form.chosen()
+        messages.success(
+            request,
+            f"{operator.get_full_name() or operator.get_username()} will do the lumbar puncture."
+            if operator
+            else "No operator assigned yet.",
+        )
+    return back(request, reverse("schedules:booking", args=[booking.pk]))
 
 
 @login_required

@@ -250,3 +250,30 @@ def operator_warning(booking: Booking, competencies: list[Competency]) -> str:
     ):
         return f"{who} is not signed off for image guidance: assign another operator."
     return ""
+
+
+def rota_for(booking: Booking) -> list[tuple[object, list[Competency]]]:
+    """The operators on the rota for `booking`'s session and day, each with their
+    competencies (for the operator form: the service decides who may be assigned)."""
+    slot = booking.slot
+    if slot.template_id is None:
+        return []
+    entries = (
+        RotaEntry.objects.filter(template_id=slot.template_id, day=booking.local_date)
+        .select_related("operator")
+        .prefetch_related("operator__competencies")
+        .order_by("operator__last_name", "operator__username")
+    )
+    return [(entry.operator, list(entry.operator.competencies.all())) for entry in entries]
+
+
+def competency_label(operator, competencies: list[Competency], day: date) -> str:
+    """ "Dr Ada Byron — image-guided, valid until 3 Mar 2027" or "… — not valid on 5 Mar"."""
+    who = operator.get_full_name() or operator.get_username()
+    valid = [c for c in competencies if c.signed_off_on <= day <= c.valid_until]
+    if not valid:
+        return f"{who} — competency not valid on {format_day(day)}"
+    guided = [c for c in valid if c.procedure == GUIDED]
+    best = max(guided or valid, key=lambda c: c.valid_until)
+    kind = "image-guided" if guided else "unguided only"
+    return f"{who} — {kind}, valid until {format_day(best.valid_until)}"

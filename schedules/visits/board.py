@@ -15,6 +15,7 @@ from django.urls import reverse
 from schedules.models import Booking, Slot, Unit, Visit
 from schedules.planning import plans
 from schedules.planning.facts import planning_prefetch
+from schedules.unit import resources
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class BoardRow:
     minutes_observed: int | None
     guidance: str
     waiting_for: str
+    operator_warning: str = ""  # the assigned operator may not do it that day (issue 19)
 
     @property
     def patient(self):
@@ -91,7 +93,8 @@ def slots_with_patients(
     blockers); the week shows only names, dose numbers and statuses, so it leaves them out."""
     bookings = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
-        .select_related("dose__course__patient", "visit")
+        .select_related("dose__course__patient", "visit", "operator")
+        .prefetch_related("operator__competencies")
         .order_by("dose__course__patient__family_name", "pk")
     )
     if for_planning:
@@ -323,4 +326,9 @@ def board_row(user, booking: Booking, board: Board, *, now, phase, blockers) -> 
         minutes_observed=visit.minutes_observed(now) if visit else None,
         guidance=step.guidance,
         waiting_for=step.waiting_for,
+        operator_warning=(
+            resources.operator_warning(booking, list(booking.operator.competencies.all()))
+            if booking.operator is not None and booking.is_active
+            else ""
+        ),
     )
