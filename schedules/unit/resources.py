@@ -139,57 +139,80 @@ def booking_refusal(slot: Slot, patient) -> Refusal | None:
     template = slot.template
     if template is None:
         return None
-    day = slot.local_date
     session = list(with_resource_counts(session_slots(slot)))
     here = next(s for s in session if s.pk == slot.pk)
-    if template.beds is not None:
-        starts = [s.start for s in session for _ in range(s.booked_count)]
-        if peak_beds(starts, slot.start) > template.beds:
-            until = slot.start + VISIT_LENGTH
-            return Refusal(
-                "bed",
-                f"No bed or chair is free for observation after {slot}: the session's "
-                f"{template.beds} are all taken before {until.astimezone(slot.unit.zone):%H:%M}. "
-                "Choose another slot.",
-            )
+    day = slot.local_date
     operators = operators_on([template.pk], day, day).get(
         (template.pk, day), Operators(frozenset(), frozenset())
     )
-    if slot.unit.rota_required or patient.needs_image_guidance:
-        if not operators.any:
-            return Refusal(
-                "operator",
-                f"No lumbar-puncture operator with a valid competency is on the rota for "
-                f"{slot}: add one to the rota or choose another slot.",
-            )
-        if here.booked_count >= len(operators.any):
-            return Refusal(
-                "operator",
-                f"No lumbar-puncture operator is free at {slot}: {len(operators.any)} on the "
-                f"rota, {here.booked_count} patient{'' if here.booked_count == 1 else 's'} "
-                "booked. Choose another slot.",
-            )
-    if patient.needs_image_guidance:
-        name = patient.full_name
-        places = imaging_places([template.pk], day, day).get((template.pk, day))
-        if not places:
-            return Refusal(
-                "imaging",
-                f"{name} needs image guidance: there is no imaging list on "
-                f"{format_day(day)} in that session. Choose a session with one.",
-            )
-        if sum(s.guided_count for s in session) >= places:
-            return Refusal(
-                "imaging",
-                f"{name} needs image guidance: the imaging list on {format_day(day)} is full "
-                f"({places} place{'' if places == 1 else 's'}). Choose another session.",
-            )
-        if here.guided_count >= len(operators.guided):
-            return Refusal(
-                "imaging",
-                f"{name} needs image guidance: no operator with an image-guided competency "
-                f"valid on {format_day(day)} is free at {slot}. Choose another slot.",
-            )
+    return (
+        bed_refusal(slot, session)
+        or operator_shortage(slot, here, operators, patient)
+        or imaging_refusal(slot, session, here, operators, patient)
+    )
+
+
+def bed_refusal(slot: Slot, session) -> Refusal | None:
+    """Rule 2: a bed free for the whole visit, counting the session's overlapping visits."""
+    beds = slot.template.beds
+    if beds is None:
+        return None
+    starts = [s.start for s in session for _ in range(s.booked_count)]
+    if peak_beds(starts, slot.start) <= beds:
+        return None
+    until = (slot.start + VISIT_LENGTH).astimezone(slot.unit.zone)
+    return Refusal(
+        "bed",
+        f"No bed or chair is free for observation after {slot}: the session's {beds} are "
+        f"all taken before {until:%H:%M}. Choose another slot.",
+    )
+
+
+def operator_shortage(slot: Slot, here, operators: Operators, patient) -> Refusal | None:
+    """Rule 3: an operator on the rota, competent that day, free in the slot."""
+    if not (slot.unit.rota_required or patient.needs_image_guidance):
+        return None
+    if not operators.any:
+        return Refusal(
+            "operator",
+            f"No lumbar-puncture operator with a valid competency is on the rota for {slot}: "
+            "add one to the rota or choose another slot.",
+        )
+    if here.booked_count >= len(operators.any):
+        booked = here.booked_count
+        return Refusal(
+            "operator",
+            f"No lumbar-puncture operator is free at {slot}: {len(operators.any)} on the rota, "
+            f"{booked} patient{'' if booked == 1 else 's'} booked. Choose another slot.",
+        )
+    return None
+
+
+def imaging_refusal(slot: Slot, session, here, operators: Operators, patient) -> Refusal | None:
+    """Rule 4: for a patient who needs image guidance, an imaging list with a place left and
+    an image-guided operator free in the slot."""
+    if not patient.needs_image_guidance:
+        return None
+    name, day = patient.full_name, slot.local_date
+    places = imaging_places([slot.template_id], day, day).get((slot.template_id, day))
+    if not places:
+        return Refusal(
+            "imaging",
+            f"{name} needs image guidance: there is no imaging list on {format_day(day)} in "
+            "that session. Choose a session with one.",
+        )
+    if sum(s.guided_count for s in session) >= places:
+        return Refusal(
+            "imaging",
+            f"{name} needs image guidance: the imaging list on {format_day(day)} is full "
+            f"({places} place{'' if places == 1 else 's'}). Choose another session.",
+        )
+    if here.guided_count >= len(operators.guided):
+        return Refusal(
+            "imaging",
+            f"{name} needs image guidance: no operator with an image-guided competency valid "
+            f"on {format_day(day)} is free at {slot}. Choose another slot.",
+        )
     return None
 
 
