@@ -157,6 +157,7 @@ def control_patches() -> dict:
     courses = "schedules.courses.services."
     given = "schedules.visits.administration."
     visits = "schedules.visits.services."
+    resources = "schedules.unit.resources."
     return {
         "H1": lambda: mock.patch.object(Unit, "policy", property(open_policy)),
         "H2": lambda: mock.patch.object(
@@ -315,6 +316,18 @@ def control_patches() -> dict:
                 visits + "_check_time", discharge_any_time
             ),
         },
+        # Issue 19: the unit's people and places (`schedules.unit.resources`).
+        "H62": lambda: mock.patch(resources + "bed_refusal", _noop),
+        "H63": lambda: mock.patch(resources + "operator_shortage", _noop),
+        "H64": {
+            "test_control_an_unqualified_operator_cannot_be_assigned": lambda: mock.patch(
+                resources + "operator_refusal", _noop
+            ),
+            "test_control_the_board_says_when_the_assigned_operators_competency_lapsed": (
+                lambda: mock.patch(resources + "operator_warning", lambda *args: "")
+            ),
+        },
+        "H65": lambda: mock.patch(resources + "imaging_refusal", _noop),
     }
 
 
