@@ -84,7 +84,7 @@ def test_capacity_page_answers_how_many_can_start(hand_counted_week, client, nur
     with frozen(MONDAY, 8):
         client.force_login(nurse)
         page = client.get(reverse("schedules:capacity") + "?weeks=2").content.decode()
-    assert '<caption id="capacity-caption">' in page
+    assert 'id="capacity-caption"' in page
     assert "more patient(s) can start" in page
     assert "Over by 1" in page  # Thursday 5 March: 7 due for 6 places
 
