@@ -159,3 +159,26 @@ def test_an_operator_is_assigned_with_the_keyboard(live_server, unit, browser_pa
         expect(page.get_by_text("LP: Lind Operator")).to_be_visible()
     booking.refresh_from_db()
     assert booking.operator == guided
+
+
+def test_the_capacity_and_booking_pages_keep_the_content_security_policy(live_server, unit, page):
+    """No inline style or script on the pages this issue changed (the strict CSP of issue 9):
+    Chromium reports none while they load."""
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    with frozen(MONDAY, 8, tick=True):
+        booking, _ = _records(unit)
+        log_in(page, live_server, "nurse")
+        for url in (
+            reverse("schedules:capacity"),
+            reverse("schedules:booking", args=[booking.pk]),
+            reverse("schedules:day", args=[booking.local_date]),
+        ):
+            page.goto(live_server.url + url)
+            page.wait_for_load_state("load")
+    assert violations == []
