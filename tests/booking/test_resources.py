@@ -219,3 +219,18 @@ def test_a_one_off_slot_has_no_rota_or_bed_limit_beyond_its_places(unit, nurse):
         slot = make_slot(unit, start, hour=14, places=1)
         book(course_for("71"), 1, slot, nurse)
     assert Booking.objects.filter(slot=slot).count() == 1
+
+
+def test_undoing_did_not_attend_never_takes_a_bed_given_away_since(session, nurse):
+    """The 09:00 patient did not attend; their bed went to a 10:00 patient. Undoing the
+    'did not attend' would put three in two beds: refused, nothing changed."""
+    with frozen(MONDAY, 7):
+        missed = book(course_for("81"), 1, session[9], nurse)
+        book(course_for("82"), 1, session[9], nurse)
+    with frozen(MONDAY, 9, 30):
+        services.mark_no_show(booking=missed, marked_by=nurse)
+        book(course_for("83"), 1, session[10], nurse)
+        with pytest.raises(services.BookingStateError, match="No bed or chair is free"):
+            services.undo_no_show(booking=missed, undone_by=nurse)
+    missed.refresh_from_db()
+    assert missed.status == Booking.Status.NOSHOW
