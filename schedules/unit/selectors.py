@@ -131,11 +131,6 @@ class Resource:
     def __str__(self):
         return "—" if self.capacity is None else f"{self.used} of {self.capacity}"
 
-    def __add__(self, other: "Resource") -> "Resource":
-        if self.capacity is None and other.capacity is None:
-            return Resource(self.used + other.used, None)
-        return Resource(self.used + other.used, (self.capacity or 0) + (other.capacity or 0))
-
 
 @dataclass
 class SessionLoad:
@@ -274,7 +269,7 @@ def _session_load(unit: Unit, template, slots, operators, imaging: int, closed: 
     else:
         beds = Resource(booked, None)
     on_rota = len(operators.any) if operators else 0
-    if unit.rota_required:
+    if unit.rota_required and template is not None:  # a one-off slot has no rota (rule 1)
         capacity = 0 if closed else sum(min(slot.places, on_rota) for slot in slots)
         operators_load = Resource(booked, capacity)
     else:
@@ -344,13 +339,30 @@ def day_loads(
             for group in sessions.get(day, {}).values()
         ]
         total = {
-            name: sum((getattr(s, name) for s in session_list), Resource(0, None))
-            for name in ("places", "beds", "operators", "imaging")
+            "places": Resource(
+                sum(s.places.used for s in session_list),
+                sum(s.places.capacity for s in session_list),
+            ),
+            "imaging": Resource(
+                sum(s.imaging.used for s in session_list),
+                sum(s.imaging.capacity for s in session_list),
+            ),
         }
-        if total["places"].capacity is None:
-            total["places"] = Resource(total["places"].used, 0)
-        if total["imaging"].capacity is None:
-            total["imaging"] = Resource(total["imaging"].used, 0)
+        for name in ("beds", "operators"):
+            # Counted for the day when any session counts it; a session that does not
+            # (no beds set, a one-off slot) is limited by its places alone.
+            parts = [getattr(s, name) for s in session_list]
+            used = sum(part.used for part in parts)
+            if any(part.counted for part in parts):
+                total[name] = Resource(
+                    used,
+                    sum(
+                        part.capacity if part.counted else s.places.capacity
+                        for part, s in zip(parts, session_list, strict=True)
+                    ),
+                )
+            else:
+                total[name] = Resource(used, None)
         loads[day] = DayLoad(
             date=day,
             closed=closed,

@@ -182,3 +182,15 @@ def test_capacity_page_queries_do_not_grow_with_patients(
         add_patients("R", 60)
         with django_assert_max_num_queries(len(few.captured_queries)):
             assert client.get(url).status_code == 200
+
+
+def test_a_one_off_slot_adds_its_places_to_a_day_whose_session_counts_beds(resourced):
+    from tests.factories import make_slot
+
+    with frozen(MONDAY, 7):
+        make_slot(resourced, TUESDAY, hour=15, places=2)
+        tuesday = selectors.day_loads(resourced, TUESDAY, TUESDAY)[TUESDAY]
+    assert tuesday.places.capacity == 8
+    assert tuesday.beds.capacity == 5 + 2  # the session's beds, then the extra slot's places
+    assert tuesday.operators.capacity == 3 + 2  # an extra slot has no rota: its places
+    assert [s.label for s in tuesday.sessions] == ["09:00 session (3 slots)", "15:00 extra slot"]
