@@ -150,6 +150,8 @@ FORMS = [
     Form("schedules:reschedule", _booking, {"slot": "other_slot"}, method="get"),
     Form("schedules:cancel", _booking, {"reason": "Patient unwell"}),
     Form("schedules:admit_day_before", _booking, {"admit_day_before": "yes"}),
+    # Issue 19: who does the lumbar puncture ("" = nobody yet; the choices are the rota's).
+    Form("schedules:assign_operator", _booking, {"operator": ""}),
     Form("schedules:arrived", _booking, {"next": "/today/"}),
     Form("schedules:noshow", _booking, {"next": "/today/"}),
     Form("schedules:undo_arrived", _booking, {"next": "/today/"}),
