@@ -94,6 +94,8 @@ class PatientForm(forms.ModelForm):
             "date_of_birth",
             "could_be_pregnant",
             "contraception_advised_on",
+            "needs_image_guidance",
+            "image_guidance_reason",
             "phone",
             "mobile_phone",
             "email",

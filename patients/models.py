@@ -159,6 +159,20 @@ class Patient(models.Model):
             "(tofersen label: safety in pregnancy unknown). Asked about again at each visit."
         ),
     )
+    # Issue 19 item 1: "image guidance (X-ray or CT) sometimes" (DESIGN §2); a difficult spine.
+    # Such a dose books only where an image-guided operator and an imaging list are on.
+    needs_image_guidance = models.BooleanField(
+        "needs image guidance",
+        default=False,
+        help_text="Book only into sessions with an imaging list and an image-guided operator.",
+    )
+    image_guidance_reason = models.CharField(
+        "why image guidance",
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line],
+        help_text="Optional: a difficult spine, earlier failed attempts…",
+    )
     sod1_variant = models.CharField(
         "SOD1 variant",
         max_length=60,

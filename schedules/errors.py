@@ -21,6 +21,9 @@ __all__ = [
     "FollowUpError",
     "EarlyDischarge",
     "NotAllowed",
+    "NoBed",
+    "NoImaging",
+    "NoOperator",
     "NotEligible",
     "OutsideWindow",
     "PreviewChanged",
@@ -50,6 +53,20 @@ class BookingError(ServiceError):
 
 class SlotFull(BookingError):
     pass
+
+
+class NoBed(SlotFull):
+    """The session's beds are all taken during the visit's observation (issue 19 item 2)."""
+
+
+class NoOperator(SlotFull):
+    """No lumbar-puncture operator with a valid competency is free in the slot, or the one
+    chosen cannot be assigned (issue 19 item 2)."""
+
+
+class NoImaging(SlotFull):
+    """The patient needs image guidance and the session has no imaging list, no image-guided
+    operator free, or a full list (issue 19 item 1)."""
 
 
 class AlreadyBooked(BookingError):

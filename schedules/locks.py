@@ -4,7 +4,9 @@ one order, so two writes can wait for each other but never in a circle (a deadlo
 1. the course, or courses by id (`lock_course`, `lock_courses`, `lock_course_of`,
    `lock_patient_courses`): everything that happens to one patient's schedule, one at a time
    (same-day rule, the dose chain, consent, the patient-level rules of `schedules.rules`);
-2. the slot(s), by id (`lock_slots`): the capacity count of each slot;
+2. the slot(s), by id (`lock_slots`): the capacity count of each slot; a booking locks every
+   slot of its session (`lock_session_slots`), as they share the session's beds and rota,
+   which stand for the resources of DESIGN §3's order (course → slots → resources);
 3. the booking(s) (`lock_booking`, `lock_bookings`, `lock_booking_with_later`, which take
    steps 1–3 for one booking);
 4. the dose.
@@ -73,6 +75,29 @@ def lock_slots(ids, *, for_delete: bool = False) -> dict[int, Slot]:
     if len(slots) != len(ids):
         raise SlotUnavailable("That slot is no longer offered; choose another slot.")
     return slots
+
+
+def session_slot_ids(ids) -> set[int]:
+    """The slots `ids` and every slot of their sessions (a session template's slots on one
+    local day share its beds and rota: `schedules.unit.resources`)."""
+    ids = set(ids)
+    found = set(ids)
+    for slot in Slot.objects.select_related("unit").filter(pk__in=ids, template__isnull=False):
+        found.update(
+            Slot.objects.on_day(slot.unit, slot.local_date)
+            .filter(template_id=slot.template_id)
+            .values_list("pk", flat=True)
+        )
+    return found
+
+
+def lock_session_slots(ids) -> dict[int, Slot]:
+    """Lock order step 2 for a booking that takes a bed and an operator: the slots and every
+    other slot of their sessions, by id, in one statement. The session's beds are shared by
+    its overlapping slots (issue 19), so a booking in one slot must keep a booking in its
+    neighbour waiting while it counts them; the resource rows (rota, register, imaging list)
+    are read, never written, by a booking."""
+    return lock_slots(session_slot_ids(ids))
 
 
 def lock_bookings(ids) -> list[Booking]:

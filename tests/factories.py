@@ -211,3 +211,39 @@ def confirm(client, url, data, **extra):
     match = re.search(r'name="previewed" value="([0-9a-f]+)"', shown)
     previewed = match[1] if match else ""
     return client.post(url, {**data, "previewed": previewed}, **extra)
+
+
+# People and places (issue 19) -----------------------------------------------------------------
+
+
+def make_operator(username: str, *, until: date, guided: bool = False, signer=None) -> User:
+    """A clinician on the lumbar-puncture competency register, valid until `until`."""
+    from schedules.models import Competency
+
+    operator = make_user(username, "Clinician", last_name="Operator")
+    Competency.objects.create(
+        operator=operator,
+        procedure=(Competency.Procedure.IMAGE_GUIDED if guided else Competency.Procedure.UNGUIDED),
+        valid_until=until,
+        signed_off_by=signer or operator,
+        signed_off_on=date(2025, 1, 1),
+    )
+    return operator
+
+
+def on_rota(slot, *operators) -> None:
+    """Put `operators` on the rota of `slot`'s session that day."""
+    from schedules.models import RotaEntry
+
+    for operator in operators:
+        RotaEntry.objects.get_or_create(
+            template_id=slot.template_id, day=slot.local_date, operator=operator
+        )
+
+
+def imaging_list(slot, places: int = 2):
+    from schedules.models import ImagingList
+
+    return ImagingList.objects.create(
+        template_id=slot.template_id, day=slot.local_date, places=places
+    )

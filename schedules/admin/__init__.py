@@ -8,6 +8,7 @@ from schedules.admin.courses import (
     DoseInline,
     TreatmentCourseAdmin,
 )
+from schedules.admin.resources import CompetencyAdmin, ImagingListAdmin, RotaEntryAdmin
 from schedules.admin.unit import (
     ClosureAdmin,
     ClosureForm,
@@ -21,6 +22,9 @@ from schedules.admin.visits import AdverseEventAdmin, FollowUpCallAdmin, VisitAd
 
 __all__ = [
     "AdverseEventAdmin",
+    "CompetencyAdmin",
+    "ImagingListAdmin",
+    "RotaEntryAdmin",
     "BookingAdmin",
     "BookingInline",
     "ClinicianRequestAdmin",

@@ -26,7 +26,7 @@ class BookingAdmin(ClinicalRecordAdmin):
     list_filter = ["status", "slot__start"]
     search_fields = ["dose__course__patient__hospital_number", "dose__course__patient__family_name"]
     list_select_related = ["dose__course__patient", "slot__unit", "booked_by"]
-    raw_id_fields = ["dose", "slot", "booked_by", "cancelled_by_no_show"]
+    raw_id_fields = ["dose", "slot", "booked_by", "cancelled_by_no_show", "operator"]
     actions = ["cancel_selected"]
 
     @admin.display(ordering="dose__course__patient__family_name")

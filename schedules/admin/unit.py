@@ -48,6 +48,7 @@ class UnitAdmin(SimpleHistoryAdmin):
         "flag_late_days",
         "load_target_percent",
         "closed_on_bank_holidays",
+        "rota_required",
     ]
     search_fields = ["name", "address"]
     inlines = [SessionTemplateInline, ClosureInline]
@@ -62,6 +63,7 @@ class SessionTemplateAdmin(SimpleHistoryAdmin):
         "slot_minutes",
         "slot_count",
         "places",
+        "beds",
         "active",
     ]
     list_filter = ["unit", "weekday", "active"]

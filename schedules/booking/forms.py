@@ -4,6 +4,7 @@ from patients.forms import harden
 from schedules.booking.services import can_override
 from schedules.models import Slot
 from schedules.models.waitlist import MAX_NOTICE_DAYS
+from schedules.unit import resources
 
 
 class SlotChoiceForm(forms.Form):
@@ -168,3 +169,29 @@ class MoveEarlierForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         harden(self)
+
+
+class OperatorForm(forms.Form):
+    """Who performs the lumbar puncture: one of the operators on the session's rota (the
+    service refuses anyone whose competency is not valid on the day), or nobody yet."""
+
+    operator = forms.TypedChoiceField(
+        label="Lumbar-puncture operator",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose someone on the rota for this session."},
+    )
+
+    def __init__(self, *args, rota, day, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.operators = {operator.pk: operator for operator, _ in rota}
+        self.fields["operator"].choices = [("", "Nobody yet")] + [
+            (operator.pk, resources.competency_label(operator, competencies, day))
+            for operator, competencies in rota
+        ]
+        harden(self)
+
+    def chosen(self):
+        pk = self.cleaned_data["operator"]
+        return None if pk is None else self.operators[pk]

@@ -23,7 +23,7 @@ from schedules.planning import plans, previews
 from schedules.planning.facts import course_queryset
 from schedules.planning.plans import open_calendar
 from schedules.planning.suggestions import FreeSlots, Suggestion, failed_days, rank_offers
-from schedules.unit.selectors import DayLoad, day_loads
+from schedules.unit.selectors import LevelLoad, level_loads
 
 # How many rows a worklist shows a page: a request plans only the courses it shows (issue 8).
 WORKLIST_PAGE_SIZE = 25
@@ -53,7 +53,7 @@ class SlotChoice:
 
     slot: Slot
     in_window: bool
-    load: DayLoad | None = None
+    load: LevelLoad | None = None
 
     @property
     def free_places(self) -> int:
@@ -126,7 +126,7 @@ def needs_booking(unit: Unit, *, today: date, page=1) -> NeedsBooking:
         last = max(row.planned.window_end for row in rows)
         free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last)
         # Levelled, best first (issue 19 item 3), with each day's load shown in words.
-        loads = day_loads(unit, today, last, calendar=calendar)
+        loads = level_loads(unit, today, last, calendar=calendar)
         for row in rows:
             offers = rank_offers(
                 free, loads, max(row.planned.window_start, today), row.planned.window_end
@@ -397,7 +397,7 @@ class SlotOption:
     slot: Slot
     in_window: bool
     # The day's load before this booking (why it is offered, in words), when known.
-    load: DayLoad | None = None
+    load: LevelLoad | None = None
     # This dose's visit ended "not given" that day: listed only when the nurse looks there
     # herself, and never pre-selected (issue 19).
     failed_day: bool = False
@@ -454,7 +454,7 @@ def book_choices(
         last, limit = max(planned.window_end, first), CHOICES_ON_BOOK_PAGE
     calendar = unit.calendar(first, last)
     free = FreeSlots(unit=unit, calendar=calendar, first=first, last=last)
-    loads = day_loads(unit, first, last, calendar=calendar)
+    loads = level_loads(unit, first, last, calendar=calendar)
     if look_from is not None:
         return [
             _option(slot, planned, loads.get(slot.local_date), failed)

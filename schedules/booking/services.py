@@ -18,6 +18,9 @@ from schedules.errors import (
     BookingStateError,
     CourseNotActive,
     DoseOutOfOrder,
+    NoBed,
+    NoImaging,
+    NoOperator,
     NotEligible,
     OutsideWindow,
     PreviewChanged,
@@ -38,6 +41,7 @@ from schedules.models import (
 )
 from schedules.models.waitlist import MAX_NOTICE_DAYS
 from schedules.retry import retry_when_busy
+from schedules.unit import resources
 from tofersen_scheduler.dates import format_day
 
 
@@ -161,6 +165,26 @@ def check_slot_open(slot: Slot) -> None:
         raise SlotFull(f"{slot} is full ({places}, {taken} booked): choose another slot.")
 
 
+RESOURCE_ERRORS = {"bed": NoBed, "operator": NoOperator, "imaging": NoImaging}
+
+
+def check_resources(slot: Slot, patient) -> None:
+    """A bed free over the visit's length, an operator free on the rota, and for a patient who
+    needs image guidance an imaging list and an image-guided operator (issue 19; the rules in
+    `schedules.unit.resources`). The caller holds every slot of the session (lock order 2)."""
+    refusal = resources.booking_refusal(slot, patient)
+    if refusal is not None:
+        raise RESOURCE_ERRORS[refusal.resource](refusal.message)
+
+
+def check_operator(booking: Booking, operator) -> None:
+    """Only someone on the session's rota whose competency is valid on the visit's day (and
+    image-guided for a patient who needs it) performs the lumbar puncture (issue 19 item 2)."""
+    refusal = resources.operator_refusal(booking, operator)
+    if refusal is not None:
+        raise NoOperator(refusal)
+
+
 def check_no_same_day_booking(course: TreatmentCourse, slot: Slot) -> None:
     same_day = (
         Booking.objects.active()
@@ -238,19 +262,30 @@ def check_same_day_retry(dose: Dose, slot: Slot, booked_by, override_reason: str
 
 @retry_when_busy
 @transaction.atomic
-def book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -> Booking:
+def book_dose(
+    *, dose: Dose, slot: Slot, booked_by, override_reason: str = "", operator=None
+) -> Booking:
     """Book `dose` into `slot` (`_book_dose`), and write the patient's "booked" message and
     reminders to the outbox in the same transaction (issue 18 §2)."""
-    booking = _book_dose(dose=dose, slot=slot, booked_by=booked_by, override_reason=override_reason)
+    booking = _book_dose(
+        dose=dose,
+        slot=slot,
+        booked_by=booked_by,
+        override_reason=override_reason,
+        operator=operator,
+    )
     outbox.booking_made(booking)
     return booking
 
 
-def _book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") -> Booking:
+def _book_dose(
+    *, dose: Dose, slot: Slot, booked_by, override_reason: str = "", operator=None
+) -> Booking:
     """Book `dose` into `slot`, in the caller's transaction.
 
-    1. Lock the course (one patient's schedule changes one at a time), then the slot (its
-       capacity count). Inserting the booking takes a key-share lock on the slot and the dose.
+    1. Lock the course (one patient's schedule changes one at a time), then the slot and the
+       other slots of its session, by id (its places, and the session's beds and operators).
+       Inserting the booking takes a key-share lock on the slot and the dose.
     2. Refuse what is unsafe or impossible: a dose already booked or given
        (`check_dose_open`), a course that is not active, a patient without SOD1 confirmation
        or consents (`check_course_bookable`), an open serious event on any of the patient's
@@ -264,9 +299,10 @@ def _book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") 
        counted from the doses before it only. The labels give no tolerance: outside the window
        only a clinician may book, with a reason (`check_in_window`).
     4. Insert the booking; the partial unique constraint backs up "one active booking per dose".
+       `operator`, when given, must pass `check_operator` (on the rota, competent that day).
     """
     course = locks.lock_course(dose.course)
-    slot = locks.lock_slots([slot.pk])[slot.pk]
+    slot = locks.lock_session_slots([slot.pk])[slot.pk]
     dose = Dose.objects.get(pk=dose.pk)
 
     check_dose_open(dose)
@@ -275,6 +311,7 @@ def _book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") 
         course=course, on=slot.local_date, booked_by=booked_by, override_reason=override_reason
     )
     check_slot_open(slot)
+    check_resources(slot, course.patient)
     check_no_same_day_booking(course, slot)
     check_same_day_retry(dose, slot, booked_by, override_reason)
     this = check_dose_in_order(course, dose, slot)
@@ -288,6 +325,9 @@ def _book_dose(*, dose: Dose, slot: Slot, booked_by, override_reason: str = "") 
                 booked_by=booked_by,
                 override_reason=override_reason.strip(),
             )
+            if operator is not None:
+                check_operator(booking, operator)
+                booking.operator = operator
             booking._history_user = booked_by
             booking.save()
     except IntegrityError:
@@ -353,7 +393,7 @@ def book_next_doses(
     if len(set(numbers)) != len(numbers):
         raise BookingError("Each dose can only be booked once.")
     locks.lock_course(course)
-    locks.lock_slots(slot.pk for _, slot in choices)
+    locks.lock_session_slots(slot.pk for _, slot in choices)
     bookings = []
     for number, slot in sorted(choices, key=lambda choice: choice[0]):
         try:
@@ -421,7 +461,7 @@ def reschedule_booking(
 
     Locks: the course, then the old and the new slot by id, then the booking.
     """
-    booking = locks.lock_booking(booking, also_slots=[slot.pk])
+    booking = locks.lock_booking(booking, also_slots=locks.session_slot_ids([slot.pk]))
     if booking.status == Booking.Status.CANCELLED:
         current = booking.dose.bookings.active().select_related("slot__unit").first()
         if current is not None and current.slot_id == slot.pk:
@@ -648,4 +688,36 @@ def set_admit_day_before(*, booking: Booking, admit_day_before: bool, changed_by
     booking._history_user = changed_by
     booking.save(update_fields=["admit_day_before", "updated_at"])
     bump_calendar_sequence(booking.dose, by=changed_by)
+    return booking
+
+
+@retry_when_busy
+@transaction.atomic
+def assign_operator(*, booking: Booking, operator, assigned_by) -> Booking:
+    """Say who performs a booking's lumbar puncture, at booking or on the day (issue 19 item
+    2), or clear it (`operator=None`).
+
+    1. Lock the course, the booking's slot, the booking (lock order).
+    2. Refuse a visit no longer booked or arrived, and an operator not on the session's rota,
+       without a competency valid on the visit's day (image-guided for a patient who needs
+       it), or already with a patient in the slot (`check_operator`; the partial unique
+       constraint `booking_operator_once_per_slot` backs the last one up).
+    """
+    booking = locks.lock_booking(booking)
+    if booking.status not in Booking.ACTIVE_STATUSES:
+        raise BookingStateError(
+            f"This booking is {booking.get_status_display().lower()}: its operator can no "
+            "longer be changed."
+        )
+    if operator is not None:
+        check_operator(booking, operator)
+    if booking.operator_id == (operator.pk if operator else None):
+        return booking
+    booking.operator = operator
+    booking._history_user = assigned_by
+    try:
+        with transaction.atomic():
+            booking.save(update_fields=["operator", "updated_at"])
+    except IntegrityError:
+        raise NoOperator("That operator already has a patient in this slot.") from None
     return booking

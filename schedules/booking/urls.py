@@ -22,4 +22,5 @@ urlpatterns = [
     path("bookings/<int:booking_id>/waitlist/", views.waitlist_set, name="waitlist_set"),
     path("bookings/<int:booking_id>/waitlist/clear/", views.waitlist_clear, name="waitlist_clear"),
     path("bookings/<int:booking_id>/move-earlier/", views.move_earlier, name="move_earlier"),
+    path("bookings/<int:booking_id>/operator/", views.assign_operator, name="assign_operator"),
 ]

@@ -35,6 +35,7 @@ from schedules.booking.forms import (
     CancelForm,
     FindSlotsForm,
     MoveEarlierForm,
+    OperatorForm,
     SlotChoiceForm,
     WaitlistForm,
     book_next_formset,
@@ -43,7 +44,7 @@ from schedules.booking.services import can_override
 from schedules.courses.selectors import held_courses
 from schedules.models import Booking, Slot, TreatmentCourse, Unit, WaitlistEntry
 from schedules.planning import PROBLEM, suggest_slots
-from schedules.unit import grid
+from schedules.unit import grid, resources
 from tofersen_scheduler.dates import format_day
 
 # The name of the "Preview changes" button on pages that show a change before confirming it.
@@ -183,6 +184,10 @@ def booking_detail(request, booking_id: int):
         (number, datetime.fromisoformat(old), datetime.fromisoformat(new))
         for number, old, new in request.session.pop(SERIES_SESSION_KEY, [])
     ]
+    rota = resources.rota_for(booking)
+    operator_competencies = (
+        list(booking.operator.competencies.all()) if booking.operator is not None else []
+    )
     return render(
         request,
         "schedules/booking_detail.html",
@@ -195,8 +200,37 @@ def booking_detail(request, booking_id: int):
             "next_url": safe_next(request),
             "waitlist_entry": WaitlistEntry.objects.filter(patient=course.patient).first(),
             "waitlist_form": WaitlistForm(),
+            "operator_form": OperatorForm(
+                initial={"operator": booking.operator_id}, rota=rota, day=booking.local_date
+            ),
+            "operator_warning": resources.operator_warning(booking, operator_competencies),
         },
     )
+
+
+@login_required
+@change_permission
+@require_POST
+def assign_operator(request, booking_id: int):
+    """Say who performs the lumbar puncture (issue 19 item 2): at booking or on the day."""
+    booking = get_booking(booking_id)
+    form = OperatorForm(request.POST, rota=resources.rota_for(booking), day=booking.local_date)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["operator"]))
+        return redirect("schedules:booking", booking.pk)
+    try:
+        services.assign_operator(booking=booking, operator=form.chosen(), assigned_by=request.user)
+    except services.ServiceError as error:
+        messages.error(request, str(error))
+    else:
+        operator = form.chosen()
+        messages.success(
+            request,
+            f"{operator.get_full_name() or operator.get_username()} will do the lumbar puncture."
+            if operator
+            else "No operator assigned yet.",
+        )
+    return back(request, reverse("schedules:booking", args=[booking.pk]))
 
 
 @login_required

@@ -21,6 +21,13 @@ from schedules.models.courses import (
     ReviewDecision,
     TreatmentCourse,
 )
+from schedules.models.resources import (
+    VISIT_BED_MINUTES,
+    Competency,
+    CompetencyQuerySet,
+    ImagingList,
+    RotaEntry,
+)
 from schedules.models.booking import Booking, BookingQuerySet, ClinicianRequest
 from schedules.models.visits import AdverseEvent, FollowUpCall, Visit
 from schedules.models.outlook import CourseOutlook, ProjectedDose
@@ -32,6 +39,11 @@ __all__ = [
     "Booking",
     "BookingQuerySet",
     "ClinicianRequest",
+    "Competency",
+    "CompetencyQuerySet",
+    "ImagingList",
+    "RotaEntry",
+    "VISIT_BED_MINUTES",
     "Closure",
     "CourseEvent",
     "CourseOutlook",

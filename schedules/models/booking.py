@@ -78,6 +78,16 @@ class Booking(models.Model):
         default=False,
         help_text="The patient is admitted the day before the dose (patient leaflet).",
     )
+    # Who performs the lumbar puncture (issue 19 item 2): assigned at booking or on the day,
+    # only someone on the session's rota with a competency valid on the visit's day.
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="operated_bookings",
+        help_text="Who performs the lumbar puncture.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = BookingQuerySet.as_manager()
@@ -91,6 +101,13 @@ class Booking(models.Model):
                 condition=Q(status__in=["booked", "arrived"]),
                 name="booking_one_active_per_dose",
                 violation_error_message="This dose is already booked.",
+            ),
+            # One lumbar puncture at a time: an operator takes one patient per slot.
+            models.UniqueConstraint(
+                fields=["slot", "operator"],
+                condition=Q(status__in=["booked", "arrived"], operator__isnull=False),
+                name="booking_operator_once_per_slot",
+                violation_error_message="This operator already has a patient in that slot.",
             ),
         ]
 

@@ -114,6 +114,15 @@ class Unit(models.Model):
         validators=[MaxValueValidator(REMINDER_MAX_DAYS)],
         help_text="And a second one; 0 sends none.",
     )
+    rota_required = models.BooleanField(
+        "book only where an operator is on the rota",
+        default=False,
+        help_text=(
+            "On: a slot books only while a lumbar-puncture operator on the session's rota, "
+            "with a valid competency, is free. Off: operators are not counted (a patient "
+            "needing image guidance is always checked)."
+        ),
+    )
 
     history = HistoricalRecords()
 
@@ -209,6 +218,16 @@ class SessionTemplate(models.Model):
         "places per slot",
         default=2,
         help_text="Beds with a clinician able to do a lumbar puncture.",
+    )
+    beds = models.PositiveSmallIntegerField(
+        "beds or chairs",
+        null=True,
+        blank=True,
+        help_text=(
+            "Beds or chairs for observation shared by the session's slots: a visit holds one "
+            "for two hours from its slot's start (DESIGN §2). Empty: not counted apart from "
+            "places."
+        ),
     )
     active = models.BooleanField(default=True)
 

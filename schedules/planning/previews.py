@@ -13,7 +13,7 @@ from schedules.models import Booking, Slot, TreatmentCourse, Unit
 from schedules.planning.facts import CourseFacts, planned_course
 from schedules.planning.plans import PROBLEM, CoursePlan, next_dose, open_calendar
 from schedules.planning.suggestions import rank_offers
-from schedules.unit.selectors import FreeSlots, day_loads
+from schedules.unit.selectors import FreeSlots, level_loads
 
 # How far ahead the letter and the feed list provisional (not yet booked) dates.
 PROVISIONAL_DAYS = 183
@@ -294,7 +294,7 @@ def series_moves(
         days=(len(later) + 1) * engine.MAINTENANCE_INTERVAL_DAYS + policy.flag_late_days + 14
     )
     free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last)
-    loads = day_loads(unit, today, last, calendar=calendar)
+    loads = level_loads(unit, today, last, calendar=calendar)
     extra = {slot.local_date: 1}
     moves = []
     for number in later:

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from schedules import engine
 from schedules.planning.suggestions import level_key
 from schedules.unit.calendar import _england_bank_holidays
-from schedules.unit.selectors import DayLoad
+from schedules.unit.selectors import LevelLoad
 
 NOT_GIVEN_SHARE = 0.05
 DID_NOT_ATTEND_SHARE = 0.03
@@ -120,9 +120,9 @@ class _Unit:
     def is_open(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.holidays
 
-    def load(self, day: date) -> DayLoad:
+    def load(self, day: date) -> LevelLoad:
         taken = self.taken.get(day, [0] * SESSIONS_PER_DAY)
-        return DayLoad(day, sum(self.per_session), sum(taken), self.target)
+        return LevelLoad(day, sum(self.per_session), sum(taken), self.target)
 
     def free_session(self, day: date) -> int | None:
         taken = self.taken.setdefault(day, [0] * SESSIONS_PER_DAY)

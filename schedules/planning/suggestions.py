@@ -10,7 +10,7 @@ further over target comes after them, the least-over first. Within a day, the ea
 slot. A slot on a day this dose's visit just ended "not given" (a failed lumbar puncture,
 illness, checks) is never offered again for that dose.
 
-The daily load is read once, by `schedules.unit.selectors.day_loads`.
+The daily load is read once, by `schedules.unit.selectors.level_loads`.
 """
 
 from dataclasses import dataclass, field
@@ -21,7 +21,7 @@ from django.utils import timezone
 from schedules import engine
 from schedules.models import Booking, Slot, TreatmentCourse, Unit
 from schedules.planning.plans import BOOKABLE_STATES, open_calendar, plan_course
-from schedules.unit.selectors import DayLoad, FreeSlots, day_loads
+from schedules.unit.selectors import FreeSlots, LevelLoad, level_loads
 
 __all__ = [
     "FreeSlots",
@@ -37,14 +37,14 @@ __all__ = [
 OFFERS_PER_DOSE = 8
 
 
-def level_key(load: DayLoad, start, *, extra: int = 0) -> tuple:
+def level_key(load: LevelLoad, start, *, extra: int = 0) -> tuple:
     """The levelling order of one free slot (smaller is better): how far booking it moves
-    its day away from the target (`DayLoad.deviation_change`, in places, counting `extra`
+    its day away from the target (`LevelLoad.deviation_change`, in places, counting `extra`
     places already suggested that day), where a booking that leaves the day nearer its
     target than before (or no further) counts 0, so all such days tie and the earliest
     wins; then the earliest. Rounded so float noise never breaks a tie. Pure: the
     simulation ranks with the same key."""
-    shifted = DayLoad(load.date, load.places, load.booked + extra, load.target)
+    shifted = LevelLoad(load.date, load.places, load.booked + extra, load.target)
     return (max(round(shifted.deviation_change(1), 6), 0.0), start)
 
 
@@ -54,7 +54,7 @@ class SlotOffer:
     offered, in words a nurse reads on the page (never only in a tooltip)."""
 
     slot: Slot
-    load: DayLoad
+    load: LevelLoad
     in_window: bool = True
 
     @property
@@ -112,7 +112,7 @@ def failed_days(course: TreatmentCourse) -> dict[int, set[date]]:
 
 def rank_offers(
     free: FreeSlots,
-    loads: dict[date, DayLoad],
+    loads: dict[date, LevelLoad],
     first: date,
     last: date,
     *,
@@ -127,7 +127,7 @@ def rank_offers(
     for slot in free.between(first, last, avoid_days=avoid_days):
         day = slot.local_date
         load = loads.get(day)
-        if load is None:  # a day day_loads leaves out takes no booking
+        if load is None:  # a day level_loads leaves out takes no booking
             continue
         offers.append(SlotOffer(slot, load))
     if levelled:
@@ -162,7 +162,7 @@ def suggest_slots(
     horizon = timedelta(days=count * engine.MAINTENANCE_INTERVAL_DAYS + policy.flag_late_days + 14)
     last_day = today + horizon
     free = FreeSlots(unit=unit, calendar=calendar, first=today, last=last_day)
-    loads = day_loads(unit, today, last_day, calendar=calendar)
+    loads = level_loads(unit, today, last_day, calendar=calendar)
     failed = failed_days(course)
     extra: dict[int, date] = {}
     suggested_per_day: dict[date, int] = {}

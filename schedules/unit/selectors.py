@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from schedules import engine
 from schedules.models import Booking, ProjectedDose, Slot, TreatmentCourse, Unit, UnitCalendar
-from schedules.unit import grid
+from schedules.unit import grid, resources
 from tofersen_scheduler.dates import format_day
 
 
@@ -58,15 +58,27 @@ class FreeSlots:
         ]
 
 
-# The unit's daily load (issue 19 item 3) ------------------------------------------------------
+__all__ = [
+    "DayLoad",
+    "FreeSlots",
+    "LevelLoad",
+    "Resource",
+    "SessionLoad",
+    "day_loads",
+    "level_loads",
+    "load_target",
+]
+
+
+# The unit's daily load as the levelled suggestions read it (issue 19 item 3) -----------------
 
 
 @dataclass
-class DayLoad:
-    """One open day's load: places offered and places booked (a booked, arrived or given
-    patient holds a place, `Booking.PLACE_STATUSES`). Places-based for now; the resources
-    (beds, operators, imaging) add their own counts, and `scarcest` is then the fullest of
-    them. `target` is the unit's `load_target_percent` as a fraction."""
+class LevelLoad:
+    """One open day's load for levelling: the visits the day's scarcest resource allows
+    (`places`: places, beds over the visit's length or operators on the rota, whichever runs
+    out first; `DayLoad.capacity`) and the visits booked. `target` is the unit's
+    `load_target_percent` as a fraction."""
 
     date: date
     places: int = 0
@@ -105,36 +117,36 @@ class DayLoad:
         )
 
 
-def day_loads(
+def level_loads(
     unit: Unit, start: date, end: date, *, calendar: UnitCalendar | None = None
-) -> dict[date, DayLoad]:
-    """{open day: DayLoad} from `start` to `end`, inclusive, in one query: the places of the
-    slots the unit still runs on each day it is open, and the places booked in them. A day
-    closed since its slots were made, or with no slot, is left out (it takes no booking).
+) -> dict[date, LevelLoad]:
+    """{open day: LevelLoad} from `start` to `end`, inclusive, from `day_loads` (the one home
+    of the unit's numbers) without the forecast of unbooked doses. A day closed since its
+    slots were made, or offering nothing, is left out (it takes no booking).
     `calendar`: the unit's calendar over those days, when the caller has it already."""
-    calendar = calendar or unit.calendar(start, end)
-    target = unit.load_target_percent / 100
-    loads: dict[date, DayLoad] = {}
-    slots = (
-        Slot.objects.between(unit, start, end)
-        .exclude(template__active=False)
-        .with_booked_count()
-        .only("start", "places", "unit_id")
-    )
-    for slot in slots:
-        slot.unit = unit
-        day = slot.local_date
-        if calendar.closure_reason(day):
-            continue
-        load = loads.setdefault(day, DayLoad(day, target=target))
-        load.places += slot.places
-        load.booked += slot.booked_count
-    return loads
+    target = load_target(unit) / 100
+    return {
+        day: LevelLoad(day, load.capacity, load.booked, target)
+        for day, load in day_loads(unit, start, end, calendar=calendar, demand=False).items()
+        if not load.closed and load.capacity
+    }
 
 
 # How far ahead unbooked doses are kept for the capacity forecast.
 PROJECTION_WEEKS = 26
 FORECAST_MAX_WEEKS = 26
+
+
+# The unit's target daily load (issue 19 item 3/6): a share of its scarcest resource. The
+# `levelling` branch adds the unit setting `load_target_percent`; until it is merged every
+# reader asks this one function.
+DEFAULT_LOAD_TARGET_PERCENT = 85
+LOAD_TARGET_BAND = 10  # "within ±10% of target" (issue 19 item 6), percentage points
+
+
+def load_target(unit: Unit) -> int:
+    """The unit's target load, in percent of its scarcest resource (default 85)."""
+    return getattr(unit, "load_target_percent", None) or DEFAULT_LOAD_TARGET_PERCENT
 
 
 @dataclass
@@ -208,14 +220,299 @@ def forecast(
         if calendar.is_open(probe):
             days.setdefault(probe, ForecastDay(probe, 0, 0, 0))
         probe += timedelta(days=1)
+    for day, count in _demand(first, last, calendar=calendar, today=today).items():
+        days.setdefault(day, ForecastDay(day, 0, 0, 0)).due_unbooked += count
+    return [days[day] for day in sorted(days)]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How much of one resource a day or session uses: `used` of `capacity` visits, or
+    `capacity` None when the unit does not count it (no beds set, rota not required)."""
+
+    used: int
+    capacity: int | None
+
+    @property
+    def counted(self) -> bool:
+        return self.capacity is not None
+
+    @property
+    def fraction(self) -> float | None:
+        if self.capacity is None:
+            return None
+        if not self.capacity:
+            return float("inf") if self.used else 0.0
+        return self.used / self.capacity
+
+    def __str__(self):
+        return "—" if self.capacity is None else f"{self.used} of {self.capacity}"
+
+
+@dataclass
+class SessionLoad:
+    """One session of a day (a template's slots that day, or a one-off slot): its places and
+    each resource in visits it can take (`schedules.unit.resources` for the rules)."""
+
+    label: str
+    places: Resource
+    beds: Resource
+    operators: Resource
+    imaging: Resource
+    on_rota: int  # operators on the rota with a valid competency (shown even when not counted)
+
+    @property
+    def booked(self) -> int:
+        return self.places.used
+
+    @property
+    def capacity(self) -> int:
+        return min(r.capacity for r in (self.places, self.beds, self.operators) if r.counted)
+
+    @property
+    def utilisation(self) -> int | None:
+        return round(100 * self.booked / self.capacity) if self.capacity else None
+
+
+@dataclass
+class DayLoad:
+    """One day's load against the unit's people and places (issue 19 item 6), the one home of
+    the numbers the capacity page, the month heat map, `capacity_forecast --json` and the
+    levelling suggestions read.
+
+    - `places`, `beds`, `operators`: visits booked (`used`) of the visits that resource can
+      take that day (`capacity`; None when the unit does not count it). Beds are counted over
+      the visit's length; operators per slot from the rota.
+    - `imaging`: patients needing image guidance booked, of the imaging lists' places.
+    - `capacity`: the visits the scarcest of places, beds and operators allows.
+    - `scarcest`: the fraction used of the scarcest resource (booked only, imaging included
+      when the day has a list), None on a closed day or one offering nothing.
+    - `expected`: as `scarcest`, counting the doses due but not yet booked that land that day.
+    - A closed day (`closed`: the reason) is never over capacity.
+    """
+
+    date: date
+    closed: str
+    places: Resource
+    beds: Resource
+    operators: Resource
+    imaging: Resource
+    due_unbooked: int
+    sessions: list[SessionLoad]
+
+    @property
+    def booked(self) -> int:
+        return self.places.used
+
+    @property
+    def capacity(self) -> int:
+        if self.closed:
+            return 0
+        return min(r.capacity for r in (self.places, self.beds, self.operators) if r.counted)
+
+    def _fraction(self, extra: int) -> float | None:
+        if self.closed or not self.capacity:
+            return None
+        fractions = [
+            (r.used + extra) / r.capacity
+            for r in (self.places, self.beds, self.operators)
+            if r.counted and r.capacity
+        ]
+        if self.imaging.capacity:
+            fractions.append(self.imaging.used / self.imaging.capacity)
+        return max(fractions)
+
+    @property
+    def scarcest(self) -> float | None:
+        return self._fraction(0)
+
+    @property
+    def expected(self) -> float | None:
+        return self._fraction(self.due_unbooked)
+
+    @property
+    def utilisation(self) -> int | None:
+        """Percent of the day's capacity booked."""
+        return None if self.scarcest is None else round(100 * self.booked / self.capacity)
+
+    @property
+    def over_by(self) -> int:
+        if self.closed:
+            return 0
+        return max(self.booked + self.due_unbooked - self.capacity, 0)
+
+    @property
+    def over_capacity(self) -> bool:
+        return self.over_by > 0
+
+    @property
+    def spare(self) -> int:
+        return 0 if self.closed else self.capacity - self.booked - self.due_unbooked
+
+    def within_target(self, target: int) -> bool:
+        expected = self.expected
+        return expected is not None and abs(100 * expected - target) <= LOAD_TARGET_BAND
+
+    def as_dict(self) -> dict:
+        """`capacity_forecast --json` (DESIGN §4): the first five keys as before, then each
+        resource as {used, capacity} and the utilisation percent."""
+
+        def resource(r: Resource):
+            return None if r.capacity is None else {"used": r.used, "capacity": r.capacity}
+
+        return {
+            "date": self.date.isoformat(),
+            "places": self.places.capacity,
+            "booked": self.booked,
+            "due_unbooked": self.due_unbooked,
+            "over_capacity": self.over_capacity,
+            "beds": resource(self.beds),
+            "operators": resource(self.operators),
+            "imaging": resource(self.imaging),
+            "utilisation": self.utilisation,
+        }
+
+
+def _session_load(unit: Unit, template, slots, operators, imaging: int, closed: bool):
+    places = sum(0 if closed else slot.places for slot in slots)
+    booked = sum(slot.booked_count for slot in slots)
+    guided = sum(slot.guided_count for slot in slots)
+    if template is not None and template.beds is not None and not closed:
+        beds = Resource(
+            booked, resources.bed_visits([(s.start, s.places) for s in slots], template.beds)
+        )
+    elif template is not None and template.beds is not None:
+        beds = Resource(booked, 0)
+    else:
+        beds = Resource(booked, None)
+    on_rota = len(operators.any) if operators else 0
+    if unit.rota_required and template is not None:  # a one-off slot has no rota (rule 1)
+        capacity = 0 if closed else sum(min(slot.places, on_rota) for slot in slots)
+        operators_load = Resource(booked, capacity)
+    else:
+        operators_load = Resource(booked, None)
+    first = timezone.localtime(slots[0].start, unit.zone)
+    if template is not None:
+        label = f"{first:%H:%M} session ({len(slots)} slot{'' if len(slots) == 1 else 's'})"
+    else:
+        label = f"{first:%H:%M} extra slot"
+    return SessionLoad(
+        label=label,
+        places=Resource(booked, places),
+        beds=beds,
+        operators=operators_load,
+        imaging=Resource(guided, 0 if closed else imaging),
+        on_rota=on_rota,
+    )
+
+
+def day_loads(
+    unit: Unit,
+    start: date,
+    end: date,
+    *,
+    today: date | None = None,
+    calendar: UnitCalendar | None = None,
+    demand: bool = True,
+) -> dict[date, DayLoad]:
+    """Per day from `start` to `end` (open days, and closed days that have slots): each
+    resource used and offered, per session and for the day, and the doses due but unbooked
+    (`forecast`). A fixed number of queries whatever the number of patients or days.
+
+    For the `levelling` suggestions: `day_loads(unit, first, last)[day].scarcest` is the
+    fraction of the day's scarcest resource already booked; compare with
+    `load_target(unit) / 100` (`level_loads`).
+
+    `demand=False` leaves out the doses due but unbooked (the suggestions do not need them);
+    `calendar` then may be the caller's, over `start` to `end`."""
+    today = today or timezone.localdate()
+    if calendar is None or demand:
+        calendar = unit.calendar(min(start, today), end + timedelta(days=14))
+    slots = list(
+        resources.with_resource_counts(Slot.objects.between(unit, start, end))
+        .select_related("template")
+        .order_by("start")
+    )
+    template_ids = {slot.template_id for slot in slots if slot.template_id}
+    operators = resources.operators_on(template_ids, start, end)
+    imaging = resources.imaging_places(template_ids, start, end)
+    sessions: dict[date, dict] = defaultdict(dict)
+    for slot in slots:
+        slot.unit = unit
+        key = slot.template_id or f"slot-{slot.pk}"
+        sessions[slot.local_date].setdefault(key, []).append(slot)
+    unbooked = _demand(start, end, calendar=calendar, today=today) if demand else {}
+    loads: dict[date, DayLoad] = {}
+    day = start
+    while day <= end:
+        closed = calendar.closure_reason(day)
+        if not closed and not calendar.is_open(day):
+            closed = "No session runs that day" if day in sessions else ""
+            if not closed:
+                day += timedelta(days=1)
+                continue
+        if closed and day not in sessions:
+            day += timedelta(days=1)
+            continue
+        session_list = [
+            _session_load(
+                unit,
+                group[0].template,
+                group,
+                operators.get((group[0].template_id, day)),
+                imaging.get((group[0].template_id, day), 0),
+                bool(closed),
+            )
+            for group in sessions.get(day, {}).values()
+        ]
+        total = {
+            "places": Resource(
+                sum(s.places.used for s in session_list),
+                sum(s.places.capacity for s in session_list),
+            ),
+            "imaging": Resource(
+                sum(s.imaging.used for s in session_list),
+                sum(s.imaging.capacity for s in session_list),
+            ),
+        }
+        for name in ("beds", "operators"):
+            # Counted for the day when any session counts it; a session that does not
+            # (no beds set, a one-off slot) is limited by its places alone.
+            parts = [getattr(s, name) for s in session_list]
+            used = sum(part.used for part in parts)
+            if any(part.counted for part in parts):
+                total[name] = Resource(
+                    used,
+                    sum(
+                        part.capacity if part.counted else s.places.capacity
+                        for part, s in zip(parts, session_list, strict=True)
+                    ),
+                )
+            else:
+                total[name] = Resource(used, None)
+        loads[day] = DayLoad(
+            date=day,
+            closed=closed,
+            due_unbooked=0 if closed else unbooked.get(day, 0),
+            sessions=session_list,
+            **total,
+        )
+        day += timedelta(days=1)
+    return loads
+
+
+def _demand(first: date, last: date, *, calendar: UnitCalendar, today: date) -> dict[date, int]:
+    """Doses due (or projected) but not booked, per day they land on (`forecast` step 2);
+    `calendar` must reach from today to 14 days past `last`."""
+    demand: dict[date, int] = defaultdict(int)
     projected = ProjectedDose.objects.filter(
         course__status=TreatmentCourse.Status.ACTIVE, on__lte=last
     ).values_list("on", "window_end", "overdue")
     for on, window_end, overdue in projected:
         day = _demand_day(today if overdue else on, max(window_end, today), calendar, today)
         if first <= day <= last:
-            days.setdefault(day, ForecastDay(day, 0, 0, 0)).due_unbooked += 1
-    return [days[day] for day in sorted(days)]
+            demand[day] += 1
+    return demand
 
 
 @dataclass
@@ -231,12 +528,16 @@ class WeekLoad:
         return self.due_unbooked > self.places - self.booked
 
 
-def weeks_of(days: list[ForecastDay]) -> list[WeekLoad]:
+def weeks_of(days: list[DayLoad]) -> list[WeekLoad]:
+    """Each week's open days added up (a closed day's bookings are for rescheduling, not
+    capacity), places being the visits the scarcest resource allows."""
     weeks: dict[date, WeekLoad] = {}
     for day in days:
+        if day.closed:
+            continue
         monday = day.date - timedelta(days=day.date.weekday())
         week = weeks.setdefault(monday, WeekLoad(monday, 0, 0, 0))
-        week.places += day.places
+        week.places += day.capacity
         week.booked += day.booked
         week.due_unbooked += day.due_unbooked
     return [weeks[monday] for monday in sorted(weeks)]
@@ -276,12 +577,12 @@ def start_capacity(unit: Unit, *, today: date | None = None) -> StartCapacity:
     today = today or timezone.localdate()
     first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    days = forecast(unit, first, last, today=today)
+    days = [day for day in day_loads(unit, first, last, today=today).values() if not day.closed]
     spare = sum(max(day.spare, 0) for day in days)
     return StartCapacity(
         first=first,
         last=last,
-        places=sum(day.places for day in days),
+        places=sum(day.capacity for day in days),
         booked=sum(day.booked for day in days),
         due_unbooked=sum(day.due_unbooked for day in days),
         spare=spare,
@@ -291,17 +592,31 @@ def start_capacity(unit: Unit, *, today: date | None = None) -> StartCapacity:
 
 @dataclass
 class ForecastReport:
-    days: list[ForecastDay]
+    days: list[DayLoad]
     weeks: list[WeekLoad]
     start: StartCapacity
+    target: int = DEFAULT_LOAD_TARGET_PERCENT
+
+    @property
+    def open_days(self) -> list[DayLoad]:
+        return [day for day in self.days if not day.closed and day.capacity]
+
+    @property
+    def within_target(self) -> tuple[int, int]:
+        """(open days whose expected load is within ±10 points of the target, open days)."""
+        days = self.open_days
+        return sum(day.within_target(self.target) for day in days), len(days)
 
 
 def forecast_report(unit: Unit, *, weeks: int, today: date | None = None) -> ForecastReport:
     """The forecast page and command: `weeks` from today, by day and by week, and the answer
     to "how many more patients can we start next month?"."""
     today = today or timezone.localdate()
-    days = forecast(unit, today, today + timedelta(weeks=weeks, days=-1), today=today)
-    return ForecastReport(days, weeks_of(days), start_capacity(unit, today=today))
+    loads = day_loads(unit, today, today + timedelta(weeks=weeks, days=-1), today=today)
+    days = list(loads.values())
+    return ForecastReport(
+        days, weeks_of(days), start_capacity(unit, today=today), target=load_target(unit)
+    )
 
 
 def bookings_between(unit: Unit, first: date, last: date) -> list[Booking]:
@@ -348,11 +663,15 @@ def _day_totals(unit: Unit, first: date, last: date) -> dict[date, dict]:
     return totals
 
 
-def _month_cell(day: date, *, first: date, today: date, closed: str, totals: dict, due) -> dict:
+def _month_cell(
+    day: date, *, first: date, today: date, closed: str, totals: dict, load: DayLoad | None
+) -> dict:
     """One day of the month: its counts, and its load for the heat map. A closed day is
     closed, never "Full"; a past day's load is the places that were used (who came, who did
     not, and any still unrecorded, listed on Overdue & rebook); a day to come loads booked
-    plus due but not yet booked, against places."""
+    plus due but not yet booked against the capacity of its scarcest resource (`day_loads`,
+    the capacity page's numbers)."""
+    due = load.due_unbooked if load is not None else 0
     cell = {
         "date": day,
         "in_month": day.month == first.month,
@@ -365,11 +684,13 @@ def _month_cell(day: date, *, first: date, today: date, closed: str, totals: dic
     cell["past"] = day < today
     if cell["past"]:
         cell["full"] = False
-        load = cell["attended"] + cell["noshow"] + cell["unrecorded"]
+        used = cell["attended"] + cell["noshow"] + cell["unrecorded"]
+        cell["load"] = grid.load_level(used, cell["places"])
     else:
-        cell["full"] = bool(cell["places"]) and cell["booked"] >= cell["places"] and not closed
-        load = cell["booked"] + (due or 0)
-    cell["load"] = grid.load_level(load, cell["places"])
+        capacity = load.capacity if load is not None else 0
+        cell["capacity"] = capacity
+        cell["full"] = bool(capacity) and cell["booked"] >= capacity and not closed
+        cell["load"] = grid.load_level(cell["booked"] + due, capacity)
     return cell
 
 
@@ -381,10 +702,9 @@ def month_grid(unit: Unit, first: date, *, today: date) -> list[list[dict]]:
     grid_first, grid_last = weeks[0][0], weeks[-1][-1]
     totals = _day_totals(unit, grid_first, grid_last)
     calendar = unit.calendar(grid_first, grid_last)
-    demand = {}
+    loads = {}
     if grid_last >= today:
-        days = forecast(unit, max(grid_first, today), grid_last, today=today)
-        demand = {day.date: day.due_unbooked for day in days}
+        loads = day_loads(unit, max(grid_first, today), grid_last, today=today)
     return [
         [
             _month_cell(
@@ -393,7 +713,7 @@ def month_grid(unit: Unit, first: date, *, today: date) -> list[list[dict]]:
                 today=today,
                 closed=calendar.closure_reason(day),
                 totals=totals.get(day, _EMPTY_DAY),
-                due=demand.get(day),
+                load=loads.get(day),
             )
             for day in week
         ]
@@ -417,3 +737,50 @@ def week_columns(unit: Unit, days: list[date], *, today: date, slots) -> list[di
         }
         for day in days
     ]
+
+
+# The measures of the capacity page (issue 19 item 6) -----------------------------------------
+
+MEASURES_LOOK_BACK_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class CapacityMeasures:
+    """Notice and late doses over a period (`first` to `last`): the last 12 weeks and the
+    weeks the page shows. From the quality measures' facts (issue 21), so both pages agree:
+    notice = days from the booking being made to the visit's day, for bookings not cancelled;
+    late = doses given after their window's last day (unit policy, DESIGN §2), and by how many
+    days after due."""
+
+    first: date
+    last: date
+    notice_days: object  # quality.measures.Spread
+    notice_under_7_days: object  # quality.measures.Share
+    doses_timed: int
+    late_days: object  # Spread of days after due, late doses only
+
+    @property
+    def late(self) -> int:
+        return self.late_days.count
+
+
+def capacity_measures(unit: Unit, *, today: date, weeks: int) -> CapacityMeasures:
+    # Imported here: the quality reads plan through `schedules.planning`, which re-exports
+    # this module.
+    from schedules.quality import measures
+
+    period = measures.Period(
+        today - timedelta(weeks=MEASURES_LOOK_BACK_WEEKS), today + timedelta(weeks=weeks)
+    )
+    facts = measures.load_facts(period, unit=unit, today=today)
+    summary = measures.summarise(facts, period)
+    timed = [row for row in facts.doses if row.given in period and row.timed]
+    late = [(row.given - row.due).days for row in timed if row.given > row.window_end]
+    return CapacityMeasures(
+        first=period.first,
+        last=period.last,
+        notice_days=summary.notice_days,
+        notice_under_7_days=summary.notice_under_7_days,
+        doses_timed=len(timed),
+        late_days=measures.Spread.of(late),
+    )

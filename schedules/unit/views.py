@@ -90,8 +90,10 @@ def week(request):
 @view_permission
 @require_safe
 def capacity(request):
-    """Demand and capacity ahead (issue 8): per open day places, booked, due but unbooked;
-    weeks that cannot fit their due doses; how many more patients can start next month."""
+    """Demand and capacity ahead (issues 8 and 19): per day and session places, beds,
+    operators, imaging, booked, due but unbooked and utilisation (closed days shown, never
+    flagged); weeks that cannot fit their due doses; how many more patients can start next
+    month; days on target, notice given and doses given late."""
     form = CapacityForm(request.GET)
     weeks = form.weeks_or_default()
     status = 200
@@ -99,11 +101,17 @@ def capacity(request):
         messages.warning(request, f"{form.errors['weeks'][0]} Showing {DEFAULT_FORECAST_WEEKS}.")
         status = 400
     today = timezone.localdate()
-    report = selectors.forecast_report(Unit.current(), weeks=weeks, today=today)
+    unit = Unit.current()
+    report = selectors.forecast_report(unit, weeks=weeks, today=today)
     return render(
         request,
         "schedules/capacity.html",
-        {"report": report, "weeks": weeks, "today": today},
+        {
+            "report": report,
+            "measures": selectors.capacity_measures(unit, today=today, weeks=weeks),
+            "weeks": weeks,
+            "today": today,
+        },
         status=status,
     )
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from schedules.models import Booking, Slot, Unit, Visit
 from schedules.planning import plans
 from schedules.planning.facts import planning_prefetch
+from schedules.unit import resources
 
 # A patient waiting this long for the next step (checks after arriving, the dose after the
 # checks, observation after the dose) is highlighted. Why 30 minutes: a visit holds its bed for
@@ -126,6 +127,7 @@ class BoardRow:
     waiting_for: str
     timing: Timing | None = None
     observation_left: int | None = None  # seconds until the 60-minute minimum, when observing
+    operator_warning: str = ""  # the assigned operator may not do it that day (issue 19)
 
     @property
     def patient(self):
@@ -181,7 +183,8 @@ def slots_with_patients(
     blockers); the week shows only names, dose numbers and statuses, so it leaves them out."""
     bookings = (
         Booking.objects.exclude(status=Booking.Status.CANCELLED)
-        .select_related("dose__course__patient", "visit")
+        .select_related("dose__course__patient", "visit", "operator")
+        .prefetch_related("operator__competencies")
         .order_by("dose__course__patient__family_name", "pk")
     )
     if for_planning:
@@ -418,5 +421,10 @@ def board_row(user, booking: Booking, board: Board, *, now, phase, blockers) -> 
             int((visit.minimum_observation_end - now).total_seconds())
             if visit is not None and booking.stage == Visit.Stage.OBSERVATION
             else None
+        ),
+        operator_warning=(
+            resources.operator_warning(booking, list(booking.operator.competencies.all()))
+            if booking.operator is not None and booking.is_active
+            else ""
         ),
     )

@@ -22,6 +22,7 @@ from schedules.errors import BookingStateError, EarlyDischarge, VisitError
 from schedules.messaging import outbox
 from schedules.models import Booking, TreatmentCourse, Visit
 from schedules.retry import retry_when_busy
+from schedules.unit import resources
 
 
 def _check_on_the_day(booking: Booking, action: str) -> None:
@@ -168,7 +169,14 @@ def undo_no_show(*, booking: Booking, undone_by) -> Booking:
     cancelled = Booking.objects.filter(
         cancelled_by_no_show=booking.pk, status=Booking.Status.CANCELLED
     )
-    booking = locks.lock_booking(booking, also_slots=cancelled.values_list("slot_id", flat=True))
+    # Every slot of the sessions involved (lock order step 2): a restored booking takes a bed
+    # and an operator of its session again (issue 19).
+    booking = locks.lock_booking(
+        booking,
+        also_slots=locks.session_slot_ids(
+            [booking.slot_id, *cancelled.values_list("slot_id", flat=True)]
+        ),
+    )
     booking.restored_later = []
     if booking.status == Booking.Status.BOOKED:
         return booking  # Undone twice (a double click).
@@ -207,14 +215,33 @@ def undo_no_show(*, booking: Booking, undone_by) -> Booking:
                 f"The place of dose {number} on {restored.slot} has been taken since, so "
                 "'did not attend' cannot be undone: nothing was changed."
             )
+        refusal = resources.booking_refusal(restored.slot, course.patient)
+        if refusal is not None:
+            raise BookingStateError(
+                f"{refusal.message} So 'did not attend' cannot be undone for dose {number}: "
+                "nothing was changed."
+            )
     for restored in [booking, *later]:
         restored.status = Booking.Status.BOOKED
         restored.cancel_reason = ""
         restored.cancelled_by_no_show = None
+        if (
+            restored.operator_id
+            and Booking.objects.active()
+            .filter(slot=restored.slot_id, operator=restored.operator_id)
+            .exists()
+        ):
+            restored.operator = None  # their operator has another patient in that slot now
         restored._history_user = undone_by
         restored._change_reason = "'Did not attend' undone"
         restored.save(
-            update_fields=["status", "cancel_reason", "cancelled_by_no_show", "updated_at"]
+            update_fields=[
+                "status",
+                "cancel_reason",
+                "cancelled_by_no_show",
+                "operator",
+                "updated_at",
+            ]
         )
         bump_calendar_sequence(restored.dose, by=undone_by)
     booking.restored_later = later

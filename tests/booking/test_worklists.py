@@ -66,8 +66,9 @@ PAGES = [
     # + courses on hold, + the clinician hand-offs, + arrivals with no outcome (issue 17)
     # + every waiting hand-off, whichever page its course is on (issue 20)
     ("schedules:overdue", None, "", 23),
-    ("schedules:calendar", None, "", 13),  # + the forecast of unbooked demand
-    ("schedules:calendar", None, "?month=2026-04", 13),
+    # + the forecast of unbooked demand, + the rota and the imaging lists (issue 19)
+    ("schedules:calendar", None, "", 15),
+    ("schedules:calendar", None, "?month=2026-04", 15),
     ("schedules:week", None, "", 9),  # names, doses and statuses only: no plan to prefetch
 ]
 

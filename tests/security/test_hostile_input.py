@@ -158,6 +158,8 @@ FORMS = [
         _booking,
         {"slot": "other_slot", "previewed": "0123456789abcdef", "next": "/waitlist/"},
     ),
+    # Issue 19: who does the lumbar puncture ("" = nobody yet; the choices are the rota's).
+    Form("schedules:assign_operator", _booking, {"operator": ""}),
     Form("schedules:arrived", _booking, {"next": "/today/"}),
     Form("schedules:noshow", _booking, {"next": "/today/"}),
     Form("schedules:undo_arrived", _booking, {"next": "/today/"}),

@@ -18,9 +18,12 @@ from schedules.models import (
     Booking,
     ClinicianRequest,
     Closure,
+    Competency,
     CourseEvent,
     Dose,
     FollowUpCall,
+    ImagingList,
+    RotaEntry,
     SessionTemplate,
     Slot,
     TreatmentCourse,
@@ -46,6 +49,8 @@ CLINICAL = [
 ]
 # The unit's settings, the patient's identity and feed links stay editable in the admin.
 SETTINGS = [Patient, FeedToken, Unit, SessionTemplate, Closure, Slot]
+# The unit's people and places (issue 19): the competency register, rota and imaging lists.
+SETTINGS += [Competency, RotaEntry, ImagingList]
 
 
 @pytest.fixture
@@ -80,7 +85,20 @@ def records(unit, nurse, clinician, clock):
     )
     services.set_waitlist(booking=later, notice_days=3, this_dose_only=False, set_by=nurse)
     booking.refresh_from_db()
+    template = unit.session_templates.first()
+    competency = Competency.objects.create(
+        operator=clinician,
+        procedure=Competency.Procedure.IMAGE_GUIDED,
+        valid_until=date(2027, 1, 1),
+        signed_off_by=clinician,
+        signed_off_on=date(2025, 1, 1),
+    )
+    rota = RotaEntry.objects.create(template=template, day=MONDAY, operator=clinician)
+    imaging = ImagingList.objects.create(template=template, day=MONDAY, places=2)
     return {
+        Competency: competency,
+        RotaEntry: rota,
+        ImagingList: imaging,
         TreatmentCourse: course,
         CourseEvent: course.events.get(),
         Dose: booking.dose,

@@ -177,6 +177,7 @@ def control_patches() -> dict:
     courses = "schedules.courses.services."
     given = "schedules.visits.administration."
     visits = "schedules.visits.services."
+    resources = "schedules.unit.resources."
     return {
         "H1": lambda: mock.patch.object(Unit, "policy", property(open_policy)),
         "H2": lambda: mock.patch.object(
@@ -367,6 +368,18 @@ def control_patches() -> dict:
         "H71": lambda: mock.patch(
             "schedules.messaging.sending.told_not_to_come", lambda course: False
         ),
+        # Issue 19: the unit's people and places (`schedules.unit.resources`).
+        "H72": lambda: mock.patch(resources + "bed_refusal", _noop),
+        "H73": lambda: mock.patch(resources + "operator_shortage", _noop),
+        "H74": {
+            "test_control_an_unqualified_operator_cannot_be_assigned": lambda: mock.patch(
+                resources + "operator_refusal", _noop
+            ),
+            "test_control_the_board_says_when_the_assigned_operators_competency_lapsed": (
+                lambda: mock.patch(resources + "operator_warning", lambda *args: "")
+            ),
+        },
+        "H75": lambda: mock.patch(resources + "imaging_refusal", _noop),
     }
 
 

@@ -70,6 +70,11 @@ def test_capacity_forecast_command_json_rows(hand_counted_week):
         "booked": 1,
         "due_unbooked": 2,
         "over_capacity": False,
+        # Issue 19: no beds set and no rota required, so neither is counted; no imaging list.
+        "beds": None,
+        "operators": None,
+        "imaging": {"used": 0, "capacity": 0},
+        "utilisation": 17,  # 1 booked of 6 places
     }
     assert [row["date"] for row in rows if row["over_capacity"]] == ["2026-03-05"]
     assert len(rows) == 5
@@ -79,7 +84,7 @@ def test_capacity_page_answers_how_many_can_start(hand_counted_week, client, nur
     with frozen(MONDAY, 8):
         client.force_login(nurse)
         page = client.get(reverse("schedules:capacity") + "?weeks=2").content.decode()
-    assert "<caption>" in page
+    assert 'id="capacity-caption"' in page
     assert "more patient(s) can start" in page
     assert "Over by 1" in page  # Thursday 5 March: 7 due for 6 places
 

@@ -2,9 +2,12 @@
 
     python manage.py capacity_forecast [--weeks 12] [--json]
 
-With `--json`: a list of objects `date`, `places`, `booked`, `due_unbooked`, `over_capacity`
-(DESIGN §4). Without: a table, the weeks whose due doses cannot fit, and how many more
-patients the unit can start next month, with the sum behind the number.
+With `--json`: per open day an object `date`, `places`, `booked`, `due_unbooked`,
+`over_capacity` (DESIGN §4), and `beds`, `operators`, `imaging` (each `{used, capacity}`, or
+null when the unit does not count it) and `utilisation` (percent of the scarcest resource's
+capacity booked; issue 19). Closed days are left out: they offer nothing. Without: a table,
+the weeks whose due doses cannot fit, and how many more patients the unit can start next
+month, with the sum behind the number.
 """
 
 import json
@@ -35,15 +38,20 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         today = timezone.localdate()
         report = planning.forecast_report(unit, weeks=int(weeks), today=today)
+        days = [day for day in report.days if not day.closed]
         if json:
-            self.stdout.write(dumps([day.as_dict() for day in report.days]))
+            self.stdout.write(dumps([day.as_dict() for day in days]))
             return
-        self.stdout.write(f"{'Date':<16}{'Places':>7}{'Booked':>7}{'Due':>7}  Over")
-        for day in report.days:
-            over = "yes" if day.over_capacity else ""
+        self.stdout.write(
+            f"{'Date':<16}{'Places':>7}{'Beds':>9}{'Operators':>11}{'Booked':>7}{'Due':>5}"
+            f"{'Use':>6}  Over"
+        )
+        for day in days:
+            over = f"by {day.over_by}" if day.over_capacity else ""
+            use = "" if day.utilisation is None else f"{day.utilisation}%"
             self.stdout.write(
-                f"{day.date:%a %d %b %Y}  {day.places:>5}{day.booked:>7}"
-                f"{day.due_unbooked:>7}  {over}"
+                f"{day.date:%a %d %b %Y}  {day.places.capacity:>5}{day.beds!s:>9}"
+                f"{day.operators!s:>11}{day.booked:>7}{day.due_unbooked:>5}{use:>6}  {over}"
             )
         for week in report.weeks:
             if week.cannot_fit:

@@ -26,7 +26,19 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from patients.models import Consent, Patient
 from schedules import engine, outlook, planning, services
-from schedules.models import Closure, CourseEvent, Dose, SessionTemplate, TreatmentCourse, Unit
+from schedules.models import (
+    Booking,
+    Closure,
+    Competency,
+    CourseEvent,
+    Dose,
+    ImagingList,
+    RotaEntry,
+    SessionTemplate,
+    Slot,
+    TreatmentCourse,
+    Unit,
+)
 
 DEMO_USERS = [
     # username, password, group, name, staff
@@ -48,6 +60,15 @@ MAX_PATIENTS = 10_000
 BATCH = 1000
 
 VARIANTS = ["p.Ala5Val (A4V)", "p.Gly94Ala (G93A)", "p.Asp91Ala (D90A)", "p.Leu145Phe"]
+
+# Lumbar-puncture operators (issue 19): username, name, procedure, valid for (days from today).
+# One image-guided; one whose competency lapses in ten days (the board then says so).
+DEMO_OPERATORS = [
+    ("dr.lind", ("Dr Erik", "Lind"), Competency.Procedure.IMAGE_GUIDED, 365),
+    ("dr.adeyemi", ("Dr Tola", "Adeyemi"), Competency.Procedure.UNGUIDED, 10),
+]
+IMAGING_WEEKDAYS = (1, 3)  # the X-ray list runs on Tuesdays and Thursdays
+SESSION_BEDS = 3  # beds or chairs for observation per session
 
 # Every stage a unit sees, in the order patients are given them.
 STAGES = [
@@ -115,7 +136,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self.seed_users()
             unit = self.seed_unit()
+            self.seed_resources(unit, users)
             created = self.seed_patients(patients, unit, users)
+            self.seed_image_guidance(unit)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {created} new patient(s), "
@@ -176,6 +199,94 @@ class Command(BaseCommand):
             )
         services.generate_slots(unit=unit)
         return unit
+
+    def seed_resources(self, unit: Unit, users) -> None:
+        """Beds per session, the competency register (the demo clinician, one image-guided
+        operator, one lapsing soon), a rota for every session with slots, and imaging lists
+        on Tuesdays and Thursdays (issue 19). The rota has two operators valid all along on
+        every session, so the demo's two places per slot stay bookable; idempotent."""
+        today = timezone.localdate()
+        unit.session_templates.filter(beds__isnull=True).update(beds=SESSION_BEDS)
+        if not unit.rota_required:
+            unit.rota_required = True
+            unit.save(update_fields=["rota_required"])
+        signer = users["Admin"]
+        operators = [users["Clinician"]]
+        register = [(users["Clinician"], Competency.Procedure.UNGUIDED, 365)]
+        for username, (first, last), procedure, days in DEMO_OPERATORS:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": first, "last_name": last}
+            )
+            if created:
+                user.set_unusable_password()
+                user.save()
+                user.groups.add(Group.objects.get(name="Clinician"))
+            operators.append(user)
+            register.append((user, procedure, days))
+        for user, procedure, days in register:
+            Competency.objects.get_or_create(
+                operator=user,
+                procedure=procedure,
+                defaults={
+                    "valid_until": today + timedelta(days=days),
+                    "signed_off_by": signer,
+                    "signed_off_on": today - timedelta(days=300),
+                },
+            )
+        sessions = set()
+        for start, template_id in Slot.objects.filter(
+            unit=unit, template__isnull=False, start__gte=timezone.now() - timedelta(days=7)
+        ).values_list("start", "template_id"):
+            sessions.add((template_id, timezone.localtime(start, unit.zone).date()))
+        clinician, guided, lapsing = operators
+        rota = []
+        for template_id, day in sorted(sessions):
+            on = [clinician, guided] + ([lapsing] if day.weekday() in (0, 2) else [])
+            rota += [RotaEntry(template_id=template_id, day=day, operator=o) for o in on]
+        RotaEntry.objects.bulk_create(rota, ignore_conflicts=True, batch_size=BATCH)
+        ImagingList.objects.bulk_create(
+            [
+                ImagingList(template_id=template_id, day=day, places=2, note="X-ray room 2")
+                for template_id, day in sorted(sessions)
+                if day.weekday() in IMAGING_WEEKDAYS
+            ],
+            ignore_conflicts=True,
+        )
+
+    def seed_image_guidance(self, unit: Unit) -> None:
+        """A patient who needs image guidance (a difficult spine): the first booked patient
+        whose coming visits all fall on imaging-list days, flagged; the lapsing operator
+        assigned to a coming booking so the board shows the warning."""
+        today = timezone.localdate()
+        if Patient.objects.filter(needs_image_guidance=True).exists():
+            return
+        coming = (
+            Booking.objects.active()
+            .filter(slot__unit=unit, slot__start__gte=timezone.now())
+            .select_related("slot__unit", "dose__course__patient")
+            .order_by("slot__start")
+        )
+        by_patient: dict[int, list[Booking]] = {}
+        for booking in coming:
+            by_patient.setdefault(booking.dose.course.patient_id, []).append(booking)
+        for bookings in by_patient.values():
+            if all(b.local_date.weekday() in IMAGING_WEEKDAYS for b in bookings):
+                patient = bookings[0].dose.course.patient
+                patient.needs_image_guidance = True
+                patient.image_guidance_reason = "Difficult spine: scoliosis surgery"
+                patient.save(update_fields=["needs_image_guidance", "image_guidance_reason"])
+                break
+        lapsing = User.objects.filter(username=DEMO_OPERATORS[1][0]).first()
+        for booking in coming:
+            later = booking.local_date > today + timedelta(days=DEMO_OPERATORS[1][3])
+            patient = booking.dose.course.patient
+            on_rota = RotaEntry.objects.filter(
+                template_id=booking.slot.template_id, day=booking.local_date, operator=lapsing
+            ).exists()
+            if later and on_rota and not patient.needs_image_guidance:
+                # Assigned while still valid; the competency lapses before the visit.
+                Booking.objects.filter(pk=booking.pk).update(operator=lapsing)
+                break
 
     def seed_patients(self, count: int, unit: Unit, users) -> int:
         """Patients, consents, courses, given doses and decisions in bulk inserts (5,000 in
