@@ -62,7 +62,8 @@ PAGES = [
     # The flow board: one more for the ETag its poll sends back (issue 20, live board).
     ("schedules:today", None, "", 14),
     ("schedules:day", [MONDAY], "", 14),
-    ("schedules:needs_booking", None, "", 18),  # + the day loads (levelled choices, issue 19)
+    # + the day loads: slots, rota, competencies, imaging (levelled choices, issue 19)
+    ("schedules:needs_booking", None, "", 22),
     # + courses on hold, + the clinician hand-offs, + arrivals with no outcome (issue 17)
     # + every waiting hand-off, whichever page its course is on (issue 20)
     ("schedules:overdue", None, "", 23),
@@ -127,10 +128,11 @@ def test_book_pages_query_count_does_not_grow(
 ):
     populate(unit, nurse, 10)
     course = make_course(make_patient("S1"), start=MONDAY + timedelta(days=3))
-    # Both read the day loads and the dose's failed visits (levelled suggestions, issue 19).
+    # Both read the day loads (slots, rota, competencies, imaging) and the dose's failed
+    # visits (levelled suggestions, issue 19).
     expected = {
-        reverse("schedules:book", args=[course.pk, 1]): 14,
-        reverse("schedules:book_next", args=[course.pk]): 14,
+        reverse("schedules:book", args=[course.pk, 1]): 18,
+        reverse("schedules:book_next", args=[course.pk]): 18,
     }
     urls = list(expected)
     counts = {}

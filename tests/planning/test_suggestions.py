@@ -12,7 +12,7 @@ from django.urls import reverse
 from schedules import planning, services
 from schedules.models import Booking, Slot, Unit
 from schedules.planning.facts import course_queryset
-from schedules.unit.selectors import day_loads
+from schedules.unit.selectors import level_loads
 from tests.factories import MONDAY, at, book, frozen, make_course, make_patient, make_slot
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -48,9 +48,9 @@ def three_days(unit, nurse):
     return monday, tuesday, wednesday
 
 
-def test_day_loads_counts_places_and_bookings_per_open_day(unit, nurse):
+def test_level_loads_count_places_and_bookings_per_open_day(unit, nurse):
     monday, tuesday, _ = three_days(unit, nurse)
-    loads = day_loads(unit, MONDAY, MONDAY + timedelta(days=6))
+    loads = level_loads(unit, MONDAY, MONDAY + timedelta(days=6))
     assert (loads[MONDAY].places, loads[MONDAY].booked, loads[MONDAY].free) == (4, 3, 1)
     assert loads[MONDAY].scarcest == 0.75
     assert loads[TUESDAY].scarcest == 0

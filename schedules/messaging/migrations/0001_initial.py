@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("patients", "0006_contact_and_reminders"),
-        ("schedules", "0011_unit_reminder_offsets"),
+        ("schedules", "0013_unit_reminder_offsets"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("schedules", "0010_merge_20261206_0006"),
+        ("schedules", "0011_waitlist"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ import patients.validators
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("patients", "0005_follow_up_contraception_advice"),
+        ("patients", "0006_contact_and_reminders"),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ import patients.validators
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("schedules", "0010_merge_20261206_0006"),
+        ("schedules", "0013_unit_reminder_offsets"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
