@@ -23,7 +23,7 @@ from schedules.planning import plans, previews
 from schedules.planning.facts import course_queryset
 from schedules.planning.plans import open_calendar
 from schedules.planning.suggestions import FreeSlots, Suggestion, failed_days, rank_offers
-from schedules.unit.selectors import LevelLoad, level_loads
+from schedules.unit.loads import LevelLoad, level_loads
 
 # How many rows a worklist shows a page: a request plans only the courses it shows (issue 8).
 WORKLIST_PAGE_SIZE = 25

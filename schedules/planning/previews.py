@@ -13,7 +13,8 @@ from schedules.models import Booking, Slot, TreatmentCourse, Unit
 from schedules.planning.facts import CourseFacts, planned_course
 from schedules.planning.plans import PROBLEM, CoursePlan, next_dose, open_calendar
 from schedules.planning.suggestions import rank_offers
-from schedules.unit.selectors import FreeSlots, level_loads
+from schedules.unit.loads import level_loads
+from schedules.unit.selectors import FreeSlots
 
 # How far ahead the letter and the feed list provisional (not yet booked) dates.
 PROVISIONAL_DAYS = 183

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from schedules import engine
 from schedules.planning.suggestions import level_key
 from schedules.unit.calendar import _england_bank_holidays
-from schedules.unit.selectors import LevelLoad
+from schedules.unit.loads import LevelLoad
 
 NOT_GIVEN_SHARE = 0.05
 DID_NOT_ATTEND_SHARE = 0.03

@@ -21,7 +21,8 @@ from django.utils import timezone
 from schedules import engine
 from schedules.models import Booking, Slot, TreatmentCourse, Unit
 from schedules.planning.plans import BOOKABLE_STATES, open_calendar, plan_course
-from schedules.unit.selectors import FreeSlots, LevelLoad, level_loads
+from schedules.unit.loads import LevelLoad, level_loads
+from schedules.unit.selectors import FreeSlots
 
 __all__ = [
     "FreeSlots",

@@ -12,7 +12,7 @@ from django.urls import reverse
 from schedules import planning, services
 from schedules.models import Booking, Slot, Unit
 from schedules.planning.facts import course_queryset
-from schedules.unit.selectors import level_loads
+from schedules.unit.loads import level_loads
 from tests.factories import MONDAY, at, book, frozen, make_course, make_patient, make_slot
 
 TUESDAY = MONDAY + timedelta(days=1)

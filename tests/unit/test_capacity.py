@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from schedules import outlook, planning, services
 from schedules.models import Slot
+from schedules.unit.loads import day_loads
 from tests.factories import at, frozen, make_course, make_patient
 
 MONDAY = date(2026, 3, 2)
@@ -47,8 +48,8 @@ def hand_counted_week(unit, nurse, clinician):
 
 def test_forecast_matches_the_hand_count(hand_counted_week):
     with frozen(MONDAY, 8):
-        days = planning.forecast(hand_counted_week, MONDAY, MONDAY + timedelta(days=7))
-    table = {d.date: (d.places, d.booked, d.due_unbooked, d.over_capacity) for d in days}
+        days = day_loads(hand_counted_week, MONDAY, MONDAY + timedelta(days=7)).values()
+    table = {d.date: (d.places.capacity, d.booked, d.due_unbooked, d.over_capacity) for d in days}
     assert table == {
         MONDAY: (6, 1, 2, False),
         MONDAY + timedelta(days=1): (6, 0, 0, False),

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from schedules import services
 from schedules.models import Closure, SessionTemplate, Slot
-from schedules.unit import selectors
+from schedules.unit import loads as unit_loads
 from tests.factories import (
     MONDAY,
     arrive_and_check,
@@ -52,7 +52,7 @@ def test_day_loads_count_each_resource_and_name_the_scarcest(resourced, nurse):
     with frozen(MONDAY, 7):
         slot = Slot.objects.on_day(resourced, TUESDAY).order_by("start").first()
         book(make_course(make_patient("H801"), start=TUESDAY), 1, slot, nurse)
-        loads = selectors.day_loads(resourced, MONDAY, MONDAY + timedelta(days=6))
+        loads = unit_loads.day_loads(resourced, MONDAY, MONDAY + timedelta(days=6))
     tuesday = loads[TUESDAY]
     assert tuesday.places.capacity == 6
     # Beds, earliest first: 09:00 takes 2 (its places), 10:00 1 (the third bed), 11:00 2 once
@@ -68,7 +68,7 @@ def test_day_loads_count_each_resource_and_name_the_scarcest(resourced, nurse):
     assert loads[MONDAY].places.capacity == 6
     assert loads[MONDAY].operators.capacity == 0
     assert loads[MONDAY].capacity == 0
-    assert selectors.load_target(resourced) == 85
+    assert unit_loads.load_target(resourced) == 85
 
 
 def test_capacity_page_shows_each_session_and_its_resources(resourced, nurse, client):
@@ -110,7 +110,7 @@ def test_month_heat_map_reads_the_same_capacity(resourced, nurse, client):
     with frozen(MONDAY, 7):
         client.force_login(nurse)
         page = client.get(reverse("schedules:calendar")).content.decode()
-        loads = selectors.day_loads(resourced, MONDAY, MONDAY + timedelta(days=6))
+        loads = unit_loads.day_loads(resourced, MONDAY, MONDAY + timedelta(days=6))
     assert loads[TUESDAY].capacity == 3
     assert "room for 3 (beds or operators)" in page
 
@@ -189,7 +189,7 @@ def test_a_one_off_slot_adds_its_places_to_a_day_whose_session_counts_beds(resou
 
     with frozen(MONDAY, 7):
         make_slot(resourced, TUESDAY, hour=15, places=2)
-        tuesday = selectors.day_loads(resourced, TUESDAY, TUESDAY)[TUESDAY]
+        tuesday = unit_loads.day_loads(resourced, TUESDAY, TUESDAY)[TUESDAY]
     assert tuesday.places.capacity == 8
     assert tuesday.beds.capacity == 5 + 2  # the session's beds, then the extra slot's places
     assert tuesday.operators.capacity == 3 + 2  # an extra slot has no rota: its places
