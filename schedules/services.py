@@ -23,6 +23,7 @@ A test that replaces a service's internal patches the module that looks it up at
 (`schedules.visits.administration._check_vial_in_date`), never this facade.
 """
 
+from schedules.booking.series import move_series
 from schedules.booking.services import (
     ask_clinician,
     assign_operator,
@@ -30,13 +31,11 @@ from schedules.booking.services import (
     book_dose_number,
     book_next_doses,
     cancel_booking,
-    clear_waitlist,
     dose_for,
-    move_series,
     reschedule_booking,
     set_admit_day_before,
-    set_waitlist,
 )
+from schedules.booking.waitlist import clear_waitlist, set_waitlist
 from schedules.courses.services import (
     COURSE_START_AHEAD_DAYS,
     EARLIEST_COURSE_START,

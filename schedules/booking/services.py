@@ -39,7 +39,6 @@ from schedules.models import (
     Visit,
     WaitlistEntry,
 )
-from schedules.models.waitlist import MAX_NOTICE_DAYS
 from schedules.retry import retry_when_busy
 from schedules.unit import resources
 from tofersen_scheduler.dates import format_day
@@ -482,130 +481,6 @@ def reschedule_booking(
         # Moved earlier: they no longer wait for an earlier date (issue 19 item 5).
         WaitlistEntry.objects.filter(patient_id=booking.dose.course.patient_id).delete()
     return moved
-
-
-@retry_when_busy
-@transaction.atomic
-def set_waitlist(*, booking: Booking, notice_days: int, this_dose_only: bool, set_by) -> None:
-    """Mark the patient as one who would come earlier (issue 19 item 5), with the days'
-    notice they need: for this booked dose only, or for whichever dose is booked next. One
-    entry per patient: setting it again replaces it.
-
-    Locks: the course (the entry is only written under it), then the booking (steps 1-3).
-    """
-    booking = locks.lock_booking(booking)
-    if booking.status != Booking.Status.BOOKED or booking.local_date <= timezone.localdate():
-        raise BookingStateError(
-            "Only a visit still booked for a later day can be offered an earlier date."
-        )
-    if not 0 <= notice_days <= MAX_NOTICE_DAYS:
-        raise BookingError(f"The notice needed is 0 to {MAX_NOTICE_DAYS} days.")
-    entry = WaitlistEntry.objects.filter(patient_id=booking.dose.course.patient_id).first()
-    entry = entry or WaitlistEntry(patient_id=booking.dose.course.patient_id)
-    entry.booking = booking if this_dose_only else None
-    entry.notice_days = notice_days
-    entry.added_by = set_by
-    entry._history_user = set_by
-    entry.full_clean()
-    entry.save()
-
-
-@retry_when_busy
-@transaction.atomic
-def clear_waitlist(*, booking: Booking, cleared_by) -> bool:
-    """The patient no longer waits for an earlier date. Returns whether they were waiting.
-
-    Locks: the course."""
-    course = locks.lock_course(booking.dose.course)
-    entry = WaitlistEntry.objects.filter(patient_id=course.patient_id).first()
-    if entry is None:
-        return False
-    entry._history_user = cleared_by
-    entry.delete()
-    return True
-
-
-MOVED_NOTHING = "Nothing was moved."
-
-
-@retry_when_busy
-@transaction.atomic
-def move_series(
-    *,
-    booking: Booking,
-    slot: Slot,
-    later: Sequence[tuple[Booking, Slot]],
-    rescheduled_by,
-    override_reason: str = "",
-    previewed: str | None = None,
-) -> list[tuple[int, Booking, Booking]]:
-    """Move a booking and the later booked doses with it, in one click: all or nothing
-    (issue 19 item 4). `later`: each later booking and the slot it goes to, as the preview
-    showed them (`planning.series_moves`); a later booking whose slot is its own stays.
-
-    1. Lock the course, then every slot involved (the old and new ones) by id, then the
-       bookings (lock order, DESIGN §3 / `schedules.locks`).
-    2. Refuse a set that no longer matches: a booking no longer booked, a later booking of
-       another course or not after this dose, or a preview that changed (`check_preview`).
-    3. Cancel the later bookings that move, move this one (`book_dose`: every rule of a
-       booking), then book each later dose into its new slot in dose order, each checked by
-       `book_dose` against the doses before it, so every window is the engine's, counted
-       from the new dates (EU SmPC 4.2). Any refusal rolls the whole series back.
-
-    Returns [(dose number, old booking, new booking)] for the doses that moved.
-    """
-    later = list(later)
-    later_ids = [b.pk for b, _ in later]
-    if len(set(later_ids)) != len(later_ids):
-        raise BookingError("Each later dose can only be moved once.")
-    old_slots = list(Booking.objects.filter(pk__in=later_ids).values_list("slot_id", flat=True))
-    booking = locks.lock_booking(
-        booking, also_slots=[slot.pk, *(s.pk for _, s in later), *old_slots]
-    )
-    fresh = {b.pk: b for b in locks.lock_bookings(later_ids)}
-    course = booking.dose.course
-    if booking.status != Booking.Status.BOOKED:
-        raise BookingStateError(
-            f"This booking is {booking.get_status_display().lower()} and cannot be moved."
-        )
-    pairs = []
-    for old, target in later:
-        current = fresh.get(old.pk)
-        if (
-            current is None
-            or current.status != Booking.Status.BOOKED
-            or current.dose.course_id != course.pk
-            or current.dose.number <= booking.dose.number
-        ):
-            raise BookingStateError(
-                "A later booking has changed since the preview: nothing was moved. Check the "
-                "dates again."
-            )
-        pairs.append((current, target))
-    pairs.sort(key=lambda pair: pair[0].dose.number)
-    check_preview(course, planning.Reschedule(booking, slot), previewed)
-    moving = [(old, target) for old, target in pairs if old.slot_id != target.pk]
-    cancel_bookings(
-        [old for old, _ in moving], "Rescheduled with an earlier dose", by=rescheduled_by
-    )
-    cancel_bookings([booking], "Rescheduled", by=rescheduled_by)
-    results = []
-    try:
-        new = _book_dose(
-            dose=booking.dose, slot=slot, booked_by=rescheduled_by, override_reason=override_reason
-        )
-        outbox.booking_made(new, moved=True)
-    except BookingError as error:
-        raise _prefixed(error, f"Dose {booking.dose.number}: ", MOVED_NOTHING) from error
-    results.append((booking.dose.number, booking, new))
-    for old, target in moving:
-        try:
-            new = _book_dose(dose=old.dose, slot=target, booked_by=rescheduled_by)
-            outbox.booking_made(new, moved=True)
-        except BookingError as error:
-            raise _prefixed(error, f"Dose {old.dose.number}: ", MOVED_NOTHING) from error
-        results.append((old.dose.number, old, new))
-    return results
 
 
 @retry_when_busy

@@ -61,6 +61,7 @@ def control_patches() -> dict:
     from schedules import engine, planning, plph
     from schedules.admin import BookingAdmin, ClosureAdmin
     from schedules.admin.window import ClinicalRecordAdmin, ReadOnlyAdminMixin
+    from schedules.booking import series
     from schedules.booking import services as booking
     from schedules.models import AdverseEvent, Booking, FollowUpCall, Unit, UnitCalendar, Visit
     from schedules.planning import plans
@@ -79,7 +80,7 @@ def control_patches() -> dict:
         return original_rank_offers(free, loads, *wide, **options)
 
     # `move_series` without its transaction: its retry wrapper, then the atomic block, off.
-    series_not_atomic = booking.move_series.__wrapped__.__wrapped__
+    series_not_atomic = series.move_series.__wrapped__.__wrapped__
 
     def open_policy(self):
         return engine.Policy(book_early_days=3650, flag_late_days=3650)
@@ -353,7 +354,7 @@ def control_patches() -> dict:
             "schedules.planning.suggestions.rank_offers", rank_around_the_window
         ),
         "H65": lambda: _patch_all(
-            mock.patch("schedules.booking.services.move_series", series_not_atomic),
+            mock.patch("schedules.booking.series.move_series", series_not_atomic),
             mock.patch("schedules.services.move_series", series_not_atomic),
         ),
         # Messages to patients (issue 18).
