@@ -1,7 +1,7 @@
 from django.urls import path
 
 from schedules import converters  # noqa: F401  (registers "isodate")
-from schedules.visits import views
+from schedules.visits import event_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -23,10 +23,10 @@ urlpatterns = [
     path("visits/<int:booking_id>/discharge/", views.discharge, name="visit_discharge"),
     path(
         "courses/<int:course_id>/adverse-events/new/",
-        views.adverse_event,
+        event_views.adverse_event,
         name="adverse_event",
     ),
-    path("courses/<int:course_id>/review/", views.review, name="review"),
-    path("follow-up/", views.follow_up, name="follow_up"),
-    path("follow-up/<int:dose_id>/", views.follow_up_call, name="follow_up_call"),
+    path("courses/<int:course_id>/review/", event_views.review, name="review"),
+    path("follow-up/", event_views.follow_up, name="follow_up"),
+    path("follow-up/<int:dose_id>/", event_views.follow_up_call, name="follow_up_call"),
 ]

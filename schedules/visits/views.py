@@ -1,6 +1,6 @@
 """The day: the flow board and the visit, start to finish (issue 7) — arrival, did not attend
-and their undo, pre-dose checks, given or not given, observation, discharge; adverse events,
-the clinical review of a held course, and follow-up calls.
+and their undo, pre-dose checks, given or not given, observation, discharge; the live board's
+poll and My tasks. Adverse events, the review and follow-up calls: `event_views`.
 
 Each visit step is a small POST endpoint that redirects back (`next=`), or with htmx
 re-renders the row's slot in place. Views bind a form, call a service, turn `ServiceError`
@@ -18,7 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpResponseNotModified
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,28 +34,22 @@ from schedules.access import (
     safe_next,
     view_permission,
 )
-from schedules.models import AdverseEvent, Booking, Dose, FollowUpCall, TreatmentCourse, Unit
+from schedules.models import Booking, Unit
 from schedules.unit import grid
 from schedules.visits import board as flow_board
 from schedules.visits import freshness, tasks
 from schedules.visits.administration import at_the_visit
 from schedules.visits.forms import (
-    AdverseEventForm,
     ChecksForm,
     ClearChecksForm,
     DoseRecordForm,
     EarlyDischargeForm,
-    FollowUpForm,
     NotGivenForm,
-    ReviewForm,
 )
-from schedules.visits.selectors import follow_up_doses, next_open_day, unit_calendar
+from schedules.visits.selectors import next_open_day, unit_calendar
 from tofersen_scheduler.dates import format_day
 
 record_permission = permission_required("schedules.record_administration", raise_exception=True)
-manage_permission = permission_required("schedules.manage_course", raise_exception=True)
-event_permission = permission_required("schedules.add_adverseevent", raise_exception=True)
-call_permission = permission_required("schedules.add_followupcall", raise_exception=True)
 
 
 @login_required
@@ -571,187 +565,3 @@ def _discharged(request, booking, visit) -> None:
     messages.success(request, f"{booking.dose.course.patient.full_name} discharged.")
     for warning in visit.warnings:
         messages.warning(request, warning)
-
-
-# Adverse events and the review ----------------------------------------------------------------
-
-
-def _course(course_id: int) -> TreatmentCourse:
-    return get_object_or_404(TreatmentCourse.objects.select_related("patient"), pk=course_id)
-
-
-@login_required
-@event_permission
-@require_http_methods(["GET", "HEAD", "POST"])
-def adverse_event(request, course_id: int):
-    course = _course(course_id)
-    initial = {
-        "term": request.GET.get("term", ""),
-        "dose": request.GET.get("dose") or None,
-        "follow_up_call": request.GET.get("call") or None,
-    }
-    form = AdverseEventForm(request.POST or None, course=course, initial=initial)
-    if form.is_valid():
-        try:
-            event = _record_event(request, course, form)
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
-        else:
-            messages.success(request, f"{event.label} recorded.")
-            if event.advice:
-                messages.info(request, f"PLPH advice: {event.advice}")
-            if event.held:
-                messages.warning(
-                    request,
-                    "Treatment is on hold for clinical review: no dose can be booked or given "
-                    "until a clinician records continue, pause or stop.",
-                )
-            return redirect(
-                safe_next(request) or reverse("patients:detail", args=[course.patient_id])
-            )
-    return render(
-        request,
-        "schedules/visit/course_form.html",
-        {"form": form, "course": course, "patient": course.patient, "title": "Adverse event"},
-        status=400 if request.method == "POST" else 200,
-    )
-
-
-def _record_event(request, course: TreatmentCourse, form: AdverseEventForm) -> AdverseEvent:
-    """Record the event; when a follow-up call found it, through the follow-up service, which
-    links it to the call (so the call leaves the follow-up list only then)."""
-    kwargs = form.service_kwargs()
-    call = form.cleaned_data.get("follow_up_call")
-    if call is not None:
-        kwargs.pop("dose", None)
-        return services.record_follow_up_event(call=call, recorded_by=request.user, **kwargs)
-    return services.record_adverse_event(course=course, recorded_by=request.user, **kwargs)
-
-
-@login_required
-@manage_permission
-@require_http_methods(["GET", "HEAD", "POST"])
-def review(request, course_id: int):
-    course = _course(course_id)
-    form = ReviewForm(request.POST or None)
-    if form.is_valid():
-        try:
-            cancelled = services.record_review_decision(
-                course=course, recorded_by=request.user, **form.cleaned_data
-            )
-        except services.ServiceError as error:
-            form.add_error(None, str(error))
-        else:
-            decision = form.cleaned_data["decision"]
-            text = {
-                "continue": "Treatment continues: the next dose is due as soon as possible.",
-                "pause": f"Treatment paused; {cancelled} future booking(s) cancelled.",
-                "stop": f"Treatment stopped; {cancelled} future booking(s) cancelled.",
-            }[decision]
-            course.refresh_from_db(fields=["status"])
-            if decision == "continue" and course.status == TreatmentCourse.Status.PAUSED:
-                # The review releases the hold, never a pause in force before it (H39).
-                text = (
-                    "The hold is released, but treatment stays paused: resume it from the "
-                    "patient's page when it is safe, after checking what resuming changes."
-                )
-            messages.success(request, f"Review recorded. {text}")
-            return redirect("patients:detail", course.patient_id)
-    return render(
-        request,
-        "schedules/visit/course_form.html",
-        {
-            "form": form,
-            "course": course,
-            "patient": course.patient,
-            "title": "Clinical review of the hold",
-            "hold": course.open_hold,
-            "events": course.adverse_events.filter(outcome=AdverseEvent.Outcome.ONGOING),
-        },
-        status=400 if request.method == "POST" else 200,
-    )
-
-
-# Follow-up calls -------------------------------------------------------------------------------
-
-
-@login_required
-@call_permission
-@require_safe
-def follow_up(request):
-    today = timezone.localdate()
-    return render(
-        request,
-        "schedules/visit/follow_up.html",
-        {
-            "rows": follow_up_doses(today),
-            "form": FollowUpForm(),
-            "headache": FollowUpCall.Outcome.HEADACHE,
-            "headache_kinds": FollowUpForm.base_fields["term"].choices,
-            "severities": AdverseEvent.Severity.choices,
-            # The triage's yes/no questions (DESIGN §2 PLPH pathway and red flags), as ticks.
-            "triage_ticks": [
-                (name, FollowUpForm.base_fields[name].label)
-                for name in FollowUpForm.TRIAGE
-                if name not in ("term", "severity", "hours_since_onset")
-            ],
-            "outcomes": [
-                choice
-                for choice in FollowUpCall.Outcome.choices
-                if choice[0] != FollowUpCall.Outcome.CLOSED
-            ],
-            "may_close": services.may_close_follow_up(request.user),
-            "today": today,
-            "here": request.get_full_path(),
-        },
-    )
-
-
-@login_required
-@call_permission
-@require_POST
-def follow_up_call(request, dose_id: int):
-    dose = get_object_or_404(Dose.objects.select_related("course__patient"), pk=dose_id)
-    form = FollowUpForm(request.POST)
-    if not form.is_valid():
-        problems = [error for errors in form.errors.values() for error in errors]
-        messages.error(request, "Nothing was saved: " + " ".join(problems))
-        return back(request, reverse("schedules:follow_up"))
-    if form.cleaned_data["outcome"] == FollowUpCall.Outcome.HEADACHE and form.triage_started():
-        try:
-            event = services.record_follow_up_headache(
-                dose=dose,
-                recorded_by=request.user,
-                note=form.cleaned_data["note"],
-                **form.event_kwargs(),
-            )
-        except services.ServiceError as error:
-            messages.error(request, f"Nothing was saved: {error}")
-            return back(request, reverse("schedules:follow_up"))
-        messages.success(
-            request,
-            f"Call recorded with the headache triage: {event.get_plph_step_display()}.",
-        )
-        return back(request, reverse("schedules:follow_up"))
-    try:
-        call = services.record_follow_up_call(
-            dose=dose, recorded_by=request.user, **form.call_kwargs()
-        )
-    except services.ServiceError as error:
-        messages.error(request, str(error))
-        return back(request, reverse("schedules:follow_up"))
-    messages.success(request, f"Call recorded: {call.get_outcome_display()}.")
-    if call.outcome in FollowUpCall.NEEDS_EVENT:
-        return redirect(event_url(call))
-    if call.call_back_on:
-        messages.info(request, f"Call back planned for {format_day(call.call_back_on)}.")
-    return back(request, reverse("schedules:follow_up"))
-
-
-def event_url(call: FollowUpCall) -> str:
-    """The adverse-event form for what a call found: the headache triage for a headache."""
-    query = {"call": call.pk, "dose": call.dose_id, "next": reverse("schedules:follow_up")}
-    if call.outcome == FollowUpCall.Outcome.HEADACHE:
-        query = {"term": AdverseEvent.Term.PLPH, **query}
-    url = reverse("schedules:adverse_event", args=[call.dose.course_id])
-    return f"{url}?{urlencode(query)}"
