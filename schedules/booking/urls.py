@@ -1,7 +1,7 @@
 from django.urls import path
 
 from schedules import converters  # noqa: F401  (registers "isodate")
-from schedules.booking import views
+from schedules.booking import views, waitlist_views
 
 urlpatterns = [
     path("needs-booking/", views.needs_booking, name="needs_booking"),
@@ -18,9 +18,15 @@ urlpatterns = [
     path("bookings/<int:booking_id>/reschedule/", views.reschedule, name="reschedule"),
     path("bookings/<int:booking_id>/cancel/", views.cancel, name="cancel"),
     path("bookings/<int:booking_id>/day-before/", views.admit_day_before, name="admit_day_before"),
-    path("waitlist/", views.waitlist, name="waitlist"),
-    path("bookings/<int:booking_id>/waitlist/", views.waitlist_set, name="waitlist_set"),
-    path("bookings/<int:booking_id>/waitlist/clear/", views.waitlist_clear, name="waitlist_clear"),
-    path("bookings/<int:booking_id>/move-earlier/", views.move_earlier, name="move_earlier"),
+    path("waitlist/", waitlist_views.waitlist, name="waitlist"),
+    path("bookings/<int:booking_id>/waitlist/", waitlist_views.waitlist_set, name="waitlist_set"),
+    path(
+        "bookings/<int:booking_id>/waitlist/clear/",
+        waitlist_views.waitlist_clear,
+        name="waitlist_clear",
+    ),
+    path(
+        "bookings/<int:booking_id>/move-earlier/", waitlist_views.move_earlier, name="move_earlier"
+    ),
     path("bookings/<int:booking_id>/operator/", views.assign_operator, name="assign_operator"),
 ]

@@ -27,20 +27,20 @@ from schedules.access import (
     safe_next,
     view_permission,
 )
-from schedules.booking import selectors
+from schedules.booking import offers, selectors
 from schedules.booking.forms import (
     MAX_DOSE_NUMBER,
     AdmitDayBeforeForm,
     AskClinicianForm,
     CancelForm,
     FindSlotsForm,
-    MoveEarlierForm,
     OperatorForm,
     SlotChoiceForm,
     WaitlistForm,
     book_next_formset,
 )
 from schedules.booking.services import can_override
+from schedules.booking.waitlist_views import offer_freed_place
 from schedules.courses.selectors import held_courses
 from schedules.models import Booking, Slot, TreatmentCourse, Unit, WaitlistEntry
 from schedules.planning import PROBLEM, suggest_slots
@@ -433,7 +433,7 @@ def reschedule(request, booking_id: int):
                 request,
                 f"Moved dose {new.dose.number} for {course.patient.full_name} to {new.slot}.",
             )
-            _offer_freed_place(request, booking.local_date)
+            offer_freed_place(request, booking.local_date)
             return back(request, reverse("schedules:booking", args=[new.pk]))
     elif booking.status != Booking.Status.BOOKED and request.method == "GET":
         messages.warning(
@@ -463,7 +463,7 @@ def cancel(request, booking_id: int):
                 f"Cancelled dose {booking.dose.number} for "
                 f"{booking.dose.course.patient.full_name} on {booking.slot}.",
             )
-            _offer_freed_place(request, booking.local_date)
+            offer_freed_place(request, booking.local_date)
             return back(request, day_url(booking.local_date))
     return render(
         request,
@@ -546,7 +546,7 @@ def book_day(request, day: date):
             "day": day,
             "rows": rows,
             "slots": slots,
-            "offers": selectors.waitlist_offers(unit, day, slots, today=today_),
+            "offers": offers.waitlist_offers(unit, day, slots, today=today_),
             "closed": unit.calendar(day, day).closure_reason(day),
             "today": today_,
             "here": request.get_full_path(),
@@ -586,113 +586,3 @@ def ask_clinician(request, course_id: int, number: int):
             "it is listed for them on Overdue & rebook, under “Asked of a clinician”.",
         )
     return back(request, reverse("schedules:overdue"))
-
-
-# The waitlist (issue 19 item 5) ----------------------------------------------------------------
-
-
-def _offer_freed_place(request, day: date) -> None:
-    """After a cancellation or a move: when someone on the waitlist could take the place that
-    freed, say so, and where they are offered."""
-    today_ = timezone.localdate()
-    if day < today_:
-        return
-    waiting = len(selectors.waitlist_offers_on(Unit.current(), day, today=today_))
-    if waiting:
-        messages.info(
-            request,
-            f"A place is free on {format_day(day)} and {waiting} patient"
-            f"{'s' if waiting > 1 else ''} waiting for an earlier date could take it: "
-            f"Calendar → Book into {format_day(day)} offers them first.",
-        )
-
-
-@login_required
-@view_permission
-@require_safe
-def waitlist(request):
-    """Who waits for an earlier date, longest first."""
-    return render(request, "schedules/waitlist.html", {"rows": selectors.waitlist(Unit.current())})
-
-
-@login_required
-@change_permission
-@require_POST
-def waitlist_set(request, booking_id: int):
-    """Mark the patient as one who would come earlier, with the notice they need."""
-    booking = get_booking(booking_id)
-    form = WaitlistForm(request.POST)
-    if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        messages.error(request, f"Not added to the waitlist: {field} — {errors[0]}")
-        return redirect("schedules:booking", booking.pk)
-    try:
-        services.set_waitlist(
-            booking=booking,
-            notice_days=form.cleaned_data["notice_days"],
-            this_dose_only=form.cleaned_data["scope"] == "this",
-            set_by=request.user,
-        )
-    except services.ServiceError as error:
-        messages.error(request, str(error))
-    else:
-        patient = booking.dose.course.patient
-        messages.success(
-            request,
-            f"{patient.full_name} is on the waitlist for an earlier date "
-            f"({form.cleaned_data['notice_days']} days' notice).",
-        )
-    return back(request, reverse("schedules:booking", args=[booking.pk]))
-
-
-@login_required
-@change_permission
-@require_POST
-def waitlist_clear(request, booking_id: int):
-    """The patient no longer waits for an earlier date."""
-    booking = get_booking(booking_id)
-    if services.clear_waitlist(booking=booking, cleared_by=request.user):
-        messages.success(request, "Taken off the waitlist for an earlier date.")
-    else:
-        messages.info(request, "The patient was not on the waitlist.")
-    return back(request, reverse("schedules:booking", args=[booking.pk]))
-
-
-@login_required
-@change_permission
-@require_POST
-def move_earlier(request, booking_id: int):
-    """The one-click "Move here" of a waitlist offer: the existing reschedule service, with
-    its locks and checks, and the fingerprint of the change the page showed (H30)."""
-    booking = get_booking(booking_id)
-    form = MoveEarlierForm(request.POST)
-    slot = None
-    if form.is_valid():
-        slot = Slot.objects.filter(
-            unit=booking.slot.unit, pk=form.cleaned_data["slot"], start__gte=timezone.now()
-        ).first()
-    if slot is None:
-        messages.error(request, "That place is no longer offered: nothing was moved.")
-        return back(request, reverse("schedules:waitlist"))
-    try:
-        moved = services.reschedule_booking(
-            booking=booking,
-            slot=slot,
-            rescheduled_by=request.user,
-            previewed=form.cleaned_data["previewed"],
-        )
-    except services.PreviewChanged:
-        messages.error(
-            request,
-            "What this move changes is not what the page showed (something changed "
-            "meanwhile): nothing was moved. Check the offer again.",
-        )
-    except services.ServiceError as error:
-        messages.error(request, f"Nothing was moved: {error}")
-    else:
-        messages.success(
-            request,
-            f"Moved dose {moved.dose.number} for {booking.dose.course.patient.full_name} to "
-            f"{moved.slot}. Tell the patient and reprint the schedule letter.",
-        )
-    return back(request, reverse("schedules:waitlist"))

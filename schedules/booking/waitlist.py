@@ -1,6 +1,6 @@
 """The waitlist's writes (issue 19 item 5): a patient marked as one who would come earlier,
 with the notice they need, and taken off it. The offers are read by
-`schedules.booking.selectors.waitlist_offers`; a move earlier goes through
+`schedules.booking.offers.waitlist_offers`; a move earlier goes through
 `services.reschedule_booking`, which also takes the patient off the list."""
 
 from django.db import transaction

@@ -17,7 +17,7 @@ class WaitlistEntry(models.Model):
 
     With `booking`: that booked dose only; without: whichever dose is booked next. When a
     place is free on a day inside that dose's window, at least `notice_days` ahead, the
-    book-a-day page offers them first (`booking.selectors.waitlist_offers`). Moving the
+    book-a-day page offers them first (`booking.offers.waitlist_offers`). Moving the
     booking earlier clears it (`booking.services.reschedule_booking`)."""
 
     patient = models.OneToOneField(
