@@ -160,13 +160,14 @@ def _draw(seed: int, *key) -> random.Random:
 
 
 def _history(start: date, today: date) -> dict[int, date]:
-    """Doses given on their due days from `start` up to `today` (the population on day 0)."""
-    given, day, number = {}, start, 1
-    while day < today:
-        given[number] = day
-        day += timedelta(days=14 if number < engine.LOADING_DOSE_COUNT else 28)
-        number += 1
-    return given
+    """Doses given on their due days from `start` up to `today` (the population on day 0),
+    each due day the engine's (DESIGN §2: loading every 14 days, then every 28)."""
+    given: dict[int, date] = {}
+    while True:
+        following = engine.plan(start=start, today=today, given=given, count=len(given) + 1)[-1]
+        if following.due >= today:
+            return given
+        given[following.number] = following.due
 
 
 def _patients(seed: int, count: int, first: date) -> list[_Patient]:
